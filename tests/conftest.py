@@ -1,0 +1,6 @@
+"""Shared fixtures live in tests/fixtures/ (one plugin module per real part)."""
+
+pytest_plugins = [
+    "tests.fixtures.pg",
+    "tests.fixtures.sim",
+]
