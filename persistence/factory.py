@@ -1,0 +1,80 @@
+"""Build the store from config: the launcher opens (lock + epoch), every process attaches.
+
+`cfg` is duck-typed: any object with `backend` ("sqlite" | "postgres"), `sqlite_path`
+(absolute path) and `postgres_dsn` (resolved DSN or None); optional `connect_timeout_secs`
+(default 5) and `busy_timeout_ms` (default 5000).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from persistence.lock import PgInstanceLock, SqliteInstanceLock
+from persistence.store import HolderInfo, InstanceLock, Store, StoreUnavailable
+
+DEFAULT_CONNECT_TIMEOUT_SECS = 5.0
+DEFAULT_BUSY_TIMEOUT_MS = 5000
+
+
+def open_instance(cfg: Any, clock: Any) -> tuple[InstanceLock, HolderInfo]:
+    """Launcher: connect, startup checks, take the instance lock, migrate, bump the epoch.
+
+    Raises StoreUnavailable (unreachable/not ready), StoreNotSafe (PostgreSQL fsync or
+    synchronous_commit not 'on') or InstanceLocked (another instance runs, holder named).
+    """
+    backend = _backend(cfg)
+    lock: InstanceLock
+    if backend == "sqlite":
+        path = _sqlite_path(cfg)
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        except OSError as e:
+            raise StoreUnavailable(f"cannot create the folder of SQLite store {path}: {e}"
+                                   ) from e
+        lock = SqliteInstanceLock(path, clock, _busy_ms(cfg))
+    else:
+        lock = PgInstanceLock(_dsn(cfg), clock, _timeout(cfg))
+    return lock, lock.acquire()
+
+
+def attach(cfg: Any, epoch: int, clock: Any) -> Store:
+    """Any process: a Store whose every append is fenced by `epoch` (no lock taken)."""
+    backend = _backend(cfg)
+    if backend == "sqlite":
+        from persistence.sqlite import SqliteStore
+
+        return SqliteStore(_sqlite_path(cfg), epoch, clock, _busy_ms(cfg))
+    from persistence.postgres import PostgresStore
+
+    return PostgresStore(_dsn(cfg), epoch, clock, _timeout(cfg))
+
+
+def _backend(cfg: Any) -> str:
+    backend = getattr(cfg, "backend", None)
+    if backend not in ("sqlite", "postgres"):
+        raise StoreUnavailable(f"store backend {backend!r} is not one of: sqlite, postgres")
+    return str(backend)
+
+
+def _sqlite_path(cfg: Any) -> str:
+    path = getattr(cfg, "sqlite_path", None)
+    if not path or not os.path.isabs(path):
+        raise StoreUnavailable(f"store sqlite_path must be an absolute path, got {path!r}")
+    return str(path)
+
+
+def _dsn(cfg: Any) -> str:
+    dsn = getattr(cfg, "postgres_dsn", None)
+    if not dsn:
+        raise StoreUnavailable("store backend is postgres but no DSN was given (is the "
+                               "environment variable named by store.postgres_dsn_env set?)")
+    return str(dsn)
+
+
+def _timeout(cfg: Any) -> float:
+    return float(getattr(cfg, "connect_timeout_secs", DEFAULT_CONNECT_TIMEOUT_SECS))
+
+
+def _busy_ms(cfg: Any) -> int:
+    return int(getattr(cfg, "busy_timeout_ms", DEFAULT_BUSY_TIMEOUT_MS))

@@ -1,0 +1,219 @@
+"""PostgreSQL store through psycopg 3: one autocommit connection per process.
+
+Fencing: every append reads the instance epoch `FOR SHARE` inside its own transaction. An
+epoch bump (UPDATE of that row) therefore waits for in-flight appends, and every append
+that starts after the bump committed sees the new epoch and is refused with StaleEpoch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from persistence import codec, migrate
+from persistence.store import (
+    JournalRow,
+    Loaded,
+    SeqConflict,
+    StaleEpoch,
+    Store,
+    StoreError,
+    StoreNotSafe,
+    StoreUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+# The server's clock at the moment of the statement (not of BEGIN): commit-time stamp.
+NOW_MS_SQL = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+_REQUIRED_ON = ("fsync", "synchronous_commit")
+
+
+def describe_dsn(dsn: str) -> str:
+    """'host H port P dbname D user U' for messages: never the password."""
+    try:
+        parts = psycopg.conninfo.conninfo_to_dict(dsn)
+    except psycopg.Error:
+        return "<unparseable DSN, not shown: it may contain a password>"
+    shown = [f"{k} {parts[k]}" for k in ("host", "hostaddr", "port", "dbname", "user")
+             if parts.get(k)]
+    return " ".join(shown) or "<default libpq host/socket>"
+
+
+def connect(dsn: str, *, connect_timeout_secs: float) -> psycopg.Connection:
+    """An autocommit connection, or StoreUnavailable naming host/socket (not the password)."""
+    try:
+        return psycopg.connect(dsn, autocommit=True, application_name="posguard",
+                               connect_timeout=max(1, int(connect_timeout_secs)))
+    except psycopg.ProgrammingError:
+        # The parser's message can quote the DSN text, password included: not shown.
+        raise StoreUnavailable(f"invalid PostgreSQL DSN ({describe_dsn(dsn)}); the "
+                               "parser's message is withheld as it may quote a password"
+                               ) from None
+    except psycopg.Error as e:
+        raise StoreUnavailable(
+            f"PostgreSQL unreachable or not ready at {describe_dsn(dsn)}: {e}") from e
+
+
+def check_durability(conn: psycopg.Connection, where: str) -> None:
+    """StoreNotSafe unless fsync and synchronous_commit are 'on' for this session."""
+    for setting in _REQUIRED_ON:
+        value = conn.execute(f"SHOW {setting}").fetchone()[0]
+        if value != "on":
+            raise StoreNotSafe(
+                f"PostgreSQL at {where}: {setting} is '{value}', must be 'on' (an "
+                "acknowledged transition could be lost on a crash); fix postgresql.conf "
+                "or ALTER SYSTEM/DATABASE/ROLE settings")
+
+
+def schema_version(conn: psycopg.Connection) -> int:
+    """Highest applied migration, 0 on an empty database."""
+    if conn.execute("SELECT to_regclass('schema_version')").fetchone()[0] is None:
+        return 0
+    return int(conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+               .fetchone()[0])
+
+
+@contextlib.contextmanager
+def translated(where: str, op: str) -> Iterator[None]:
+    """Turn psycopg errors into store errors (always `from` the original)."""
+    try:
+        yield
+    except pg_errors.UniqueViolation as e:
+        # Only reachable if two writers race one symbol past the seq check.
+        raise SeqConflict(f"PostgreSQL {where}: {op}: {e}") from e
+    except (psycopg.OperationalError, psycopg.InterfaceError) as e:
+        raise StoreUnavailable(f"PostgreSQL {where}: {op} failed: {e}") from e
+    except psycopg.Error as e:
+        raise StoreError(f"PostgreSQL {where}: {op} failed: {e}") from e
+
+
+class PostgresStore(Store):
+    """Store on one PostgreSQL database; every append fenced by `epoch`."""
+
+    def __init__(self, dsn: str, epoch: int, clock: Any, connect_timeout_secs: float = 5):
+        self.epoch = epoch
+        self._dsn = dsn
+        self._where = describe_dsn(dsn)
+        self._clock = clock
+        self._timeout = connect_timeout_secs
+        self._closed = False
+        self._conn: psycopg.Connection | None = self._connect()
+
+    def _connect(self) -> psycopg.Connection:
+        conn = connect(self._dsn, connect_timeout_secs=self._timeout)
+        try:
+            with translated(self._where, "open"):
+                check_durability(conn, self._where)
+                migrate.check_current(schema_version(conn), "postgres", self._where)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _c(self) -> psycopg.Connection:
+        """The connection; after a failed call, exactly one reconnect attempt per call.
+
+        Never silent: the call that met the dead connection already raised
+        StoreUnavailable; this only lets a later call work once the server is back.
+        """
+        if self._closed:
+            raise StoreUnavailable(f"PostgreSQL store {self._where} is closed")
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            if self._conn is not None:
+                self._conn.close()
+            self._conn = None
+            self._conn = self._connect()
+            log.warning("store reconnected to PostgreSQL at %s", self._where)
+        return self._conn
+
+    def append(self, symbol: str, *, expected_seq: int, kind: str, payload: dict,
+               state: dict | None, live: bool, correlation_id: str,
+               created_at_ms: int | None = None) -> int:
+        """Journal row + snapshot upsert in one transaction; returns the new seq."""
+        payload_b = codec.encode(payload)
+        state_b = None if state is None else codec.encode(state)
+        created = self._clock.now_ms() if created_at_ms is None else int(created_at_ms)
+        seq = expected_seq + 1
+        with translated(self._where, f"append {symbol} seq {seq}"):
+            conn = self._c()
+            with conn.transaction():
+                current_epoch = conn.execute(
+                    "SELECT epoch FROM instance WHERE id = 1 FOR SHARE").fetchone()[0]
+                if current_epoch != self.epoch:
+                    raise StaleEpoch(f"append {symbol}: our epoch {self.epoch} is stale, the "
+                                     f"store is at epoch {current_epoch} (a newer instance "
+                                     "started)")
+                current = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM journal "
+                                       "WHERE symbol = %s", (symbol,)).fetchone()[0]
+                if current != expected_seq:
+                    raise SeqConflict(f"append {symbol}: expected seq {expected_seq}, "
+                                      f"store has {current}")
+                conn.execute(
+                    "INSERT INTO journal (symbol, seq, epoch, kind, payload, correlation_id, "
+                    "created_at_ms, recorded_at_ms) "
+                    f"VALUES (%s, %s, %s, %s, %s, %s, %s, {NOW_MS_SQL})",
+                    (symbol, seq, self.epoch, kind, payload_b, correlation_id, created))
+                if state_b is not None:
+                    conn.execute(
+                        "INSERT INTO snapshots (symbol, seq, state, live, updated_at_ms) "
+                        f"VALUES (%s, %s, %s, %s, {NOW_MS_SQL}) ON CONFLICT (symbol) DO UPDATE "
+                        "SET seq = EXCLUDED.seq, state = EXCLUDED.state, live = EXCLUDED.live,"
+                        " updated_at_ms = EXCLUDED.updated_at_ms",
+                        (symbol, seq, state_b, live))
+        return seq
+
+    def load(self, symbol: str) -> Loaded:
+        """Snapshot + tail from one REPEATABLE READ transaction (consistent)."""
+        with translated(self._where, f"load {symbol}"):
+            conn = self._c()
+            with conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                snap = conn.execute("SELECT seq, state FROM snapshots WHERE symbol = %s",
+                                    (symbol,)).fetchone()
+                seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM journal "
+                                   "WHERE symbol = %s", (symbol,)).fetchone()[0]
+                snap_seq = snap[0] if snap else 0
+                tail = self._rows(conn, symbol, snap_seq, None)
+        state = codec.decode(snap[1]) if snap else None
+        return Loaded(symbol, seq, snap_seq, state, tuple(tail))
+
+    def live_symbols(self) -> list[str]:
+        """Symbols whose latest snapshot is live, sorted."""
+        with translated(self._where, "live_symbols"):
+            rows = self._c().execute(
+                "SELECT symbol FROM snapshots WHERE live ORDER BY symbol").fetchall()
+        return [r[0] for r in rows]
+
+    def journal(self, symbol: str, after_seq: int = 0, limit: int | None = None
+                ) -> list[JournalRow]:
+        """Rows with seq > after_seq, oldest first."""
+        with translated(self._where, f"journal {symbol}"):
+            return self._rows(self._c(), symbol, after_seq, limit)
+
+    @staticmethod
+    def _rows(conn: psycopg.Connection, symbol: str, after_seq: int, limit: int | None
+              ) -> list[JournalRow]:
+        rows = conn.execute(
+            "SELECT symbol, seq, epoch, kind, payload, correlation_id, created_at_ms, "
+            "recorded_at_ms FROM journal WHERE symbol = %s AND seq > %s ORDER BY seq "
+            "LIMIT %s", (symbol, after_seq, limit)).fetchall()
+        return [JournalRow(r[0], r[1], r[2], r[3], codec.decode(r[4]), r[5], r[6], r[7])
+                for r in rows]
+
+    def ping(self) -> None:
+        """A trivial round trip; StoreUnavailable if the server does not answer."""
+        with translated(self._where, "ping"):
+            self._c().execute("SELECT 1").fetchone()
+
+    def close(self) -> None:
+        """Close the connection; idempotent."""
+        self._closed = True
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()

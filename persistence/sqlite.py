@@ -1,0 +1,187 @@
+"""SQLite store (the embedded default): WAL, synchronous=FULL, one connection per process.
+
+Many processes (one per symbol actor) write the same file. Appends run under
+`BEGIN IMMEDIATE`, which takes the write lock up front, so the epoch and seq checks and the
+writes happen atomically with respect to every other writer; busy_timeout makes waiting
+writers queue instead of failing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+from persistence import codec, migrate
+from persistence.store import (
+    JournalRow,
+    Loaded,
+    SeqConflict,
+    StaleEpoch,
+    Store,
+    StoreNotSafe,
+    StoreUnavailable,
+)
+
+# SQLite's own clock in ms (julianday has ms resolution): recorded_at is the database's
+# commit-time clock, not the engine's injectable clock.
+NOW_MS_SQL = "CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER)"
+_SYNCHRONOUS_FULL = 2
+
+
+def connect(path: str, busy_timeout_ms: int) -> sqlite3.Connection:
+    """Open `path` in autocommit mode with WAL + synchronous=FULL, verified."""
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
+    except sqlite3.Error as e:
+        raise StoreUnavailable(f"cannot open SQLite store {path}: {e}") from e
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        conn.execute("PRAGMA synchronous = FULL")
+        sync = conn.execute("PRAGMA synchronous").fetchone()[0]
+    except sqlite3.Error as e:
+        conn.close()
+        raise StoreUnavailable(f"cannot open SQLite store {path}: {e}") from e
+    if str(mode).lower() != "wal" or sync != _SYNCHRONOUS_FULL:
+        conn.close()
+        raise StoreNotSafe(f"SQLite store {path}: journal_mode={mode} synchronous={sync}; "
+                           "need wal and FULL (2) (network or read-only filesystem?)")
+    return conn
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """Highest applied migration, 0 on an empty file."""
+    has = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                       "AND name = 'schema_version'").fetchone()
+    if not has:
+        return 0
+    return int(conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+               .fetchone()[0])
+
+
+@contextlib.contextmanager
+def translated(path: str, op: str) -> Iterator[None]:
+    """Turn sqlite3 errors into store errors (always `from` the original)."""
+    try:
+        yield
+    except sqlite3.IntegrityError as e:
+        # Only reachable if two writers race one symbol past the seq check.
+        raise SeqConflict(f"SQLite store {path}: {op}: {e}") from e
+    except sqlite3.Error as e:
+        raise StoreUnavailable(f"SQLite store {path}: {op} failed: {e}") from e
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection, begin: str) -> Iterator[None]:
+    """BEGIN ... COMMIT, rolled back on any exception (which then propagates)."""
+    conn.execute(begin)
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            # The original exception is what matters; a failing ROLLBACK (dead file)
+            # must not replace it, and SQLite discards the transaction anyway.
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        raise
+
+
+class SqliteStore(Store):
+    """Store on one SQLite file; every append fenced by `epoch`."""
+
+    def __init__(self, path: str, epoch: int, clock: Any, busy_timeout_ms: int = 5000):
+        self.path = path
+        self.epoch = epoch
+        self._clock = clock
+        self._conn: sqlite3.Connection | None = connect(path, busy_timeout_ms)
+        with translated(path, "open"):
+            migrate.check_current(schema_version(self._conn), "sqlite", f"SQLite {path}")
+
+    def _c(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreUnavailable(f"SQLite store {self.path} is closed")
+        return self._conn
+
+    def append(self, symbol: str, *, expected_seq: int, kind: str, payload: dict,
+               state: dict | None, live: bool, correlation_id: str,
+               created_at_ms: int | None = None) -> int:
+        """Journal row + snapshot upsert in one IMMEDIATE transaction; returns the new seq."""
+        payload_b = codec.encode(payload)
+        state_b = None if state is None else codec.encode(state)
+        created = self._clock.now_ms() if created_at_ms is None else int(created_at_ms)
+        conn = self._c()
+        seq = expected_seq + 1
+        with translated(self.path, f"append {symbol} seq {seq}"), \
+                transaction(conn, "BEGIN IMMEDIATE"):
+            current_epoch = conn.execute("SELECT epoch FROM instance WHERE id = 1").fetchone()[0]
+            if current_epoch != self.epoch:
+                raise StaleEpoch(f"append {symbol}: our epoch {self.epoch} is stale, the "
+                                 f"store is at epoch {current_epoch} (a newer instance started)")
+            current = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM journal "
+                                   "WHERE symbol = ?", (symbol,)).fetchone()[0]
+            if current != expected_seq:
+                raise SeqConflict(f"append {symbol}: expected seq {expected_seq}, "
+                                  f"store has {current}")
+            conn.execute(
+                "INSERT INTO journal (symbol, seq, epoch, kind, payload, correlation_id, "
+                f"created_at_ms, recorded_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, {NOW_MS_SQL})",
+                (symbol, seq, self.epoch, kind, payload_b, correlation_id, created))
+            if state_b is not None:
+                conn.execute(
+                    "INSERT INTO snapshots (symbol, seq, state, live, updated_at_ms) "
+                    f"VALUES (?, ?, ?, ?, {NOW_MS_SQL}) ON CONFLICT (symbol) DO UPDATE SET "
+                    "seq = excluded.seq, state = excluded.state, live = excluded.live, "
+                    "updated_at_ms = excluded.updated_at_ms",
+                    (symbol, seq, state_b, 1 if live else 0))
+        return seq
+
+    def load(self, symbol: str) -> Loaded:
+        """Snapshot + tail, read in one transaction so they are consistent."""
+        conn = self._c()
+        with translated(self.path, f"load {symbol}"), transaction(conn, "BEGIN"):
+            snap = conn.execute("SELECT seq, state FROM snapshots WHERE symbol = ?",
+                                (symbol,)).fetchone()
+            seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM journal WHERE symbol = ?",
+                               (symbol,)).fetchone()[0]
+            snap_seq = snap[0] if snap else 0
+            tail = self._rows(conn, symbol, snap_seq, None)
+        state = codec.decode(snap[1]) if snap else None
+        return Loaded(symbol, seq, snap_seq, state, tuple(tail))
+
+    def live_symbols(self) -> list[str]:
+        """Symbols whose latest snapshot is live, sorted."""
+        with translated(self.path, "live_symbols"):
+            rows = self._c().execute(
+                "SELECT symbol FROM snapshots WHERE live = 1 ORDER BY symbol").fetchall()
+        return [r[0] for r in rows]
+
+    def journal(self, symbol: str, after_seq: int = 0, limit: int | None = None
+                ) -> list[JournalRow]:
+        """Rows with seq > after_seq, oldest first."""
+        with translated(self.path, f"journal {symbol}"):
+            return self._rows(self._c(), symbol, after_seq, limit)
+
+    @staticmethod
+    def _rows(conn: sqlite3.Connection, symbol: str, after_seq: int, limit: int | None
+              ) -> list[JournalRow]:
+        rows = conn.execute(
+            "SELECT symbol, seq, epoch, kind, payload, correlation_id, created_at_ms, "
+            "recorded_at_ms FROM journal WHERE symbol = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (symbol, after_seq, -1 if limit is None else limit)).fetchall()
+        return [JournalRow(r[0], r[1], r[2], r[3], codec.decode(r[4]), r[5], r[6], r[7])
+                for r in rows]
+
+    def ping(self) -> None:
+        """A trivial read; StoreUnavailable if the file is gone or unreadable."""
+        with translated(self.path, "ping"):
+            self._c().execute("SELECT epoch FROM instance WHERE id = 1").fetchone()
+
+    def close(self) -> None:
+        """Close the connection; idempotent."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+

@@ -1,0 +1,183 @@
+"""The store interface: errors grouped by remedy, row types, and the two abstract roles.
+
+Every backend (sqlite.py, postgres.py) implements `Store` and `InstanceLock` exactly as
+specified here; callers never see a backend exception, only the errors below, always
+raised `from` the original so the cause stays in the traceback (incident I-3: a failed
+write is never turned into a logged False).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+# --- errors, grouped by what the caller does about them ---------------------------------
+
+
+class StoreError(Exception):
+    """Base of every store error."""
+
+
+class StoreUnavailable(StoreError):
+    """Unreachable, not ready, or the connection died mid-write: halt the start / end the
+    actor; the supervisor restarts it later from the last durable snapshot."""
+
+
+class StoreNotSafe(StoreError):
+    """PostgreSQL `fsync` or `synchronous_commit` is not 'on': refuse to start."""
+
+
+class InstanceLocked(StoreError):
+    """Another engine instance holds the lock; the message names its host, pid and since."""
+
+
+class LockLost(StoreError):
+    """Our instance-lock connection is gone: stop trading at once."""
+
+
+class StaleEpoch(StoreError):
+    """A newer instance bumped the fencing epoch; this (stale) instance's write is refused."""
+
+
+class SeqConflict(StoreError):
+    """`expected_seq` does not match the symbol's current seq (a lost or duplicate writer)."""
+
+
+class CodecError(StoreError):
+    """A payload or snapshot cannot be encoded, or has an unknown schema version."""
+
+
+# --- row types -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class JournalRow:
+    """One durable transition of one symbol."""
+
+    symbol: str
+    """Exchange symbol, e.g. 'BTCUSDT'."""
+    seq: int
+    """1, 2, 3, ... per symbol, without gaps."""
+    epoch: int
+    """Fencing epoch of the instance that wrote the row."""
+    kind: str
+    """Transition kind (the actor's trigger name)."""
+    payload: dict
+    """Decoded transition payload."""
+    correlation_id: str
+    """Ties the row to the command/event/order that caused it."""
+    created_at_ms: int
+    """Event time from the injectable clock."""
+    recorded_at_ms: int
+    """Commit time from the database's own clock."""
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What an actor needs to recover: latest snapshot plus the journal rows after it."""
+
+    symbol: str
+    """The symbol loaded."""
+    seq: int
+    """Latest journal seq (0 if the symbol has no rows); the next append's expected_seq."""
+    snapshot_seq: int
+    """Seq of the latest snapshot (0 if none)."""
+    state: dict | None
+    """Latest snapshot state, None if no snapshot was ever written."""
+    tail: tuple[JournalRow, ...]
+    """Journal rows with seq > snapshot_seq, in seq order."""
+
+
+@dataclass(frozen=True, slots=True)
+class HolderInfo:
+    """Who holds the instance lock, and with which fencing epoch."""
+
+    epoch: int
+    """Fencing epoch; every append of this instance carries and checks it."""
+    host: str
+    """Host name of the holder."""
+    pid: int
+    """OS process id of the holder."""
+    started_at_ms: int
+    """When the holder took the lock (clock ms)."""
+
+    def describe(self) -> str:
+        """Human-readable 'host H pid P since ISO-time (epoch E)' for error messages."""
+        return f"host {self.host} pid {self.pid} since {iso_ms(self.started_at_ms)} " \
+               f"(epoch {self.epoch})"
+
+
+def iso_ms(ms: int) -> str:
+    """UTC ISO-8601 with milliseconds, for messages operators read."""
+    import datetime as _dt
+
+    return _dt.datetime.fromtimestamp(ms / 1000, tz=_dt.UTC).isoformat(timespec="milliseconds")
+
+
+# --- roles -----------------------------------------------------------------------------
+
+
+class Store(ABC):
+    """Journal + snapshots for every symbol; one per process, fenced by `epoch`."""
+
+    epoch: int
+
+    @abstractmethod
+    def append(
+        self,
+        symbol: str,
+        *,
+        expected_seq: int,
+        kind: str,
+        payload: dict,
+        state: dict | None,
+        live: bool,
+        correlation_id: str,
+        created_at_ms: int | None = None,
+    ) -> int:
+        """Durably append one transition (journal row + snapshot upsert in ONE transaction)
+        and return its seq. `state=None` writes a journal-only row (snapshot and `live`
+        untouched). Raises StaleEpoch, SeqConflict, CodecError or StoreUnavailable."""
+
+    @abstractmethod
+    def load(self, symbol: str) -> Loaded:
+        """Latest snapshot of `symbol` and the journal rows after it."""
+
+    @abstractmethod
+    def live_symbols(self) -> list[str]:
+        """Symbols whose latest snapshot has live=True, sorted."""
+
+    @abstractmethod
+    def journal(self, symbol: str, after_seq: int = 0, limit: int | None = None
+                ) -> list[JournalRow]:
+        """Journal rows of `symbol` with seq > after_seq, in seq order (for audit)."""
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless the store answers."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection; idempotent."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class InstanceLock(ABC):
+    """Exactly one engine instance per store (incident I-2)."""
+
+    @abstractmethod
+    def acquire(self) -> HolderInfo:
+        """Take the lock or raise InstanceLocked naming the holder; then bump the epoch."""
+
+    @abstractmethod
+    def check(self) -> None:
+        """Raise LockLost if the lock is no longer held."""
+
+    @abstractmethod
+    def release(self) -> None:
+        """Give the lock up; idempotent."""
