@@ -1,0 +1,83 @@
+"""Store fixtures shared by the persistence integration tests."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import psycopg
+import pytest
+
+from persistence.factory import attach, open_instance
+from persistence.store import HolderInfo, InstanceLock, Store
+from system.clock import ManualClock
+
+# Far from the machine's real time, so a recorded_at taken from the injectable clock by
+# mistake could never pass for the database's clock.
+CLOCK_START_MS = 1_000_000_000_000
+
+
+@dataclass(frozen=True)
+class StoreCfg:
+    """The store part of the config, as factory.py reads it (duck-typed)."""
+
+    backend: str
+    sqlite_path: str = ""
+    postgres_dsn: str | None = None
+    connect_timeout_secs: float = 5
+    busy_timeout_ms: int = 5000
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_backend(request: pytest.FixtureRequest, tmp_path) -> StoreCfg:
+    """Config for a fresh, empty store on each backend (PostgreSQL: a new database)."""
+    if request.param == "sqlite":
+        return StoreCfg("sqlite", sqlite_path=str(tmp_path / "var" / "store.sqlite3"))
+    return StoreCfg("postgres", postgres_dsn=request.getfixturevalue("pg_dsn"))
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A manual clock far from real time."""
+    return ManualClock(start_ms=CLOCK_START_MS)
+
+
+@dataclass
+class Opened:
+    """An open instance (lock held) plus one attached store."""
+
+    cfg: StoreCfg
+    lock: InstanceLock
+    holder: HolderInfo
+    store: Store
+
+
+@pytest.fixture
+def opened(store_backend: StoreCfg, clock: ManualClock) -> Iterator[Opened]:
+    """open_instance + attach; released and closed afterwards."""
+    lock, holder = open_instance(store_backend, clock)
+    store = attach(store_backend, holder.epoch, clock)
+    yield Opened(store_backend, lock, holder, store)
+    store.close()
+    lock.release()
+
+
+def raw_execute(cfg: StoreCfg, sql: str, params: tuple = ()) -> list[tuple]:
+    """Run SQL straight on the backend (to plant rows the store would never write)."""
+    if cfg.backend == "sqlite":
+        conn = sqlite3.connect(cfg.sqlite_path, isolation_level=None)
+        try:
+            return conn.execute(sql.replace("%s", "?"), params).fetchall()
+        finally:
+            conn.close()
+    with psycopg.connect(cfg.postgres_dsn, autocommit=True) as conn:
+        cur = conn.execute(sql, params)
+        return cur.fetchall() if cur.description else []
+
+
+def repo_root() -> str:
+    """The checkout root (for child processes importing the packages)."""
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))))
