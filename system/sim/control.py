@@ -1,0 +1,174 @@
+"""The /_sim/ control API: prices, walk, faults, state. JSON in, JSON out."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from system.sim.faults import STREAM_KINDS, HttpFault
+
+
+class ControlError(Exception):
+    """A bad control request (HTTP 400 `{"error": ...}`)."""
+
+
+def _get(body: dict, name: str, kind: type, default=None):
+    v = body.get(name, default)
+    if v is None:
+        raise ControlError(f"'{name}' is required")
+    if kind is float and isinstance(v, int) and not isinstance(v, bool):
+        v = float(v)
+    if not isinstance(v, kind) or isinstance(v, bool) and kind is not bool:
+        raise ControlError(f"'{name}' must be {kind.__name__}, got {v!r}")
+    return v
+
+
+def _price(body: dict, name: str) -> Decimal:
+    v = body.get(name)
+    try:
+        d = Decimal(str(v))
+    except InvalidOperation as e:
+        raise ControlError(f"'{name}' must be a number, got {v!r}") from e
+    if not d.is_finite() or d <= 0:
+        raise ControlError(f"'{name}' must be a positive number, got {v!r}")
+    return d
+
+
+def _symbol(sim, body: dict) -> str:
+    sym = _get(body, "symbol", str)
+    if sym not in sim.engine.markets:
+        raise ControlError(f"unknown symbol {sym!r}")
+    return sym
+
+
+def c_state(sim, body):
+    """GET /_sim/state."""
+    return sim.state()
+
+
+def c_reset(sim, body):
+    """POST /_sim/reset: engine, faults and listen key back to the start."""
+    sim.reset()
+    return {"ok": True}
+
+
+def c_price(sim, body):
+    """POST /_sim/price {"symbol", "price"}."""
+    sym = _symbol(sim, body)
+    sim.engine.set_price(sym, _price(body, "price"))
+    return {"symbol": sym, "price": str(sim.engine.prices[sym])}
+
+
+def c_step(sim, body):
+    """POST /_sim/step {"symbol", "pct"} or {"symbol", "delta"}."""
+    sym = _symbol(sim, body)
+    cur = sim.engine.prices[sym]
+    if "pct" in body:
+        new = cur * (1 + Decimal(str(_get(body, "pct", float))) / 100)
+    elif "delta" in body:
+        new = cur + Decimal(str(_get(body, "delta", float)))
+    else:
+        raise ControlError("give 'pct' or 'delta'")
+    if new <= 0:
+        raise ControlError(f"price would be {new}")
+    sim.engine.set_price(sym, new)
+    return {"symbol": sym, "price": str(sim.engine.prices[sym])}
+
+
+def c_pause(sim, body):
+    """POST /_sim/pause: stop the walk."""
+    sim.paused = True
+    return {"paused": True}
+
+
+def c_resume(sim, body):
+    """POST /_sim/resume: restart the walk."""
+    sim.paused = False
+    return {"paused": False}
+
+
+def c_stream_fault(sim, body):
+    """POST /_sim/fault/stream {"kind": drop|duplicate|delay|reorder, "count", "delay_ms"}."""
+    kind = _get(body, "kind", str)
+    if kind not in STREAM_KINDS:
+        raise ControlError(f"kind must be one of {STREAM_KINDS}")
+    count = _get(body, "count", int, 1)
+    delay = _get(body, "delay_ms", int, 0)
+    if count < 1 or delay < 0 or (kind == "delay" and delay == 0):
+        raise ControlError("count >= 1 and, for delay, delay_ms > 0")
+    sim.faults.add_stream(kind, count, delay)
+    return sim.faults.describe()
+
+
+def c_close_stream(sim, body):
+    """POST /_sim/fault/close_stream: drop every user-stream connection."""
+    return {"closed": sim.users.close_all()}
+
+
+def c_expire_key(sim, body):
+    """POST /_sim/fault/expire_listen_key: listenKeyExpired, then close."""
+    had = sim.users.key is not None
+    sim.users.expire()
+    return {"expired": had}
+
+
+def _http_target(body: dict) -> tuple[str, str]:
+    method = _get(body, "method", str).upper()
+    path = _get(body, "path", str)
+    if method not in ("GET", "POST", "PUT", "DELETE") or not path.startswith("/"):
+        raise ControlError("method must be GET/POST/PUT/DELETE and path start with /")
+    return method, path
+
+
+def c_fail(sim, body):
+    """POST /_sim/fault/fail {"method","path","code","status","msg"}: next request fails."""
+    method, path = _http_target(body)
+    status = _get(body, "status", int, 400)
+    if not 400 <= status <= 599:
+        raise ControlError("status must be 4xx or 5xx")
+    msg = body.get("msg", "Injected failure.")
+    sim.faults.add_http(HttpFault("fail", method, path, _get(body, "code", int, -1001),
+                                  status, str(msg)))
+    return sim.faults.describe()
+
+
+def c_timeout(sim, body):
+    """POST /_sim/fault/timeout {"method","path","hold_ms"}: served, reply never sent."""
+    method, path = _http_target(body)
+    hold = _get(body, "hold_ms", int, sim.settings.timeout_fault_max_hold_ms)
+    hold = max(1, min(hold, sim.settings.timeout_fault_max_hold_ms))
+    sim.faults.add_http(HttpFault("timeout", method, path, hold_ms=hold))
+    return sim.faults.describe()
+
+
+def c_partial(sim, body):
+    """POST /_sim/fault/partial_fill {"symbol","fraction","after_ms"}."""
+    sym = _symbol(sim, body)
+    frac = _get(body, "fraction", float)
+    after = _get(body, "after_ms", int, 500)
+    if not 0 < frac < 1 or after < 0:
+        raise ControlError("0 < fraction < 1 and after_ms >= 0")
+    sim.engine.arm_partial(sym, frac, after)
+    return {"symbol": sym, "fraction": frac, "after_ms": after}
+
+
+def c_clear(sim, body):
+    """POST /_sim/fault/clear: forget pending faults."""
+    sim.faults.clear()
+    return sim.faults.describe()
+
+
+CONTROL_ROUTES = {
+    ("GET", "/_sim/state"): c_state,
+    ("POST", "/_sim/reset"): c_reset,
+    ("POST", "/_sim/price"): c_price,
+    ("POST", "/_sim/step"): c_step,
+    ("POST", "/_sim/pause"): c_pause,
+    ("POST", "/_sim/resume"): c_resume,
+    ("POST", "/_sim/fault/stream"): c_stream_fault,
+    ("POST", "/_sim/fault/close_stream"): c_close_stream,
+    ("POST", "/_sim/fault/expire_listen_key"): c_expire_key,
+    ("POST", "/_sim/fault/fail"): c_fail,
+    ("POST", "/_sim/fault/timeout"): c_timeout,
+    ("POST", "/_sim/fault/partial_fill"): c_partial,
+    ("POST", "/_sim/fault/clear"): c_clear,
+}

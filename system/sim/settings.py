@@ -1,0 +1,52 @@
+"""Simulator settings: one frozen object, validated generically from field metadata."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+def _f(default, doc: str, **limits):
+    """A field with a default and the metadata the config loader validates against."""
+    return field(default=default, metadata={"doc": doc, **limits})
+
+
+@dataclass(frozen=True, slots=True)
+class SimSettings:
+    """Everything the exchange simulator can be told; every field has a default."""
+
+    embedded: bool = _f(True, "run the simulator inside `posguard run` (bool)")
+    host: str = _f("127.0.0.1", "address to bind; loopback unless explicitly set (host)")
+    port: int = _f(0, "TCP port to listen on; 0 picks a free one (port)", min=0, max=65535)
+    seed: int = _f(1, "seed of the random walk (int)")
+    api_key: str = _f("paper-key", "API key the simulator accepts (X-MBX-APIKEY)")
+    api_secret: str = _f("paper-secret", "HMAC-SHA256 secret the simulator checks (str)")
+    walk_interval_ms: int = _f(
+        250, "interval between random-walk / replay steps (ms)", min=1, max=3_600_000
+    )
+    volatility_pct: float = _f(
+        0.05, "standard deviation of one random-walk step (% of price)", min=0.0, max=50.0
+    )
+    mark_stream_interval_ms: int = _f(
+        1000, "update interval of the markPrice stream (ms)", min=10, max=60_000
+    )
+    taker_fee_pct: float = _f(0.05, "fee charged on every fill (% of notional)", min=0.0, max=5.0)
+    starting_balance_usdt: float = _f(
+        10_000.0, "wallet balance at start and after reset (USDT)", min=0.0
+    )
+    default_leverage: int = _f(20, "leverage of a symbol until set_leverage (x)", min=1, max=125)
+    listen_key_ttl_secs: int = _f(
+        3600, "listenKey lifetime without a keepalive (s)", min=1, max=86_400
+    )
+    user_stream_max_age_secs: int = _f(
+        86_400, "a user-stream connection is closed after this long (s)", min=1
+    )
+    recv_window_max_ms: int = _f(60_000, "largest recvWindow accepted (ms)", min=1)
+    timeout_fault_max_hold_ms: int = _f(
+        30_000, "longest a timed-out request is held before the connection drops (ms)", min=1
+    )
+    price_csv: str = _f("", "CSV `timestamp,price[,symbol]` to replay; empty = random walk (path)")
+    synthetic_symbols: int = _f(
+        0, "extra symbols SYM0001USDT.. added for scale benches (count)", min=0, max=5000
+    )
+    max_fills_kept: int = _f(1000, "fills kept for /_sim/state (count)", min=1)
+    max_gaps_kept: int = _f(1000, "unprotected-window gaps kept for /_sim/state (count)", min=1)
