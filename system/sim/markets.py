@@ -36,7 +36,7 @@ class Market:
     def round_price(self, price: Decimal) -> Decimal:
         """Nearest tick (at least one tick: the walk never reaches zero)."""
         ticks = (price / self.tick).to_integral_value()
-        return max(ticks, Decimal(1)) * self.tick
+        return (max(ticks, Decimal(1)) * self.tick).quantize(self.tick)
 
     def floor_qty(self, qty: Decimal) -> Decimal:
         """Truncate to the step size."""

@@ -62,7 +62,8 @@ class UnprotectedMeter:
         s.covered = covered and size > 0
 
     def _close(self, symbol: str, s: _SymbolMeter, now: float) -> None:
-        gap = Gap(symbol, s.gap_start or now, now, s.gap_kind)
+        start = now if s.gap_start is None else s.gap_start
+        gap = Gap(symbol, start, now, s.gap_kind)
         s.gap_start = None
         s.total_ms[gap.kind] += gap.duration_ms
         s.count[gap.kind] += 1
