@@ -1,0 +1,35 @@
+"""Locating the PostgreSQL binaries: a clear error, never a silent skip."""
+
+from __future__ import annotations
+
+import pytest
+
+from persistence import pg_tempserver
+from persistence.pg_tempserver import PgServerError, PgTempServer, find_bindir
+
+
+def test_missing_binaries_raise_naming_what_is_missing(monkeypatch, tmp_path):
+    monkeypatch.setenv("POSGUARD_PG_BINDIR", str(tmp_path))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(pg_tempserver.glob, "glob", lambda pattern: [])
+    with pytest.raises(PgServerError, match=r"need both `initdb` and `postgres`.*"
+                                            f"POSGUARD_PG_BINDIR: {tmp_path}"):
+        find_bindir()
+
+
+def test_bindir_override_wins(monkeypatch, tmp_path):
+    for name in ("initdb", "postgres"):
+        (tmp_path / name).write_text("#!/bin/sh\n")
+    monkeypatch.setenv("POSGUARD_PG_BINDIR", str(tmp_path))
+    assert find_bindir() == tmp_path
+
+
+def test_paths_need_a_started_server():
+    with pytest.raises(PgServerError, match="call start"):
+        PgTempServer().dsn()
+
+
+def test_base_settings_are_durable_and_socket_only():
+    s = pg_tempserver.BASE_SETTINGS
+    assert (s["fsync"], s["synchronous_commit"], s["listen_addresses"],
+            s["max_connections"]) == ("on", "on", "", "600")
