@@ -112,16 +112,15 @@ class PgInstanceLock(InstanceLock):
         try:
             with pg.translated(self._where, "acquire instance lock"):
                 pg.check_durability(conn, self._where)
-                got = conn.execute("SELECT pg_try_advisory_lock(%s)", (PG_LOCK_KEY,)).fetchone()[0]
+                got = pg.scalar(conn, "SELECT pg_try_advisory_lock(%s)", (PG_LOCK_KEY,))
                 if not got:
                     raise InstanceLocked(f"another posguard instance holds the lock on "
                                          f"PostgreSQL {self._where}: {_pg_holder(conn)}")
                 host, pid, started = _me(self._clock)
                 migrate.apply_postgres(conn, started)
-                epoch = conn.execute(
-                    "UPDATE instance SET epoch = epoch + 1, host = %s, pid = %s, "
-                    "started_at_ms = %s WHERE id = 1 RETURNING epoch",
-                    (host, pid, started)).fetchone()[0]
+                epoch = pg.scalar(
+                    conn, "UPDATE instance SET epoch = epoch + 1, host = %s, pid = %s, "
+                    "started_at_ms = %s WHERE id = 1 RETURNING epoch", (host, pid, started))
         except BaseException:
             conn.close()  # ends the session, which drops the advisory lock if we took it
             raise
@@ -140,10 +139,10 @@ class PgInstanceLock(InstanceLock):
         if conn is None or conn.closed:
             raise LockLost(f"instance lock on PostgreSQL {self._where} is not held")
         try:
-            held = conn.execute(
-                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND "
+            held = pg.scalar(
+                conn, "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND "
                 "pid = pg_backend_pid() AND classid = 0 AND objid = %s AND granted)",
-                (PG_LOCK_KEY,)).fetchone()[0]
+                (PG_LOCK_KEY,))
         except Exception as e:  # any failure on this connection means the lock is gone
             raise LockLost(f"instance lock connection to PostgreSQL {self._where} "
                            f"is gone: {e}") from e

@@ -60,10 +60,18 @@ def connect(dsn: str, *, connect_timeout_secs: float) -> psycopg.Connection:
             f"PostgreSQL unreachable or not ready at {describe_dsn(dsn)}: {e}") from e
 
 
+def scalar(conn: psycopg.Connection, sql: str, params: tuple | None = None) -> Any:
+    """First column of the one row `sql` returns (queries here always return one)."""
+    row = conn.execute(sql, params).fetchone()
+    if row is None:
+        raise StoreError(f"query returned no row: {sql}")
+    return row[0]
+
+
 def check_durability(conn: psycopg.Connection, where: str) -> None:
     """StoreNotSafe unless fsync and synchronous_commit are 'on' for this session."""
     for setting in _REQUIRED_ON:
-        value = conn.execute(f"SHOW {setting}").fetchone()[0]
+        value = scalar(conn, f"SHOW {setting}")
         if value != "on":
             raise StoreNotSafe(
                 f"PostgreSQL at {where}: {setting} is '{value}', must be 'on' (an "
@@ -73,10 +81,9 @@ def check_durability(conn: psycopg.Connection, where: str) -> None:
 
 def schema_version(conn: psycopg.Connection) -> int:
     """Highest applied migration, 0 on an empty database."""
-    if conn.execute("SELECT to_regclass('schema_version')").fetchone()[0] is None:
+    if scalar(conn, "SELECT to_regclass('schema_version')") is None:
         return 0
-    return int(conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
-               .fetchone()[0])
+    return int(scalar(conn, "SELECT COALESCE(MAX(version), 0) FROM schema_version"))
 
 
 @contextlib.contextmanager
@@ -143,14 +150,13 @@ class PostgresStore(Store):
         with translated(self._where, f"append {symbol} seq {seq}"):
             conn = self._c()
             with conn.transaction():
-                current_epoch = conn.execute(
-                    "SELECT epoch FROM instance WHERE id = 1 FOR SHARE").fetchone()[0]
+                current_epoch = scalar(conn, "SELECT epoch FROM instance WHERE id = 1 FOR SHARE")
                 if current_epoch != self.epoch:
                     raise StaleEpoch(f"append {symbol}: our epoch {self.epoch} is stale, the "
                                      f"store is at epoch {current_epoch} (a newer instance "
                                      "started)")
-                current = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM journal "
-                                       "WHERE symbol = %s", (symbol,)).fetchone()[0]
+                current = scalar(conn, "SELECT COALESCE(MAX(seq), 0) FROM journal "
+                                       "WHERE symbol = %s", (symbol,))
                 if current != expected_seq:
                     raise SeqConflict(f"append {symbol}: expected seq {expected_seq}, "
                                       f"store has {current}")
@@ -176,8 +182,8 @@ class PostgresStore(Store):
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 snap = conn.execute("SELECT seq, state FROM snapshots WHERE symbol = %s",
                                     (symbol,)).fetchone()
-                seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM journal "
-                                   "WHERE symbol = %s", (symbol,)).fetchone()[0]
+                seq = scalar(conn, "SELECT COALESCE(MAX(seq), 0) FROM journal "
+                                   "WHERE symbol = %s", (symbol,))
                 snap_seq = snap[0] if snap else 0
                 tail = self._rows(conn, symbol, snap_seq, None)
         state = codec.decode(snap[1]) if snap else None
