@@ -232,7 +232,7 @@ async def _serve_control(sim: Sim, request: web.Request) -> web.Response:
 async def background(sim: Sim) -> None:
     """Walk the price path and run timers until cancelled."""
     loop = asyncio.get_running_loop()
-    next_walk = loop.time()
+    next_walk = loop.time() + sim.settings.walk_interval_ms / 1000  # start prices hold one step
     while True:
         now = loop.time()
         if now >= next_walk:
