@@ -1,0 +1,555 @@
+"""Every message that crosses an actor boundary: frozen, slotted dataclasses, nothing else.
+
+Prices and quantities are Decimal (exact tick/step arithmetic). Every message carries an id
+and two timestamps: `event_ms` (when it happened: the exchange's event time, or when the
+command was issued) and `engine_ms` (when posguard created or received it). Messages are
+pickled by Thespian: they must stay top-level classes in this importable module.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum, unique
+from typing import Any
+
+
+def new_id() -> str:
+    """A fresh message id."""
+    return uuid.uuid4().hex
+
+
+def now_ms() -> int:
+    """Engine time in ms (default for `engine_ms`; actors pass their injected clock's)."""
+    return time.time_ns() // 1_000_000
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@dataclass(frozen=True, slots=True)
+class OpenPosition:
+    """Open a position at market and protect it (idempotent by command_id)."""
+
+    symbol: str
+    """Exchange symbol, e.g. BTCUSDT."""
+    side: str
+    """'long' or 'short'."""
+    qty: Decimal
+    """Base-asset quantity (truncated to the step size)."""
+    command_id: str
+    """Operator-chosen id; a repeated id is reported as a duplicate, never a second order."""
+    msg_id: str = field(default_factory=new_id)
+    """Message id."""
+    event_ms: int = field(default_factory=now_ms)
+    """When the command was issued."""
+    engine_ms: int = field(default_factory=now_ms)
+    """When posguard created this message."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClosePosition:
+    """Close the symbol's position at market, then cancel its stops."""
+
+    symbol: str
+    """Exchange symbol."""
+    command_id: str = field(default_factory=new_id)
+    """Id of the command, for the journal's correlation."""
+    msg_id: str = field(default_factory=new_id)
+    """Message id."""
+    event_ms: int = field(default_factory=now_ms)
+    """When the command was issued."""
+    engine_ms: int = field(default_factory=now_ms)
+    """When posguard created this message."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileRequest:
+    """Fetch the exchange's truth for the symbol and repair any difference."""
+
+    symbol: str
+    """Exchange symbol."""
+    reason: str
+    """Why (startup, stream reconnect, periodic sweep, operator)."""
+    msg_id: str = field(default_factory=new_id)
+    """Message id."""
+    event_ms: int = field(default_factory=now_ms)
+    """When the reconcile was asked for."""
+    engine_ms: int = field(default_factory=now_ms)
+    """When posguard created this message."""
+
+
+@dataclass(frozen=True, slots=True)
+class StateQuery:
+    """Ask a symbol actor for its SymbolView."""
+
+    symbol: str
+    """Exchange symbol."""
+    msg_id: str = field(default_factory=new_id)
+    """Message id."""
+    engine_ms: int = field(default_factory=now_ms)
+    """When posguard created this message."""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """The answer to a command: accepted, duplicate or rejected, with a reason."""
+
+    symbol: str
+    """Exchange symbol."""
+    command_id: str
+    """The command this answers."""
+    outcome: str
+    """'accepted', 'duplicate' or 'rejected'."""
+    detail: str
+    """Human-readable reason or summary."""
+    seq: int
+    """The symbol's journal seq after handling the command."""
+    msg_id: str = field(default_factory=new_id)
+    """Message id."""
+    engine_ms: int = field(default_factory=now_ms)
+    """When the answer was made."""
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolView:
+    """Everything an operator needs to know about one symbol, as the actor sees it."""
+
+    symbol: str
+    """Exchange symbol."""
+    state: str
+    """State-machine state (FLAT, OPENING, ..., QUARANTINED)."""
+    side: str | None
+    """'long', 'short' or None when flat."""
+    qty: str
+    """Position size (base asset), as a decimal string."""
+    entry_price: str | None
+    """Average entry price."""
+    mark_price: str | None
+    """Latest mark price seen."""
+    stop_price: str | None
+    """Trigger price of the resting stop."""
+    stop_order_id: str | None
+    """Exchange id of the resting stop (algoId)."""
+    stop_client_id: str | None
+    """Client id of the resting stop (pg-<epoch>-<sym>-<purpose>-<n>)."""
+    trailing_active: bool
+    """Whether managed trailing has activated."""
+    peak_price: str | None
+    """Best price since activation."""
+    seq: int
+    """Latest journal seq for the symbol."""
+    last_error: str | None
+    """Most recent error, if any."""
+    last_event_ms: int
+    """Time of the last exchange event applied."""
+    pid: int
+    """Process id of the actor."""
+    engine_ms: int = field(default_factory=now_ms)
+    """When the view was taken."""
+
+
+# --------------------------------------------------------------------------- stream events
+
+
+@dataclass(frozen=True, slots=True)
+class PositionUpdate:
+    """One position from ACCOUNT_UPDATE `a.P[]` (only changed positions are sent)."""
+
+    symbol: str
+    """Exchange symbol (`s`)."""
+    amount: Decimal
+    """Signed position amount (`pa`): > 0 long, < 0 short, 0 flat."""
+    entry_price: Decimal
+    """Entry price (`ep`)."""
+    reason: str
+    """Why the account changed (`a.m`: ORDER, FUNDING_FEE, ...)."""
+    event_ms: int
+    """Exchange event time (`E`)."""
+    tx_ms: int
+    """Exchange transaction time (`T`)."""
+    msg_id: str = field(default_factory=new_id)
+    """Message id."""
+    engine_ms: int = field(default_factory=now_ms)
+    """When posguard received the frame."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderUpdate:
+    """ORDER_TRADE_UPDATE: a plain order (or a stop's child order) changed."""
+
+    symbol: str
+    """Exchange symbol (`o.s`)."""
+    client_id: str
+    """Client order id (`o.c`)."""
+    order_id: str
+    """Exchange order id (`o.i`)."""
+    order_type: str
+    """Original order type (`o.ot`)."""
+    side: str
+    """BUY or SELL (`o.S`)."""
+    exec_type: str
+    """Execution type (`o.x`): NEW, TRADE, CANCELED, ..."""
+    status: str
+    """Order status (`o.X`): NEW, PARTIALLY_FILLED, FILLED, ..."""
+    last_qty: Decimal
+    """Quantity of this fill (`o.l`)."""
+    cum_qty: Decimal
+    """Cumulative filled quantity (`o.z`)."""
+    avg_price: Decimal
+    """Average fill price (`o.ap`)."""
+    realized_pnl: Decimal
+    """Realized profit of this trade (`o.rp`)."""
+    reduce_only: bool
+    """Reduce-only flag (`o.R`)."""
+    close_position: bool
+    """closePosition flag (`o.cp`)."""
+    event_ms: int
+    """Exchange event time (`E`)."""
+    tx_ms: int
+    """Exchange transaction time (`T`)."""
+    msg_id: str = field(default_factory=new_id)
+    """Message id."""
+    engine_ms: int = field(default_factory=now_ms)
+    """When posguard received the frame."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlgoUpdate:
+    """ALGO_UPDATE: a conditional (stop) order changed."""
+
+    symbol: str
+    """Exchange symbol (`o.s`)."""
+    client_id: str
+    """Client algo id (`o.caid`)."""
+    algo_id: str
+    """Exchange algo id (`o.aid`)."""
+    order_type: str
+    """STOP_MARKET, TRAILING_STOP_MARKET, ... (`o.o`)."""
+    side: str
+    """BUY or SELL (`o.S`)."""
+    status: str
+    """NEW, CANCELED, TRIGGERING, TRIGGERED, FINISHED, REJECTED, EXPIRED (`o.X`)."""
+    trigger_price: Decimal
+    """Trigger price (`o.tp`)."""
+    qty: Decimal
+    """Quantity (`o.q`)."""
+    close_position: bool
+    """closePosition flag (`o.cp`)."""
+    reject_reason: str
+    """Reject reason (`o.rm`)."""
+    event_ms: int
+    """Exchange event time (`E`)."""
+    msg_id: str = field(default_factory=new_id)
+    """Message id."""
+    engine_ms: int = field(default_factory=now_ms)
+    """When posguard received the frame."""
+
+
+@dataclass(frozen=True, slots=True)
+class MarkPrice:
+    """A mark-price tick (conflated: only the latest per symbol is delivered)."""
+
+    symbol: str
+    """Exchange symbol."""
+    price: Decimal
+    """Mark price."""
+    event_ms: int
+    """Exchange event time (`E`)."""
+    msg_id: str = field(default_factory=new_id)
+    """Message id."""
+    engine_ms: int = field(default_factory=now_ms)
+    """When posguard received the frame."""
+
+
+STREAM_EVENTS = (PositionUpdate, OrderUpdate, AlgoUpdate, MarkPrice)
+
+
+# --------------------------------------------------------------------------- exchange I/O
+
+
+@unique
+class FailureKind(Enum):
+    """What to do about a failed exchange call (errors grouped by remedy)."""
+
+    TEMPORARY = "temporary"        # network, 5xx, 429: retry later with backoff
+    UNKNOWN_OUTCOME = "unknown"    # timed out: the order may exist; look it up by client id
+    WOULD_TRIGGER = "would_trigger"  # -2021: price already past the stop
+    REJECTED = "rejected"          # the exchange refused the order: do not retry as is
+    NOT_FOUND = "not_found"        # the order is not there (already gone)
+    HALT = "halt"                  # authentication, permissions, config: stop trading
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeFailure:
+    """A translated exchange error, carried as data between actors."""
+
+    kind: FailureKind
+    """The remedy group."""
+    code: int | None
+    """Binance error code, if any."""
+    message: str
+    """The exchange's (or transport's) message."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceMarket:
+    """Place a MARKET order."""
+
+    symbol: str
+    """Exchange symbol."""
+    side: str
+    """BUY or SELL."""
+    qty: Decimal
+    """Base quantity."""
+    client_id: str
+    """Deterministic client order id."""
+    reduce_only: bool
+    """True for closes: never increases the position."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceStop:
+    """Place a reduce-only STOP_MARKET or a TRAILING_STOP_MARKET (algo order)."""
+
+    symbol: str
+    """Exchange symbol."""
+    side: str
+    """BUY or SELL (the closing side)."""
+    qty: Decimal
+    """Base quantity: the full position."""
+    client_id: str
+    """Deterministic client algo id."""
+    order_type: str
+    """STOP_MARKET or TRAILING_STOP_MARKET."""
+    trigger_price: Decimal | None
+    """Stop trigger price (STOP_MARKET)."""
+    working_type: str
+    """MARK_PRICE or CONTRACT_PRICE."""
+    callback_rate_pct: Decimal | None = None
+    """TRAILING_STOP_MARKET callback rate, percent."""
+    activate_price: Decimal | None = None
+    """TRAILING_STOP_MARKET activation price."""
+
+
+@dataclass(frozen=True, slots=True)
+class CancelStop:
+    """Cancel an algo (stop) order."""
+
+    symbol: str
+    """Exchange symbol."""
+    algo_id: str | None
+    """Exchange algo id, if known."""
+    client_id: str
+    """Client algo id (used when the algo id is unknown)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LookupOrder:
+    """Find an order by client id after an unknown outcome."""
+
+    symbol: str
+    """Exchange symbol."""
+    client_id: str
+    """Client order id to look for."""
+    algo: bool
+    """True: an algo (stop) order; False: a plain order."""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSymbol:
+    """Fetch the symbol's position, open orders and open algo orders (reconcile)."""
+
+    symbol: str
+    """Exchange symbol."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeRequest:
+    """An exchange call for a worker: one operation, replied to `reply_to`."""
+
+    request_id: str
+    """Id the reply carries back."""
+    op: PlaceMarket | PlaceStop | CancelStop | LookupOrder | FetchSymbol
+    """The operation."""
+    reply_to: Any
+    """ActorAddress that gets the ExchangeReply."""
+    engine_ms: int = field(default_factory=now_ms)
+    """When the request was made."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderInfo:
+    """An order as the exchange reports it (plain or algo)."""
+
+    order_id: str
+    """Exchange id (orderId or algoId)."""
+    client_id: str
+    """Client id."""
+    symbol: str
+    """Exchange symbol."""
+    order_type: str
+    """MARKET, STOP_MARKET, TRAILING_STOP_MARKET, ..."""
+    side: str
+    """BUY or SELL."""
+    status: str
+    """Exchange status (NEW, FILLED, CANCELED, ...)."""
+    qty: Decimal
+    """Order quantity."""
+    filled_qty: Decimal
+    """Filled quantity."""
+    avg_price: Decimal | None
+    """Average fill price."""
+    trigger_price: Decimal | None
+    """Stop trigger price, if any."""
+    reduce_only: bool
+    """Reduce-only flag."""
+    close_position: bool
+    """closePosition flag."""
+    algo: bool
+    """True for algo (conditional) orders."""
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolSnapshot:
+    """The exchange's truth for one symbol, from REST."""
+
+    symbol: str
+    """Exchange symbol."""
+    amount: Decimal
+    """Signed position amount (0 = flat)."""
+    entry_price: Decimal
+    """Entry price (0 when flat)."""
+    mark_price: Decimal | None
+    """Mark price, if reported."""
+    open_orders: tuple[OrderInfo, ...]
+    """Open plain orders."""
+    open_algo_orders: tuple[OrderInfo, ...]
+    """Open algo (stop) orders."""
+    fetched_ms: int
+    """When the snapshot was taken."""
+    rules: MarketRulesInfo | None = None
+    """The symbol's trading rules (from the cached market list)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeReply:
+    """The outcome of an ExchangeRequest: a result or a failure, never both."""
+
+    request_id: str
+    """The request this answers."""
+    op: PlaceMarket | PlaceStop | CancelStop | LookupOrder | FetchSymbol
+    """The operation that was attempted."""
+    result: OrderInfo | SymbolSnapshot | None
+    """The result (LookupOrder: None when not found)."""
+    failure: ExchangeFailure | None
+    """The failure, if the call failed."""
+    engine_ms: int = field(default_factory=now_ms)
+    """When the worker finished the call."""
+
+
+@dataclass(frozen=True, slots=True)
+class MarketRulesInfo:
+    """A symbol's trading rules, from the exchange's market list."""
+
+    symbol: str
+    """Exchange symbol."""
+    tick_size: Decimal
+    """Price increment."""
+    step_size: Decimal
+    """Quantity increment."""
+    min_qty: Decimal
+    """Smallest quantity."""
+
+
+# --------------------------------------------------------------------------- wiring
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeSettings:
+    """How an exchange worker reaches the exchange (no secrets: keys come from env names)."""
+
+    base_url: str | None
+    """Simulator URL in paper mode; None for Binance."""
+    paper_key: str
+    """The simulator's API key (paper mode only)."""
+    paper_secret: str
+    """The simulator's API secret (paper mode only)."""
+    api_key_env: str
+    """Env variable holding the live API key."""
+    api_secret_env: str
+    """Env variable holding the live API secret."""
+    timeout_ms: int
+    """REST timeout per request."""
+
+
+@dataclass(frozen=True, slots=True)
+class PoolInit:
+    """Start the exchange pool: N workers and the account-wide order budgets."""
+
+    settings: ExchangeSettings
+    """How workers reach the exchange."""
+    workers: int
+    """Worker processes (each holds one ccxt client)."""
+    orders_per_10s: int
+    """Account-wide order budget per 10 s."""
+    orders_per_min: int
+    """Account-wide order budget per minute."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerInit:
+    """Configure one exchange worker."""
+
+    settings: ExchangeSettings
+    """How to reach the exchange."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerIdle:
+    """A worker finished its request and can take another."""
+
+    request_id: str
+    """The request it finished."""
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolInit:
+    """Start a symbol actor: recover from the store, then reconcile with the exchange."""
+
+    symbol: str
+    """Exchange symbol."""
+    epoch: int
+    """Fencing epoch of this instance."""
+    store_target: Any
+    """Resolved store settings (system.config.StoreTarget)."""
+    pool: Any
+    """ActorAddress of the exchange pool."""
+    policy: Any
+    """actors.protection.ProtectionPolicy for this symbol."""
+    reason: str = "startup"
+    """Why the actor was started (startup, restart, event, command)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """A symbol actor finished loading its snapshot (reconcile follows)."""
+
+    symbol: str
+    """Exchange symbol."""
+    seq: int
+    """Journal seq it loaded."""
+    state: str
+    """State after loading."""
+    pid: int
+    """Its process id."""
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """Wakeup payload: resend `op` (stale ones are ignored by the state machine)."""
+
+    op: Any
+    """The exchange operation to resend."""

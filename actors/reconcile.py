@@ -1,0 +1,102 @@
+"""Reconciliation: make the symbol's state agree with the exchange's truth.
+
+Rules (DESIGN.md, Recovery): closed while we were away -> record the close and cancel our
+leftovers; stop missing -> re-place it (at the trailed stop price if we had one, so a restart
+restores trailing state, I-3); several of our stops -> keep one, cancel the extras; a position
+we never opened -> adopt it and protect it with the default policy. Stops that are not ours
+(no `pg-` client id) are left alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+from actors import client_ids
+from actors.messages import OrderInfo, SymbolSnapshot
+from actors.protection import initial_trail_state
+from actors.symbol_machine import (
+    Context,
+    Step,
+    cancel_ops,
+    payload,
+    place_stop,
+    protect,
+    side_of,
+)
+from actors.symbol_state import State, StopOrder, SymbolState
+
+
+def _as_stop(o: OrderInfo) -> StopOrder:
+    return StopOrder(o.client_id, o.order_id, o.trigger_price, o.qty, o.order_type)
+
+
+def _pick(s: SymbolState, ours: list[OrderInfo]) -> OrderInfo | None:
+    """The stop to keep: the newest we know of (a move's new stop beats the old one)."""
+    for wanted in (s.pending_stop, s.stop):
+        if wanted is not None:
+            match = next((o for o in ours if o.client_id == wanted.client_id), None)
+            if match is not None:
+                return match
+    if not ours:
+        return None
+    return max(ours, key=lambda o: (client_ids.parse(o.client_id) or _ZERO).n)
+
+
+_ZERO = client_ids.ParsedClientId(0, "", client_ids.Purpose.STOP, 0)
+
+
+def reconcile_with(s: SymbolState, snap: SymbolSnapshot | None, ctx: Context) -> Step:
+    """The exchange's truth -> a Step that repairs every difference."""
+    assert snap is not None
+    ours = [o for o in snap.open_algo_orders if client_ids.is_ours(o.client_id, s.symbol)]
+    foreign = len(snap.open_algo_orders) - len(ours)
+    base = s.replace(extra={k: v for k, v in s.extra.items() if k not in ("dirty", "refetches")},
+                     mark_price=snap.mark_price or s.mark_price, pending_stop=None,
+                     open_order=None, close_order=None, cancelling=(), stop_failures=0,
+                     quarantine_reason=None, last_error=None)
+    side, qty = side_of(snap.amount), abs(snap.amount)
+    info = payload(amount=snap.amount, entry=snap.entry_price, ours=len(ours),
+                   foreign_stops=foreign or None)
+    if side is None:
+        flat = base.replace(state=State.FLAT, side=None, qty=Decimal(0), entry_price=None,
+                            stop=None, trail=None, adopted=False)
+        flat, ops = cancel_ops(flat, [_as_stop(o) for o in ours])
+        kind = "closed_while_away" if s.has_position else "reconciled_flat"
+        return Step(flat, kind, info, requests=tuple(ops))
+    ours_open = s.open_order is not None and not s.has_position
+    adopted = (not s.has_position or s.side != side) and not ours_open
+    trail = None if adopted or ours_open else s.trail
+    known = base.replace(side=side, qty=qty, entry_price=snap.entry_price, trail=trail,
+                         adopted=adopted or (s.adopted and not ours_open))
+    keep = _pick(s, ours)
+    extras = [_as_stop(o) for o in ours if o is not keep]
+    if keep is None:
+        new, ops = protect(known.replace(stop=None), ctx)
+        kind = "position_adopted" if adopted else (
+            "stop_missing_replaced" if s.stop is not None else "open_recovered")
+        return Step(new, kind, {**info, "trigger": str(new.pending_stop.trigger_price)
+                                if new.pending_stop else None}, requests=tuple(ops))
+    return _keep_stop(known, keep, extras, ctx, info)
+
+
+def _keep_stop(s: SymbolState, keep: OrderInfo, extras: list[StopOrder], ctx: Context,
+               info: dict[str, object]) -> Step:
+    stop = _as_stop(keep)
+    trail = s.trail
+    assert s.side is not None and s.entry_price is not None and ctx.rules is not None
+    if trail is None:
+        trail = initial_trail_state(s.side, s.entry_price, ctx.policy, ctx.rules)
+    if keep.trigger_price is not None and trail.stop_price != keep.trigger_price:
+        # The resting order is the truth about where the stop is.
+        trail = dataclasses.replace(trail, stop_price=keep.trigger_price)
+    new = s.replace(stop=stop, trail=trail, state=State.PROTECTED)
+    new, ops = cancel_ops(new, extras)
+    kind = "reconciled_protected" if not extras else "duplicate_stops_cancelled"
+    if keep.qty != s.qty and not keep.close_position:
+        new, op = place_stop(new, ctx, keep.trigger_price or trail.stop_price)
+        new = new.replace(state=State.MOVING_STOP)
+        ops = [*ops, op]
+        kind = "stop_resize_requested"
+    return Step(new, kind, {**info, "kept": keep.client_id,
+                            "cancelled": [e.client_id for e in extras]}, requests=tuple(ops))

@@ -1,0 +1,264 @@
+"""SymbolActor: the one serial owner of a symbol's position and stop.
+
+The shell around the pure state machine (actors/symbol_machine.py): it loads the snapshot,
+persists every transition BEFORE sending the exchange requests that depend on it, sends those
+requests to the exchange pool (never blocking on the network), and answers admin queries.
+A store failure ends the process at once (incident I-3): nothing runs on unpersisted state;
+the supervisor restarts it from the last durable snapshot and it reconciles with the exchange.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import sys
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from thespian.actors import ActorExitRequest, ActorTypeDispatcher, WakeupMessage
+
+from actors.messages import (
+    AlgoUpdate,
+    CancelStop,
+    ClosePosition,
+    CommandResult,
+    ExchangeReply,
+    ExchangeRequest,
+    FetchSymbol,
+    LookupOrder,
+    MarkPrice,
+    OpenPosition,
+    OrderUpdate,
+    PlaceMarket,
+    PlaceStop,
+    PositionUpdate,
+    Ready,
+    ReconcileRequest,
+    Retry,
+    StateQuery,
+    SymbolInit,
+    SymbolView,
+    new_id,
+)
+from actors.protection import MarketRules
+from actors.symbol_machine import STABLE, Context, Step, Trigger, allowed, handle
+from actors.symbol_state import State, SymbolState, from_dict, to_dict
+from system.clock import SystemClock
+
+log = logging.getLogger("posguard.symbol")
+
+_REPLY_TRIGGERS = {PlaceMarket: Trigger.MARKET_REPLY, PlaceStop: Trigger.STOP_REPLY,
+                   CancelStop: Trigger.CANCEL_REPLY, LookupOrder: Trigger.LOOKUP_REPLY,
+                   FetchSymbol: Trigger.SNAPSHOT}
+STORE_FAILURE_EXIT = 75
+
+
+class SymbolActor(ActorTypeDispatcher):
+    """Owns one symbol; handles every message for it strictly one at a time."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.clock = SystemClock()
+        self.init: SymbolInit | None = None
+        self.store: Any = None
+        self.s: SymbolState | None = None
+        self.seq = 0
+        self.rules: MarketRules | None = None
+        self.fetch_id: str | None = None
+        self.deferred: list[tuple[Any, Any]] = []
+        self.pre_init: list[tuple[Trigger, Any]] = []
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def receiveMsg_SymbolInit(self, msg: SymbolInit, sender: Any) -> None:
+        """Load the snapshot, answer Ready, then reconcile with the exchange."""
+        if self.init is not None:
+            return  # a repeated init (e.g. a retried create) changes nothing
+        self.init = msg
+        from persistence.factory import attach
+        from persistence.store import StoreError
+        try:
+            self.store = attach(msg.store_target, msg.epoch, self.clock)
+            loaded = self.store.load(msg.symbol)
+        except StoreError as e:
+            self._die(f"store unavailable at start: {e}")
+            return
+        self.s = from_dict(loaded.state) if loaded.state else SymbolState(msg.symbol)
+        self.seq = loaded.seq
+        self.send(sender, Ready(msg.symbol, self.seq, self.s.state.value, os.getpid()))
+        recovering = Step(self.s.replace(state=State.RECONCILING,
+                                         extra={**self.s.extra, "dirty": False, "refetches": 0}),
+                          "recovery_started", {"reason": msg.reason, "was": self.s.state.value},
+                          refetch=True)
+        self._commit(recovering, correlation_id=new_id(), event_ms=self.clock.now_ms())
+        for trigger, event in self.pre_init:
+            self._apply(trigger, event)
+        self.pre_init.clear()
+
+    def receiveMsg_ActorExitRequest(self, msg: ActorExitRequest, sender: Any) -> None:
+        """Close the store connection; exchange stops stay where they are."""
+        if self.store is not None:
+            self.store.close()
+
+    def _die(self, reason: str) -> None:
+        """Fail fast: never continue with state that is not durable (I-3)."""
+        log.critical("%s: %s; exiting so the supervisor restarts from the snapshot",
+                     self.init.symbol if self.init else "?", reason)
+        print(f"posguard symbol actor {os.getpid()}: {reason}", file=sys.stderr, flush=True)
+        os._exit(STORE_FAILURE_EXIT)
+
+    # ------------------------------------------------------------------ commands
+
+    def receiveMsg_OpenPosition(self, msg: OpenPosition, sender: Any) -> None:
+        """Open at market (duplicates by command id are refused)."""
+        self._command(Trigger.OPEN, msg, sender)
+
+    def receiveMsg_ClosePosition(self, msg: ClosePosition, sender: Any) -> None:
+        """Close at market, then cancel the stops."""
+        self._command(Trigger.CLOSE, msg, sender)
+
+    def receiveMsg_ReconcileRequest(self, msg: ReconcileRequest, sender: Any) -> None:
+        """Fetch the exchange's truth and repair differences."""
+        self._command(Trigger.RECONCILE, msg, sender)
+
+    def _command(self, trigger: Trigger, msg: Any, sender: Any) -> None:
+        if self.s is None:
+            self.deferred.append((msg, sender))
+            return
+        command_id = getattr(msg, "command_id", None)
+        if command_id is not None and command_id in self.s.command_ids:
+            self._answer(sender, msg, "duplicate", f"command {command_id} was already handled")
+            return
+        if allowed(self.s.state, trigger):
+            step = self._apply(trigger, msg)
+            if step is not None and step.outcome is not None and command_id is not None:
+                self._answer(sender, msg, *step.outcome)
+            elif trigger is Trigger.RECONCILE and command_id is None:
+                self._answer(sender, msg, "accepted", "reconciling")
+        elif self.s.state in STABLE or self.s.state is State.QUARANTINED:
+            why = {Trigger.OPEN: "a position is already open",
+                   Trigger.CLOSE: "there is no open position"}.get(trigger, "not allowed")
+            self._answer(sender, msg, "rejected", f"{why} (state {self.s.state.name})")
+        else:
+            self.deferred.append((msg, sender))  # served once the request in flight settles
+
+    def _answer(self, sender: Any, msg: Any, outcome: str, detail: str) -> None:
+        if sender is None:
+            return
+        cid = getattr(msg, "command_id", None) or getattr(msg, "msg_id", "")
+        self.send(sender, CommandResult(msg.symbol, cid, outcome, detail, self.seq))
+
+    def _serve_deferred(self) -> None:
+        while self.deferred and self.s is not None and (
+                self.s.state in STABLE or self.s.state is State.QUARANTINED):
+            msg, sender = self.deferred.pop(0)
+            trigger = {OpenPosition: Trigger.OPEN, ClosePosition: Trigger.CLOSE,
+                       ReconcileRequest: Trigger.RECONCILE}[type(msg)]
+            self._command(trigger, msg, sender)
+
+    # ------------------------------------------------------------------ events
+
+    def receiveMsg_PositionUpdate(self, msg: PositionUpdate, sender: Any) -> None:
+        """ACCOUNT_UPDATE position for this symbol."""
+        self._event(Trigger.POSITION, msg)
+
+    def receiveMsg_OrderUpdate(self, msg: OrderUpdate, sender: Any) -> None:
+        """ORDER_TRADE_UPDATE for this symbol."""
+        self._event(Trigger.ORDER, msg)
+
+    def receiveMsg_AlgoUpdate(self, msg: AlgoUpdate, sender: Any) -> None:
+        """ALGO_UPDATE for this symbol."""
+        self._event(Trigger.ALGO, msg)
+
+    def receiveMsg_MarkPrice(self, msg: MarkPrice, sender: Any) -> None:
+        """Mark-price tick (latest wins upstream)."""
+        self._event(Trigger.MARK, msg)
+
+    def receiveMsg_ExchangeReply(self, msg: ExchangeReply, sender: Any) -> None:
+        """A worker's answer to one of our requests."""
+        trigger = _REPLY_TRIGGERS[type(msg.op)]
+        if trigger is Trigger.SNAPSHOT:
+            if msg.request_id != self.fetch_id or self.s is None \
+                    or self.s.state is not State.RECONCILING:
+                return  # an older fetch, superseded by a newer one
+            if msg.failure is None and msg.result is not None and msg.result.rules:
+                r = msg.result.rules
+                self.rules = MarketRules(r.tick_size, r.step_size, r.min_qty)
+        self._event(trigger, msg)
+
+    def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender: Any) -> None:
+        """A retry timer."""
+        if isinstance(msg.payload, Retry):
+            self._event(Trigger.RETRY, msg.payload.op)
+
+    def _event(self, trigger: Trigger, msg: Any) -> None:
+        if self.s is None:
+            self.pre_init.append((trigger, msg))  # never dropped (I-5): applied after init
+            return
+        self._apply(trigger, msg)
+
+    # ------------------------------------------------------------------ queries
+
+    def receiveMsg_StateQuery(self, msg: StateQuery, sender: Any) -> None:
+        """Answer with a SymbolView."""
+        self.send(sender, self.view())
+
+    def view(self) -> SymbolView:
+        """The operator's view of this symbol."""
+        s = self.s or SymbolState(self.init.symbol if self.init else "?")
+        stop = s.stop
+        return SymbolView(
+            symbol=s.symbol, state=s.state.value, side=s.side.value.lower() if s.side else None,
+            qty=str(s.qty), entry_price=_str(s.entry_price), mark_price=_str(s.mark_price),
+            stop_price=_str(stop.trigger_price) if stop else None,
+            stop_order_id=stop.algo_id if stop else None,
+            stop_client_id=stop.client_id if stop else None,
+            trailing_active=bool(s.trail and s.trail.active),
+            peak_price=_str(s.trail.peak) if s.trail else None, seq=self.seq,
+            last_error=s.last_error or s.quarantine_reason, last_event_ms=s.last_event_ms,
+            pid=os.getpid())
+
+    # ------------------------------------------------------------------ core
+
+    def _apply(self, trigger: Trigger, event: Any) -> Step | None:
+        assert self.s is not None and self.init is not None
+        ctx = Context(self.init.epoch, self.init.policy, self.rules, self.clock.now_ms())
+        step = handle(self.s, trigger, event, ctx)
+        if step is None:
+            return None
+        corr = getattr(event, "command_id", None) or getattr(event, "msg_id", None) \
+            or getattr(event, "request_id", None) or new_id()
+        self._commit(step, correlation_id=corr,
+                     event_ms=getattr(event, "event_ms", None) or ctx.now_ms)
+        if step.retry_after_ms is not None and isinstance(event, ExchangeReply):
+            delay = step.retry_after_ms * (0.5 + random.random())
+            self.wakeupAfter(timedelta(milliseconds=delay), payload=Retry(event.op))
+        self._serve_deferred()
+        return step
+
+    def _commit(self, step: Step, *, correlation_id: str, event_ms: int) -> None:
+        """Persist (durable), then act: the exchange hears of nothing not yet journaled."""
+        from persistence.store import StoreError
+        assert self.init is not None
+        if step.persist:
+            try:
+                self.seq = self.store.append(
+                    self.init.symbol, expected_seq=self.seq, kind=step.kind,
+                    payload=step.payload, state=to_dict(step.state), live=step.state.live,
+                    correlation_id=str(correlation_id), created_at_ms=int(event_ms))
+            except StoreError as e:
+                self._die(f"store write failed ({step.kind}): {e}")
+                return
+        self.s = step.state
+        for op in step.requests:
+            self.send(self.init.pool, ExchangeRequest(new_id(), op, self.myAddress))
+        if step.refetch:
+            self.fetch_id = new_id()
+            self.send(self.init.pool, ExchangeRequest(self.fetch_id, FetchSymbol(
+                self.init.symbol), self.myAddress))
+
+
+def _str(v: Decimal | None) -> str | None:
+    return None if v is None else str(v)

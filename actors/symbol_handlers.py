@@ -1,0 +1,478 @@
+"""The handlers named in symbol_machine.TABLE: (state, event, ctx) -> Step | None.
+
+Pure functions. Reconciliation (the exchange's truth -> our state) lives in actors/reconcile.py.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from actors import client_ids
+from actors.client_ids import Purpose
+from actors.messages import (
+    AlgoUpdate,
+    ClosePosition,
+    ExchangeReply,
+    FailureKind,
+    LookupOrder,
+    MarkPrice,
+    OpenPosition,
+    OrderInfo,
+    OrderUpdate,
+    PlaceMarket,
+    PlaceStop,
+    PositionUpdate,
+    ReconcileRequest,
+)
+from actors.protection import PolicyError, Side, accept_move, on_mark, truncate_qty
+from actors.reconcile import reconcile_with
+from actors.symbol_machine import (
+    MAX_STOP_FAILURES,
+    Context,
+    Step,
+    cancel_ops,
+    close_at_market,
+    fetch,
+    go_flat,
+    lookup,
+    next_client_id,
+    payload,
+    place_stop,
+    protect,
+    side_of,
+)
+from actors.symbol_state import PendingOrder, State, StopOrder, SymbolState
+
+STOP_TYPES = ("STOP_MARKET", "TRAILING_STOP_MARKET")
+OPEN_STATES = (State.OPEN_UNPROTECTED, State.PROTECTED, State.MOVING_STOP, State.CLOSING)
+
+
+def backoff_ms(failures: int) -> int:
+    """Retry delay for the n-th consecutive failure (the shell adds jitter)."""
+    return min(100 * 2 ** max(failures - 1, 0), 5000)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _open(s: SymbolState, cmd: OpenPosition, ctx: Context) -> Step:
+    """FLAT + open: persist the intent, then send the market order."""
+    s = s.replace(command_ids=s.remember_command(cmd.command_id))
+    if cmd.side not in ("long", "short"):
+        return _rejected(s, cmd.command_id, f"side must be long or short, got {cmd.side!r}")
+    if ctx.rules is None:
+        return _rejected(s, cmd.command_id, "market rules unknown (not reconciled yet)")
+    try:
+        qty = truncate_qty(Decimal(cmd.qty), ctx.rules)
+    except PolicyError as e:
+        return _rejected(s, cmd.command_id, str(e))
+    cid, counter = next_client_id(s, ctx, Purpose.OPEN)
+    side = "BUY" if cmd.side == "long" else "SELL"
+    new = s.replace(state=State.OPENING, order_counter=counter, last_error=None,
+                    open_order=PendingOrder(cid, cmd.command_id, side, qty))
+    op = PlaceMarket(s.symbol, side, qty, cid, reduce_only=False)
+    return Step(new, "open_requested",
+                payload(command_id=cmd.command_id, side=cmd.side, qty=qty, client_id=cid),
+                requests=(op,), outcome=("accepted", f"market {side} {qty} sent as {cid}"))
+
+
+def _rejected(s: SymbolState, command_id: str, why: str) -> Step:
+    return Step(s.replace(last_error=why), "command_rejected",
+                payload(command_id=command_id, reason=why), outcome=("rejected", why))
+
+
+def _close(s: SymbolState, cmd: ClosePosition, ctx: Context) -> Step:
+    """Open position + close: reduce-only market order for the whole position."""
+    s = s.replace(command_ids=s.remember_command(cmd.command_id))
+    new, op = close_at_market(s, ctx, cmd.command_id)
+    return Step(new, "close_requested",
+                payload(command_id=cmd.command_id, qty=s.qty, client_id=op.client_id),
+                requests=(op,), outcome=("accepted", f"close {s.qty} sent as {op.client_id}"))
+
+
+def _reconcile(s: SymbolState, req: ReconcileRequest, ctx: Context) -> Step:
+    """Start a reconcile: fetch the exchange's truth (QUARANTINED: the operator's release)."""
+    extra = {**s.extra, "dirty": False, "refetches": 0}
+    return Step(s.replace(state=State.RECONCILING, extra=extra, quarantine_reason=None),
+                "reconcile_started", payload(reason=req.reason, was=s.state.value),
+                refetch=True)
+
+
+# --------------------------------------------------------------------------- stream
+
+
+def _dirty(s: SymbolState) -> Step:
+    """An event during a reconcile: the fetch in flight may predate it, so fetch again."""
+    return Step(s.replace(extra={**s.extra, "dirty": True}), "event_during_reconcile", {},
+                persist=False)
+
+
+def _mark(s: SymbolState, ev: MarkPrice, ctx: Context) -> Step | None:
+    """A mark tick: maybe move the managed trailing stop (new stop first)."""
+    s = s.replace(mark_price=ev.price)
+    if (s.trail is None or s.side is None or s.entry_price is None or ctx.rules is None
+            or s.state not in (State.PROTECTED, State.MOVING_STOP, State.OPEN_UNPROTECTED)):
+        return Step(s, "mark", {}, persist=False)
+    d = on_mark(s.side, s.entry_price, ev.price, s.trail, ctx.policy, ctx.rules, ctx.now_ms)
+    moved = s.replace(trail=d.state)
+    if s.state is State.PROTECTED and d.move_to is not None and s.stop is not None:
+        new, op = place_stop(moved, ctx, d.move_to)
+        return Step(new.replace(state=State.MOVING_STOP), "stop_move_requested",
+                    payload(peak=d.state.peak, old=s.stop.trigger_price, new=d.move_to,
+                            client_id=op.client_id, mark=ev.price), requests=(op,))
+    if d.state != s.trail:
+        return Step(moved, "trail_updated",
+                    payload(active=d.state.active, peak=d.state.peak, mark=ev.price))
+    return Step(moved, "mark", {}, persist=False)
+
+
+def _position(s: SymbolState, ev: PositionUpdate, ctx: Context) -> Step | None:
+    """ACCOUNT_UPDATE for this symbol: the exchange's position changed."""
+    s = s.replace(last_event_ms=max(s.last_event_ms, ev.event_ms))
+    if s.state is State.RECONCILING:
+        return _dirty(s)
+    if s.state is State.QUARANTINED:
+        return Step(s, "event_while_quarantined", payload(amount=ev.amount))
+    side, qty = side_of(ev.amount), abs(ev.amount)
+    if side is None:
+        if s.state in OPEN_STATES:
+            new, ops = go_flat(s, "closed")
+            return Step(new, "position_closed", payload(reason=ev.reason), requests=tuple(ops))
+        return None  # FLAT stays flat; OPENING: the zero is the state before the fill
+    return _position_open(s, side, qty, ev.entry_price, ctx, f"stream:{ev.reason}")
+
+
+def _position_open(s: SymbolState, side: Side, qty: Decimal, entry: Decimal, ctx: Context,
+                   source: str) -> Step | None:
+    """A non-zero position is reported (stream, open reply or lookup)."""
+    info = payload(side=side.value, qty=qty, entry=entry, source=source)
+    if s.state in (State.FLAT, State.OPENING):
+        if ctx.rules is None:
+            return Step(s.replace(state=State.RECONCILING), "reconcile_started", info,
+                        refetch=True)
+        adopted = s.state is State.FLAT
+        known = s.replace(side=side, qty=qty, entry_price=entry, adopted=adopted, trail=None)
+        new, ops = protect(known, ctx)
+        kind = "position_adopted" if adopted else "open_filled"
+        return Step(new, kind, info, requests=tuple(ops))
+    if side != s.side:
+        return Step(s.replace(state=State.RECONCILING), "reconcile_started",
+                    {**info, "why": "side flipped"}, refetch=True)
+    if qty == s.qty and entry == s.entry_price:
+        return None
+    changed = s.replace(qty=qty, entry_price=entry)
+    if s.state is State.PROTECTED and s.stop is not None and qty != s.stop.qty:
+        new, op = place_stop(changed, ctx, s.stop.trigger_price or Decimal(0))
+        return Step(new.replace(state=State.MOVING_STOP), "stop_resize_requested",
+                    {**info, "client_id": op.client_id}, requests=(op,))
+    return Step(changed, "position_changed", info)
+
+
+def _order(s: SymbolState, ev: OrderUpdate, ctx: Context) -> Step | None:
+    """ORDER_TRADE_UPDATE: fills of our open/close orders and of stops."""
+    s = s.replace(last_event_ms=max(s.last_event_ms, ev.event_ms))
+    if s.state is State.RECONCILING:
+        return _dirty(s)
+    if s.open_order and ev.client_id == s.open_order.client_id:
+        return _open_order_event(s, ev, ctx)
+    is_close = s.close_order is not None and ev.client_id == s.close_order.client_id
+    is_stop_fill = ev.order_type in STOP_TYPES and ev.exec_type == "TRADE"
+    if (is_close or is_stop_fill) and ev.exec_type == "TRADE":
+        s = s.replace(realized_pnl=s.realized_pnl + ev.realized_pnl)
+        if ev.status == "FILLED" and s.has_position and ev.cum_qty >= s.qty:
+            new, ops = go_flat(s, "closed")
+            kind = "closed_at_market" if is_close else "stop_filled"
+            return Step(new, kind, payload(price=ev.avg_price, pnl=ev.realized_pnl,
+                                           client_id=ev.client_id), requests=tuple(ops))
+        return Step(s, "reduce_fill", payload(qty=ev.last_qty, pnl=ev.realized_pnl))
+    return None
+
+
+def _open_order_event(s: SymbolState, ev: OrderUpdate, ctx: Context) -> Step | None:
+    if ev.exec_type == "TRADE" and s.state is State.OPENING and ev.cum_qty > 0:
+        side = Side.LONG if ev.side == "BUY" else Side.SHORT
+        return _position_open(s, side, ev.cum_qty, ev.avg_price, ctx, "stream:order")
+    if ev.status in ("CANCELED", "EXPIRED", "REJECTED") and s.state is State.OPENING \
+            and ev.cum_qty == 0:
+        return Step(s.replace(state=State.FLAT, open_order=None,
+                              last_error=f"open order {ev.status}"), "open_failed",
+                    payload(status=ev.status))
+    return None
+
+
+def _algo(s: SymbolState, ev: AlgoUpdate, ctx: Context) -> Step | None:
+    """ALGO_UPDATE: our stops were accepted, triggered, cancelled or lost."""
+    s = s.replace(last_event_ms=max(s.last_event_ms, ev.event_ms))
+    if s.state is State.RECONCILING:
+        return _dirty(s)
+    cid = ev.client_id
+    if s.pending_stop and cid == s.pending_stop.client_id and ev.status == "NEW":
+        return _stop_accepted(s, ev.algo_id, ctx, "stream")
+    if s.stop and cid == s.stop.client_id:
+        return _own_stop_event(s, ev, ctx)
+    if any(c.client_id == cid for c in s.cancelling) and ev.status in (
+            "CANCELED", "EXPIRED", "FINISHED", "REJECTED"):
+        left = tuple(c for c in s.cancelling if c.client_id != cid)
+        return Step(s.replace(cancelling=left), "stop_cancelled", payload(client_id=cid))
+    return None
+
+
+def _own_stop_event(s: SymbolState, ev: AlgoUpdate, ctx: Context) -> Step | None:
+    assert s.stop is not None
+    if ev.status in ("TRIGGERING", "TRIGGERED", "FINISHED"):
+        return Step(s, "stop_triggered", payload(status=ev.status, client_id=ev.client_id))
+    if ev.status in ("CANCELED", "EXPIRED", "REJECTED") and s.has_position:
+        # Not cancelled by us (we move a stop to `cancelling` before cancelling it).
+        lost = s.replace(stop=None, last_error=f"stop {ev.client_id} {ev.status} on exchange")
+        if s.state is State.MOVING_STOP:
+            return Step(lost, "stop_lost", payload(status=ev.status))
+        new, ops = protect(lost, ctx)
+        return Step(new, "stop_lost", payload(status=ev.status), requests=tuple(ops))
+    return None
+
+
+# --------------------------------------------------------------------------- replies
+
+
+def _stop_accepted(s: SymbolState, algo_id: str, ctx: Context, source: str) -> Step:
+    """The exchange accepted our pending stop (REST reply, stream or lookup)."""
+    p = s.pending_stop
+    assert p is not None
+    placed = StopOrder(p.client_id, algo_id, p.trigger_price, p.qty, p.order_type)
+    if not s.has_position or s.state in (State.FLAT, State.CLOSING):
+        # The position closed while the stop was in flight (I-4): remove what we created.
+        new, ops = cancel_ops(s.replace(pending_stop=None), [placed])
+        return Step(new, "stale_stop_cancelled", payload(client_id=p.client_id),
+                    requests=tuple(ops))
+    info = payload(client_id=p.client_id, algo_id=algo_id, trigger=p.trigger_price,
+                   qty=p.qty, source=source)
+    old = s.stop
+    new = s.replace(stop=placed, pending_stop=None, state=State.PROTECTED, stop_failures=0)
+    ops: list[Any] = []
+    kind = "stop_placed"
+    if old is not None and old.client_id != placed.client_id:
+        kind = "stop_moved" if old.trigger_price != placed.trigger_price else "stop_resized"
+        if new.trail is not None and placed.trigger_price is not None and kind == "stop_moved":
+            new = new.replace(trail=accept_move(new.trail, placed.trigger_price, ctx.now_ms))
+        new, ops = cancel_ops(new, [old])
+    if placed.qty != new.qty and new.side is not None:
+        new, op = place_stop(new, ctx, placed.trigger_price or Decimal(0))
+        new = new.replace(state=State.MOVING_STOP)
+        ops.append(op)
+    return Step(new, kind, info, requests=tuple(ops))
+
+
+def _stop_reply(s: SymbolState, r: ExchangeReply, ctx: Context) -> Step | None:
+    """The REST reply to a PlaceStop."""
+    op = r.op
+    assert isinstance(op, PlaceStop)
+    if s.pending_stop is None or s.pending_stop.client_id != op.client_id:
+        return _stray_stop(s, r)
+    if r.failure is None:
+        assert isinstance(r.result, OrderInfo)
+        return _stop_accepted(s, r.result.order_id, ctx, "rest")
+    return _stop_failed(s, r, op, ctx)
+
+
+def _stray_stop(s: SymbolState, r: ExchangeReply) -> Step | None:
+    """A reply for a stop we no longer track: cancel it if it rests (nothing left behind)."""
+    op = r.op
+    assert isinstance(op, PlaceStop)
+    if s.stop is not None and s.stop.client_id == op.client_id:
+        return None  # already accepted through the stream
+    if r.failure is None and isinstance(r.result, OrderInfo):
+        stray = StopOrder(op.client_id, r.result.order_id, op.trigger_price, op.qty,
+                          op.order_type)
+        new, ops = cancel_ops(s, [stray])
+        return Step(new, "stale_stop_cancelled", payload(client_id=op.client_id),
+                    requests=tuple(ops))
+    return None
+
+
+def _stop_failed(s: SymbolState, r: ExchangeReply, op: PlaceStop, ctx: Context) -> Step:
+    f = r.failure
+    assert f is not None
+    info = payload(client_id=op.client_id, kind=f.kind.value, code=f.code, error=f.message)
+    err = f"stop {op.client_id}: {f.message}"
+    if f.kind is FailureKind.WOULD_TRIGGER:
+        return _would_trigger(s, ctx, info, err)
+    if f.kind is FailureKind.UNKNOWN_OUTCOME:
+        return Step(s.replace(last_error=err), "stop_outcome_unknown", info,
+                    requests=(lookup(s.symbol, op.client_id, algo=True),))
+    failures = s.stop_failures + 1
+    s = s.replace(stop_failures=failures, last_error=err)
+    if f.kind is FailureKind.HALT or failures >= MAX_STOP_FAILURES:
+        return _quarantine(s, err, info)
+    if f.kind is FailureKind.TEMPORARY:
+        return Step(s, "stop_retry_scheduled", info, retry_after_ms=backoff_ms(failures))
+    return Step(s.replace(state=State.RECONCILING, pending_stop=None), "stop_rejected", info,
+                refetch=True)
+
+
+def _would_trigger(s: SymbolState, ctx: Context, info: dict[str, Any], err: str) -> Step:
+    """-2021: the price is already past the stop we tried to place."""
+    cleared = s.replace(pending_stop=None, last_error=err)
+    if s.state is State.MOVING_STOP and ctx.policy.on_stop_would_trigger == "keep":
+        return Step(cleared.replace(state=State.PROTECTED), "stop_move_skipped", info)
+    if not cleared.has_position:
+        return Step(cleared.replace(state=State.FLAT), "stop_not_needed", info)
+    new, op = close_at_market(cleared, ctx, f"would-trigger-{op_suffix(s)}")
+    return Step(new, "stop_would_trigger_close", info, requests=(op,))
+
+
+def op_suffix(s: SymbolState) -> str:
+    """A command id suffix for engine-initiated closes."""
+    return str(s.order_counter + 1)
+
+
+def _quarantine(s: SymbolState, reason: str, info: dict[str, Any]) -> Step:
+    return Step(s.replace(state=State.QUARANTINED, pending_stop=None, quarantine_reason=reason),
+                "quarantined", {**info, "reason": reason})
+
+
+def _market_reply(s: SymbolState, r: ExchangeReply, ctx: Context) -> Step | None:
+    """The REST reply to a market order (open or close)."""
+    op = r.op
+    assert isinstance(op, PlaceMarket)
+    if s.open_order and op.client_id == s.open_order.client_id:
+        if r.failure is None:
+            return _open_result(s, r.result, ctx, "rest")
+        if r.failure.kind is FailureKind.UNKNOWN_OUTCOME:
+            return Step(s, "open_outcome_unknown", payload(client_id=op.client_id),
+                        requests=(lookup(s.symbol, op.client_id, algo=False),))
+        failed = s.replace(open_order=None, last_error=f"open: {r.failure.message}")
+        if s.state is State.OPENING:
+            failed = failed.replace(state=State.FLAT)
+        return Step(failed, "open_rejected", payload(error=r.failure.message,
+                                                     code=r.failure.code))
+    if s.close_order and op.client_id == s.close_order.client_id:
+        if r.failure is None:
+            return _close_result(s, r.result)
+        if r.failure.kind is FailureKind.UNKNOWN_OUTCOME:
+            return Step(s, "close_outcome_unknown", payload(client_id=op.client_id),
+                        requests=(lookup(s.symbol, op.client_id, algo=False),))
+        return Step(s.replace(state=State.RECONCILING, close_order=None,
+                              last_error=f"close: {r.failure.message}"),
+                    "close_rejected", payload(error=r.failure.message), refetch=True)
+    return None
+
+
+def _open_result(s: SymbolState, info: Any, ctx: Context, source: str) -> Step | None:
+    assert isinstance(info, OrderInfo) and s.open_order is not None
+    if s.state is not State.OPENING:
+        # The stream reported the fill first (I-5): just confirm the order.
+        entry = s.entry_price or info.avg_price
+        return Step(s.replace(open_order=None, entry_price=entry), "open_confirmed",
+                    payload(client_id=info.client_id, avg=info.avg_price, source=source))
+    if info.filled_qty <= 0:
+        if info.status in ("NEW", "PARTIALLY_FILLED"):
+            return None  # still working: the stream will report the fill
+        return Step(s.replace(state=State.FLAT, open_order=None,
+                              last_error=f"open order {info.status}"), "open_failed",
+                    payload(status=info.status))
+    side = Side.LONG if s.open_order.side == "BUY" else Side.SHORT
+    step = _position_open(s.replace(open_order=None), side, info.filled_qty,
+                          info.avg_price or Decimal(0), ctx, source)
+    return step
+
+
+def _close_result(s: SymbolState, info: Any) -> Step:
+    assert isinstance(info, OrderInfo)
+    if info.status == "FILLED" or info.filled_qty >= s.qty:
+        new, ops = go_flat(s, "closed")
+        return Step(new, "closed_at_market", payload(avg=info.avg_price),
+                    requests=tuple(ops))
+    return Step(s, "close_working", payload(status=info.status))
+
+
+def _lookup_reply(s: SymbolState, r: ExchangeReply, ctx: Context) -> Step | None:
+    """The answer to a lookup by client id (after an unknown outcome)."""
+    op = r.op
+    assert isinstance(op, LookupOrder)
+    if r.failure is not None:
+        return Step(s, "lookup_retry_scheduled", payload(error=r.failure.message),
+                    retry_after_ms=backoff_ms(2))
+    info = r.result
+    if s.open_order and op.client_id == s.open_order.client_id:
+        if info is None:
+            return Step(s.replace(state=State.FLAT if s.state is State.OPENING else s.state,
+                                  open_order=None, last_error="open order never placed"),
+                        "open_not_placed", payload(client_id=op.client_id))
+        return _open_result(s, info, ctx, "lookup")
+    if s.close_order and op.client_id == s.close_order.client_id:
+        if info is not None and (info.status == "FILLED" or info.filled_qty >= s.qty):
+            return _close_result(s, info)
+        return Step(s.replace(state=State.RECONCILING, close_order=None), "close_unresolved",
+                    payload(client_id=op.client_id), refetch=True)
+    if s.pending_stop and op.client_id == s.pending_stop.client_id:
+        return _stop_lookup(s, info, ctx)
+    return None
+
+
+def _stop_lookup(s: SymbolState, info: OrderInfo | None, ctx: Context) -> Step:
+    p = s.pending_stop
+    assert p is not None
+    if info is not None and info.status == "NEW":
+        return _stop_accepted(s, info.order_id, ctx, "lookup")
+    if info is None:
+        # Never placed: place it again under the SAME client id, so that if the first
+        # attempt still lands the exchange refuses the copy (-4116) instead of doubling it.
+        new, op = place_stop(s, ctx, p.trigger_price or Decimal(0), client_id=p.client_id)
+        return Step(new, "stop_placed_again", payload(client_id=p.client_id), requests=(op,))
+    return Step(s.replace(state=State.RECONCILING, pending_stop=None), "stop_unresolved",
+                payload(client_id=p.client_id, status=info.status), refetch=True)
+
+
+def _cancel_reply(s: SymbolState, r: ExchangeReply, ctx: Context) -> Step | None:
+    """The REST reply to a cancel; a stop already gone counts as cancelled."""
+    cid = r.op.client_id
+    if not any(c.client_id == cid for c in s.cancelling):
+        return None
+    if r.failure is None or r.failure.kind is FailureKind.NOT_FOUND:
+        left = tuple(c for c in s.cancelling if c.client_id != cid)
+        return Step(s.replace(cancelling=left), "stop_cancelled", payload(client_id=cid))
+    return Step(s.replace(last_error=f"cancel {cid}: {r.failure.message}"),
+                "cancel_retry_scheduled", payload(client_id=cid, error=r.failure.message),
+                retry_after_ms=backoff_ms(2))
+
+
+def _snapshot(s: SymbolState, r: ExchangeReply, ctx: Context) -> Step | None:
+    """The reconcile fetch came back."""
+    if r.failure is not None:
+        if r.failure.kind is FailureKind.HALT:
+            return _quarantine(s, f"reconcile: {r.failure.message}", {})
+        return Step(s.replace(last_error=f"reconcile: {r.failure.message}"),
+                    "reconcile_retry_scheduled", payload(error=r.failure.message),
+                    retry_after_ms=backoff_ms(3))
+    refetches = int(s.extra.get("refetches", 0))
+    if s.extra.get("dirty") and refetches < 3:
+        extra = {**s.extra, "dirty": False, "refetches": refetches + 1}
+        return Step(s.replace(extra=extra), "reconcile_refetch", {}, persist=False,
+                    refetch=True)
+    return reconcile_with(s, r.result, ctx)
+
+
+def _retry(s: SymbolState, op: Any, ctx: Context) -> Step | None:
+    """A retry timer fired: resend `op` if it is still wanted."""
+    cid = getattr(op, "client_id", None)
+    wanted = (
+        (isinstance(op, PlaceStop) and s.pending_stop is not None
+         and s.pending_stop.client_id == cid)
+        or (type(op).__name__ == "CancelStop" and any(c.client_id == cid for c in s.cancelling))
+        or (isinstance(op, LookupOrder) and cid in _pending_ids(s))
+    )
+    if wanted:
+        return Step(s, "retry", payload(op=type(op).__name__, client_id=cid), requests=(op,),
+                    persist=False)
+    if type(op).__name__ == "FetchSymbol" and s.state is State.RECONCILING:
+        return Step(s, "retry", payload(op="FetchSymbol"), persist=False, refetch=True)
+    return None
+
+
+def _pending_ids(s: SymbolState) -> set[str]:
+    ids = {o.client_id for o in (s.open_order, s.close_order, s.pending_stop) if o is not None}
+    return ids
+
+
+__all__ = ["client_ids", "fetch"]

@@ -1,0 +1,221 @@
+"""The symbol state machine: one transition table, pure functions, no I/O.
+
+`handle(state, trigger, event, ctx)` returns a Step: the new state, the journal row that
+describes the transition, and the exchange requests to send. The actor shell (actors/symbol.py)
+persists the step BEFORE sending any of its requests, so every request is backed by a durable
+record of why it was sent (incidents I-1, I-3). An illegal (state, trigger) pair raises
+IllegalTransition naming "STATE -> TRIGGER".
+
+Exchange replies are matched by deterministic client id, never by "what we are waiting for",
+so a reply that arrives after the position has closed is recognised and its leftovers are
+cleaned up (I-4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum, unique
+from typing import Any
+
+from actors import client_ids
+from actors.client_ids import Purpose
+from actors.messages import (
+    CancelStop,
+    FetchSymbol,
+    LookupOrder,
+    PlaceMarket,
+    PlaceStop,
+)
+from actors.protection import (
+    MarketRules,
+    ProtectionPolicy,
+    Side,
+    closing_order_side,
+    initial_trail_state,
+)
+from actors.symbol_state import PendingOrder, State, StopOrder, SymbolState
+
+MAX_STOP_FAILURES = 3
+
+
+@unique
+class Trigger(Enum):
+    """Everything that can happen to a symbol actor."""
+
+    OPEN = "open"
+    CLOSE = "close"
+    RECONCILE = "reconcile"
+    MARK = "mark"
+    POSITION = "position"
+    ORDER = "order"
+    ALGO = "algo"
+    MARKET_REPLY = "market_reply"
+    STOP_REPLY = "stop_reply"
+    CANCEL_REPLY = "cancel_reply"
+    LOOKUP_REPLY = "lookup_reply"
+    SNAPSHOT = "snapshot"
+    RETRY = "retry"
+
+
+class IllegalTransition(RuntimeError):
+    """A trigger arrived in a state that has no row for it (a posguard bug)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a transition may depend on besides the state and the event."""
+
+    epoch: int
+    """Fencing epoch of this instance (goes into client ids)."""
+    policy: ProtectionPolicy
+    """The symbol's stop policy."""
+    rules: MarketRules | None
+    """Tick/step rules (None until the first reconcile)."""
+    now_ms: int
+    """Engine time of this transition."""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """The outcome of one transition."""
+
+    state: SymbolState
+    """The new state (persisted as the snapshot)."""
+    kind: str
+    """Journal row kind."""
+    payload: dict[str, Any]
+    """Journal row payload (what happened, why)."""
+    requests: tuple[Any, ...] = ()
+    """Exchange operations to send after the row is durable."""
+    outcome: tuple[str, str] | None = None
+    """For commands: (outcome, detail)."""
+    retry_after_ms: int | None = None
+    """Ask the shell for a RETRY trigger after this delay."""
+    persist: bool = True
+    """False for in-memory-only updates (e.g. a mark price that moved nothing)."""
+    refetch: bool = False
+    """The shell should send a FetchSymbol (reconcile)."""
+
+
+ALL = tuple(State)
+STABLE = (State.FLAT, State.PROTECTED)
+# The one transition table: trigger -> states where it is legal -> handler name.
+TABLE: dict[Trigger, dict[State, str]] = {
+    Trigger.OPEN: {State.FLAT: "_open"},
+    Trigger.CLOSE: {s: "_close" for s in (State.OPEN_UNPROTECTED, State.PROTECTED,
+                                          State.MOVING_STOP)},
+    Trigger.RECONCILE: {s: "_reconcile" for s in (State.FLAT, State.PROTECTED,
+                                                  State.OPEN_UNPROTECTED, State.QUARANTINED,
+                                                  State.RECONCILING)},
+    Trigger.MARK: {s: "_mark" for s in ALL},
+    Trigger.POSITION: {s: "_position" for s in ALL},
+    Trigger.ORDER: {s: "_order" for s in ALL},
+    Trigger.ALGO: {s: "_algo" for s in ALL},
+    Trigger.MARKET_REPLY: {s: "_market_reply" for s in ALL},
+    Trigger.STOP_REPLY: {s: "_stop_reply" for s in ALL},
+    Trigger.CANCEL_REPLY: {s: "_cancel_reply" for s in ALL},
+    Trigger.LOOKUP_REPLY: {s: "_lookup_reply" for s in ALL},
+    Trigger.SNAPSHOT: {State.RECONCILING: "_snapshot"},
+    Trigger.RETRY: {s: "_retry" for s in ALL},
+}
+
+
+def allowed(state: State, trigger: Trigger) -> bool:
+    """True if the table has a row for (state, trigger)."""
+    return state in TABLE[trigger]
+
+
+def handle(s: SymbolState, trigger: Trigger, event: Any, ctx: Context) -> Step | None:
+    """Apply one trigger; None when nothing changed (nothing to persist or send)."""
+    name = TABLE[trigger].get(s.state)
+    if name is None:
+        raise IllegalTransition(f"{s.state.name} -> {trigger.name}")
+    from actors import symbol_handlers
+    return getattr(symbol_handlers, name)(s, event, ctx)
+
+
+# --------------------------------------------------------------------------- helpers
+# (shared by the handlers in actors/symbol_handlers.py)
+
+
+def next_client_id(s: SymbolState, ctx: Context, purpose: Purpose) -> tuple[str, int]:
+    """The next deterministic client id and the counter to persist with it."""
+    n = s.order_counter + 1
+    return client_ids.make(ctx.epoch, s.symbol, purpose, n), n
+
+
+def place_stop(s: SymbolState, ctx: Context, trigger: Decimal, *,
+               client_id: str | None = None) -> tuple[SymbolState, PlaceStop]:
+    """Make a full-size reduce-only STOP_MARKET at `trigger`; record it as pending."""
+    assert s.side is not None
+    counter = s.order_counter
+    if client_id is None:
+        client_id, counter = next_client_id(s, ctx, Purpose.STOP)
+    op = PlaceStop(symbol=s.symbol, side=closing_order_side(s.side), qty=s.qty,
+                   client_id=client_id, order_type="STOP_MARKET", trigger_price=trigger,
+                   working_type=ctx.policy.working_type)
+    pending = StopOrder(client_id, None, trigger, s.qty, "STOP_MARKET")
+    return s.replace(pending_stop=pending, order_counter=counter), op
+
+
+def protect(s: SymbolState, ctx: Context) -> tuple[SymbolState, list[Any]]:
+    """Position known, no stop: place the stop the policy asks for (OPEN_UNPROTECTED)."""
+    assert s.side is not None and s.entry_price is not None and ctx.rules is not None
+    trail = s.trail or initial_trail_state(s.side, s.entry_price, ctx.policy, ctx.rules)
+    trigger = trail.stop_price
+    s, op = place_stop(s.replace(trail=trail), ctx, trigger)
+    return s.replace(state=State.OPEN_UNPROTECTED), [op]
+
+
+def cancel_ops(s: SymbolState, stops: list[StopOrder]) -> tuple[SymbolState, list[Any]]:
+    """Cancel `stops` (idempotent on the exchange); they wait in `cancelling`."""
+    known = {c.client_id for c in s.cancelling}
+    new = [c for c in stops if c.client_id not in known]
+    ops = [CancelStop(s.symbol, c.algo_id, c.client_id) for c in new]
+    return s.replace(cancelling=s.cancelling + tuple(new)), ops
+
+
+def go_flat(s: SymbolState, reason: str) -> tuple[SymbolState, list[Any]]:
+    """The position is gone: cancel every stop we know of, forget the position."""
+    leftovers = [x for x in (s.stop, s.pending_stop) if x is not None and x.algo_id]
+    s, ops = cancel_ops(s, leftovers)
+    # A pending stop without an algo id is still in flight: its reply cleans it up.
+    return s.replace(state=State.FLAT, side=None, qty=Decimal(0), entry_price=None,
+                     stop=None, pending_stop=None, trail=None, close_order=None,
+                     stop_failures=0, adopted=False,
+                     last_error=None if reason == "closed" else s.last_error), ops
+
+
+def close_at_market(s: SymbolState, ctx: Context, command_id: str) -> tuple[SymbolState, Any]:
+    """Send a reduce-only market order for the whole position (CLOSING)."""
+    assert s.side is not None
+    cid, counter = next_client_id(s, ctx, Purpose.CLOSE)
+    side = closing_order_side(s.side)
+    op = PlaceMarket(s.symbol, side, s.qty, cid, reduce_only=True)
+    pending = PendingOrder(cid, command_id, side, s.qty)
+    return s.replace(state=State.CLOSING, close_order=pending, order_counter=counter), op
+
+
+def side_of(amount: Decimal) -> Side | None:
+    """LONG for > 0, SHORT for < 0, None for 0."""
+    if amount > 0:
+        return Side.LONG
+    if amount < 0:
+        return Side.SHORT
+    return None
+
+
+def fetch(s: SymbolState) -> FetchSymbol:
+    """A reconcile fetch for the symbol."""
+    return FetchSymbol(s.symbol)
+
+
+def lookup(symbol: str, client_id: str, algo: bool) -> LookupOrder:
+    """Look an order up by client id after an unknown outcome."""
+    return LookupOrder(symbol, client_id, algo)
+
+
+def payload(**kw: Any) -> dict[str, Any]:
+    """A journal payload: Decimals as strings, Nones dropped."""
+    return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in kw.items() if v is not None}

@@ -1,0 +1,189 @@
+"""The symbol actor's state: one frozen value, persisted whole as the snapshot.
+
+Decimals are stored as strings (msgpack has no decimal type and floats would round prices).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum, unique
+from typing import Any
+
+from actors.protection import Side, TrailState
+
+SCHEMA = 1
+MAX_COMMAND_IDS = 200
+
+
+@unique
+class State(Enum):
+    """States of the symbol state machine (pending states name the request in flight)."""
+
+    FLAT = "FLAT"                          # no position, nothing in flight
+    OPENING = "OPENING"                    # entry market order in flight
+    OPEN_UNPROTECTED = "OPEN_UNPROTECTED"  # position known, its stop placement in flight
+    PROTECTED = "PROTECTED"                # position with one resting stop
+    MOVING_STOP = "MOVING_STOP"            # protected; a replacement stop in flight (old one rests)
+    CLOSING = "CLOSING"                    # close market order in flight
+    RECONCILING = "RECONCILING"            # fetching the exchange's truth
+    QUARANTINED = "QUARANTINED"            # operator must decide; exchange stops left in place
+
+
+@dataclass(frozen=True, slots=True)
+class StopOrder:
+    """A stop posguard placed (or is placing)."""
+
+    client_id: str
+    """Deterministic client algo id."""
+    algo_id: str | None
+    """Exchange algo id once accepted."""
+    trigger_price: Decimal | None
+    """Trigger price (None for native trailing without one)."""
+    qty: Decimal
+    """Quantity it closes."""
+    order_type: str
+    """STOP_MARKET or TRAILING_STOP_MARKET."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingOrder:
+    """A market order in flight (open or close)."""
+
+    client_id: str
+    """Deterministic client order id."""
+    command_id: str
+    """The command that asked for it."""
+    side: str
+    """BUY or SELL."""
+    qty: Decimal
+    """Quantity."""
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolState:
+    """Everything a symbol actor knows; the snapshot is exactly this."""
+
+    symbol: str
+    state: State = State.FLAT
+    side: Side | None = None
+    qty: Decimal = Decimal(0)
+    entry_price: Decimal | None = None
+    mark_price: Decimal | None = None
+    stop: StopOrder | None = None
+    pending_stop: StopOrder | None = None
+    cancelling: tuple[StopOrder, ...] = ()
+    trail: TrailState | None = None
+    open_order: PendingOrder | None = None
+    close_order: PendingOrder | None = None
+    order_counter: int = 0
+    command_ids: tuple[str, ...] = ()
+    realized_pnl: Decimal = Decimal(0)
+    stop_failures: int = 0
+    last_error: str | None = None
+    last_event_ms: int = 0
+    quarantine_reason: str | None = None
+    adopted: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def replace(self, **changes: Any) -> SymbolState:
+        """A copy with `changes` applied."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def has_position(self) -> bool:
+        """True when a non-zero position is known."""
+        return self.side is not None and self.qty > 0
+
+    @property
+    def live(self) -> bool:
+        """True while anything is open or in flight (the store lists these at start)."""
+        return (self.state is not State.FLAT or self.has_position or bool(self.cancelling)
+                or self.pending_stop is not None)
+
+    def remember_command(self, command_id: str) -> tuple[str, ...]:
+        """The command-id list with `command_id` added (bounded, oldest dropped)."""
+        return (self.command_ids + (command_id,))[-MAX_COMMAND_IDS:]
+
+
+# --------------------------------------------------------------------------- codec
+
+
+def to_dict(s: SymbolState) -> dict[str, Any]:
+    """SymbolState -> plain data for msgpack."""
+    return {
+        "v": SCHEMA, "symbol": s.symbol, "state": s.state.value,
+        "side": s.side.value if s.side else None, "qty": str(s.qty),
+        "entry_price": _s(s.entry_price), "mark_price": _s(s.mark_price),
+        "stop": _stop_out(s.stop), "pending_stop": _stop_out(s.pending_stop),
+        "cancelling": [_stop_out(c) for c in s.cancelling],
+        "trail": None if s.trail is None else {
+            "active": s.trail.active, "peak": _s(s.trail.peak),
+            "stop_price": str(s.trail.stop_price), "last_move_ms": s.trail.last_move_ms,
+            "moves": s.trail.moves},
+        "open_order": _pending_out(s.open_order), "close_order": _pending_out(s.close_order),
+        "order_counter": s.order_counter, "command_ids": list(s.command_ids),
+        "realized_pnl": str(s.realized_pnl), "stop_failures": s.stop_failures,
+        "last_error": s.last_error, "last_event_ms": s.last_event_ms,
+        "quarantine_reason": s.quarantine_reason, "adopted": s.adopted, "extra": s.extra,
+    }
+
+
+def from_dict(d: dict[str, Any]) -> SymbolState:
+    """Plain data (a stored snapshot) -> SymbolState; unknown schema versions are refused."""
+    if d.get("v") != SCHEMA:
+        raise ValueError(f"symbol snapshot schema {d.get('v')!r} is not supported "
+                         f"(this posguard reads schema {SCHEMA})")
+    t = d.get("trail")
+    return SymbolState(
+        symbol=d["symbol"], state=State(d["state"]),
+        side=Side(d["side"]) if d.get("side") else None, qty=Decimal(d["qty"]),
+        entry_price=_dec(d.get("entry_price")), mark_price=_dec(d.get("mark_price")),
+        stop=_stop_in(d.get("stop")), pending_stop=_stop_in(d.get("pending_stop")),
+        cancelling=tuple(x for x in (_stop_in(c) for c in d.get("cancelling", [])) if x),
+        trail=None if t is None else TrailState(
+            active=t["active"], peak=_dec(t.get("peak")), stop_price=Decimal(t["stop_price"]),
+            last_move_ms=t["last_move_ms"], moves=t["moves"]),
+        open_order=_pending_in(d.get("open_order")),
+        close_order=_pending_in(d.get("close_order")),
+        order_counter=d["order_counter"], command_ids=tuple(d.get("command_ids", ())),
+        realized_pnl=Decimal(d.get("realized_pnl", "0")),
+        stop_failures=d.get("stop_failures", 0), last_error=d.get("last_error"),
+        last_event_ms=d.get("last_event_ms", 0), quarantine_reason=d.get("quarantine_reason"),
+        adopted=d.get("adopted", False), extra=dict(d.get("extra") or {}))
+
+
+def _s(v: Decimal | None) -> str | None:
+    return None if v is None else str(v)
+
+
+def _dec(v: str | None) -> Decimal | None:
+    return None if v is None else Decimal(v)
+
+
+def _stop_out(o: StopOrder | None) -> dict[str, Any] | None:
+    if o is None:
+        return None
+    return {"client_id": o.client_id, "algo_id": o.algo_id,
+            "trigger_price": _s(o.trigger_price), "qty": str(o.qty), "order_type": o.order_type}
+
+
+def _stop_in(d: dict[str, Any] | None) -> StopOrder | None:
+    if d is None:
+        return None
+    return StopOrder(d["client_id"], d.get("algo_id"), _dec(d.get("trigger_price")),
+                     Decimal(d["qty"]), d["order_type"])
+
+
+def _pending_out(o: PendingOrder | None) -> dict[str, Any] | None:
+    if o is None:
+        return None
+    return {"client_id": o.client_id, "command_id": o.command_id, "side": o.side,
+            "qty": str(o.qty)}
+
+
+def _pending_in(d: dict[str, Any] | None) -> PendingOrder | None:
+    if d is None:
+        return None
+    return PendingOrder(d["client_id"], d["command_id"], d["side"], Decimal(d["qty"]))

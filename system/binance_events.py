@@ -1,0 +1,125 @@
+"""Binance USDT-M stream frames -> typed messages (actors/messages.py).
+
+A malformed frame raises FrameError naming what is wrong; the caller logs and counts it and
+goes on (a bad frame is never fatal). Events we do not use (e.g. TRADE_LITE, MARGIN_CALL) are
+returned as an empty list, not errors.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from actors.messages import AlgoUpdate, MarkPrice, OrderUpdate, PositionUpdate, now_ms
+
+
+class FrameError(ValueError):
+    """A stream frame could not be understood; log it, count it, carry on."""
+
+
+class ListenKeyExpired(Exception):
+    """The user stream's listen key expired: reconnect with a new one."""
+
+
+def parse_frame(raw: str | bytes, received_ms: int | None = None) -> list[Any]:
+    """One WebSocket text frame -> zero or more typed events."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise FrameError(f"not JSON: {e}") from e
+    if isinstance(data, dict) and "stream" in data and "data" in data:
+        data = data["data"]  # combined-stream wrapper
+    if not isinstance(data, dict):
+        raise FrameError(f"expected a JSON object, got {type(data).__name__}")
+    return parse_event(data, now_ms() if received_ms is None else received_ms)
+
+
+def parse_event(d: dict[str, Any], received_ms: int) -> list[Any]:
+    """A decoded event object -> typed events."""
+    kind = d.get("e")
+    if kind is None and "result" in d and "id" in d:
+        return []  # SUBSCRIBE / UNSUBSCRIBE acknowledgement
+    try:
+        if kind == "ACCOUNT_UPDATE":
+            return _account(d, received_ms)
+        if kind == "ORDER_TRADE_UPDATE":
+            return [_order(d, received_ms)]
+        if kind == "ALGO_UPDATE":
+            return [_algo(d, received_ms)]
+        if kind == "markPriceUpdate":
+            return [MarkPrice(_str(d, "s"), _dec(d, "p"), _int(d, "E"), engine_ms=received_ms)]
+        if kind == "listenKeyExpired":
+            raise ListenKeyExpired(str(d.get("listenKey", "")))
+    except (KeyError, TypeError, AttributeError) as e:
+        raise FrameError(f"{kind}: missing or malformed field {e}") from e
+    if kind is None:
+        raise FrameError("no event type ('e')")
+    return []
+
+
+def _account(d: dict[str, Any], received_ms: int) -> list[PositionUpdate]:
+    a = d["a"]
+    if not isinstance(a, dict):
+        raise FrameError("ACCOUNT_UPDATE: 'a' is not an object")
+    reason = str(a.get("m", ""))
+    out = []
+    for p in a.get("P") or []:
+        if not isinstance(p, dict):
+            raise FrameError("ACCOUNT_UPDATE: a position entry is not an object")
+        if p.get("ps", "BOTH") != "BOTH":
+            continue  # hedge-mode legs are not managed by posguard (one-way mode only)
+        out.append(PositionUpdate(_str(p, "s"), _dec(p, "pa"), _dec(p, "ep"), reason,
+                                  _int(d, "E"), _int(d, "T", 0), engine_ms=received_ms))
+    return out
+
+
+def _order(d: dict[str, Any], received_ms: int) -> OrderUpdate:
+    o = d["o"]
+    return OrderUpdate(
+        symbol=_str(o, "s"), client_id=_str(o, "c"), order_id=str(o["i"]),
+        order_type=_str(o, "ot"), side=_str(o, "S"), exec_type=_str(o, "x"),
+        status=_str(o, "X"), last_qty=_dec(o, "l"), cum_qty=_dec(o, "z"),
+        avg_price=_dec(o, "ap"), realized_pnl=_dec(o, "rp", "0"),
+        reduce_only=bool(o.get("R", False)), close_position=bool(o.get("cp", False)),
+        event_ms=_int(d, "E"), tx_ms=_int(d, "T", 0), engine_ms=received_ms)
+
+
+def _algo(d: dict[str, Any], received_ms: int) -> AlgoUpdate:
+    o = d["o"]
+    return AlgoUpdate(
+        symbol=_str(o, "s"), client_id=_str(o, "caid"), algo_id=str(o["aid"]),
+        order_type=_str(o, "o"), side=_str(o, "S"), status=_str(o, "X"),
+        trigger_price=_dec(o, "tp", "0"), qty=_dec(o, "q", "0"),
+        close_position=bool(o.get("cp", False)), reject_reason=str(o.get("rm", "")),
+        event_ms=_int(d, "E"), engine_ms=received_ms)
+
+
+def _str(d: dict[str, Any], key: str) -> str:
+    v = d[key]
+    if not isinstance(v, str) or not v and key == "s":
+        raise FrameError(f"field {key!r} must be a non-empty string, got {v!r}")
+    return v
+
+
+def _dec(d: dict[str, Any], key: str, default: str | None = None) -> Decimal:
+    v = d.get(key, default)
+    if v is None:
+        raise FrameError(f"missing field {key!r}")
+    try:
+        out = Decimal(str(v))
+    except InvalidOperation as e:
+        raise FrameError(f"field {key!r} is not a number: {v!r}") from e
+    if not out.is_finite():
+        raise FrameError(f"field {key!r} is not finite: {v!r}")
+    return out
+
+
+def _int(d: dict[str, Any], key: str, default: int | None = None) -> int:
+    v = d.get(key, default)
+    if v is None:
+        raise FrameError(f"missing field {key!r}")
+    try:
+        return int(v)  # Binance sometimes sends E as a string
+    except (TypeError, ValueError) as e:
+        raise FrameError(f"field {key!r} is not an integer: {v!r}") from e

@@ -1,0 +1,160 @@
+"""The `posguard` subcommands: name -> (help, argument builder, handler).
+
+Handlers get the parsed arguments and the validated Config and return an exit code.
+Heavy imports stay inside the handlers so `posguard --help` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from system.config import Config
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
+
+
+def _symbol(text: str) -> str:
+    sym = text.strip().upper()
+    if not sym.isalnum() or not 2 <= len(sym) <= 30:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a symbol (e.g. BTCUSDT)")
+    return sym
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
+    return value
+
+
+# --------------------------------------------------------------------------- run
+
+
+def _run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--duration-secs", type=float, default=None,
+                   help="stop by itself after this many seconds (smoke runs)")
+
+
+def _run(args: argparse.Namespace, config: Config) -> int:
+    from system.kernel import run_kernel
+    return run_kernel(config, duration_secs=args.duration_secs)
+
+
+# --------------------------------------------------------------------------- sim
+
+
+def _sim_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", help="bind address (default from config: 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (0 = pick a free one)")
+    p.add_argument("--seed", type=int, help="random-walk seed")
+    p.add_argument("--api-key", help="API key the simulator accepts")
+    p.add_argument("--api-secret", help="API secret the simulator checks")
+
+
+def _sim(args: argparse.Namespace, config: Config) -> int:
+    import dataclasses
+
+    from system.config_schema import convert
+    from system.sim.server import serve_forever
+    from system.sim.settings import SimSettings
+    settings = config.exchange.simulator
+    meta = {f.name: f.metadata for f in dataclasses.fields(SimSettings)}
+    changes: dict[str, Any] = {}
+    for name in ("host", "port", "seed", "api_key", "api_secret"):
+        value = getattr(args, name)
+        if value is not None:
+            changes[name] = convert(type(getattr(settings, name)), value, f"--{name}",
+                                    meta[name])
+    return serve_forever(dataclasses.replace(settings, **changes))
+
+
+# --------------------------------------------------------------------------- journal
+
+
+def _journal_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("symbol", type=_symbol, help="symbol, e.g. BTCUSDT")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--after-seq", type=int, default=0, help="only rows after this seq")
+    p.add_argument("--limit", type=_positive_int, default=None, help="at most this many rows")
+
+
+def _journal(args: argparse.Namespace, config: Config) -> int:
+    from persistence.factory import attach
+    from persistence.store import StoreError, iso_ms
+    from system.clock import SystemClock
+    try:
+        store = attach(config.store_target(), 0, SystemClock())
+        try:
+            rows = store.journal(args.symbol, after_seq=args.after_seq, limit=args.limit)
+        finally:
+            store.close()
+    except StoreError as e:
+        print(f"posguard journal: store error: {e}", file=sys.stderr)
+        return EXIT_STORE
+    if args.json:
+        print(json.dumps([{
+            "symbol": r.symbol, "seq": r.seq, "epoch": r.epoch, "kind": r.kind,
+            "payload": r.payload, "correlation_id": r.correlation_id,
+            "created_at_ms": r.created_at_ms, "recorded_at_ms": r.recorded_at_ms,
+            "created_at": iso_ms(r.created_at_ms), "recorded_at": iso_ms(r.recorded_at_ms),
+        } for r in rows], indent=1, default=str))
+        return EXIT_OK
+    if not rows:
+        print(f"{args.symbol}: no journal rows in {config.store.backend} store")
+        return EXIT_OK
+    print(f"{'seq':>5}  {'epoch':>5}  {'created_at (event)':<24}  {'recorded_at (commit)':<24}  "
+          f"{'kind':<26}  payload")
+    for r in rows:
+        body = json.dumps(r.payload, default=str, separators=(",", ":"))
+        print(f"{r.seq:>5}  {r.epoch:>5}  {iso_ms(r.created_at_ms):<24}  "
+              f"{iso_ms(r.recorded_at_ms):<24}  {r.kind:<26}  {body}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- bench
+
+
+def _bench_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("what", choices=["store", "sim"], help="what to measure")
+    p.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both",
+                   help="store backend(s) for `bench store`")
+    p.add_argument("--appends", type=_positive_int, default=500, help="appends per backend")
+    p.add_argument("--requests", type=_positive_int, default=200,
+                   help="REST round trips for `bench sim`")
+    p.add_argument("--events", type=_positive_int, default=100,
+                   help="user-stream events for `bench sim`")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _bench(args: argparse.Namespace, config: Config) -> int:
+    if args.what == "store":
+        from persistence.bench import bench_store, format_bench_store
+        backends = ["sqlite", "postgres"] if args.store == "both" else [args.store]
+        results = []
+        for backend in backends:
+            print(f"bench store: {backend}, {args.appends} durable appends ...", file=sys.stderr)
+            results.append(bench_store(backend, appends=args.appends))
+        print(json.dumps(results, indent=1) if args.json else format_bench_store(results))
+        return EXIT_OK
+    from system.sim.bench import bench_sim, format_bench_sim
+    print(f"bench sim: {args.requests} REST round trips, {args.events} stream events ...",
+          file=sys.stderr)
+    result = bench_sim(config.exchange.simulator, requests=args.requests, events=args.events)
+    print(json.dumps(result, indent=1) if args.json else format_bench_sim(result))
+    return EXIT_OK
+
+
+Handler = Callable[[argparse.Namespace, Config], int]
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
+    "run": ("run the engine (paper mode: with the embedded simulator)", _run_args, _run),
+    "sim": ("run the exchange simulator alone", _sim_args, _sim),
+    "journal": ("print a symbol's journal from the store", _journal_args, _journal),
+    "bench": ("measure speed (store, sim)", _bench_args, _bench),
+}

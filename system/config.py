@@ -1,0 +1,337 @@
+"""config.yaml -> one frozen, validated Config (loaded once, at the edge).
+
+The key names of DESIGN.md (Contracts) are the contract: extend, never rename. Relative
+paths are resolved against the config file's folder, so `posguard run` behaves the same from
+any working directory. API keys are never in the file: only the names of the environment
+variables that hold them.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+import yaml
+
+from actors.protection import ProtectionPolicy
+from system.config_schema import ConfigError, build, defaults_as_dict
+from system.sim.settings import SimSettings
+
+__all__ = ["Config", "ConfigError", "load_config", "StoreTarget"]
+
+DEFAULT_CONFIG_ENV = "POSGUARD_CONFIG"
+_SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,30}$")
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _m(doc: str, **kw: Any) -> dict[str, Any]:
+    return {"doc": doc, **kw}
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeConfig:
+    """Where orders go and how fast posguard may send them."""
+
+    name: Literal["binanceusdm"] = field(default="binanceusdm", metadata=_m(
+        "exchange id (ccxt); only Binance USDT-M for now"))
+    api_key_env: str = field(default="POSGUARD_API_KEY", metadata=_m(
+        "name of the environment variable holding the live API key"))
+    api_secret_env: str = field(default="POSGUARD_API_SECRET", metadata=_m(
+        "name of the environment variable holding the live API secret"))
+    simulator: SimSettings = field(default_factory=SimSettings, metadata=_m(
+        "the built-in exchange simulator (paper mode)"))
+    request_timeout_ms: int = field(default=10_000, metadata=_m(
+        "REST request timeout in milliseconds", min=500, max=120_000))
+    orders_per_10s: int = field(default=250, metadata=_m(
+        "account-wide order budget per 10 s (Binance allows 300)", min=1, max=300))
+    orders_per_min: int = field(default=1000, metadata=_m(
+        "account-wide order budget per minute (Binance allows 1200)", min=1, max=1200))
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    """The durable store: embedded SQLite or PostgreSQL."""
+
+    backend: Literal["sqlite", "postgres"] = field(default="sqlite", metadata=_m(
+        "sqlite (embedded file) or postgres"))
+    sqlite_path: str = field(default="var/posguard.sqlite3", metadata=_m(
+        "SQLite database file; relative paths are relative to the config file's folder"))
+    postgres_dsn_env: str = field(default="POSGUARD_PG_DSN", metadata=_m(
+        "name of the environment variable holding the PostgreSQL DSN"))
+    connect_timeout_secs: float = field(default=5.0, metadata=_m(
+        "how long to wait for the store to answer, in seconds", min=0.1, max=120))
+    busy_timeout_ms: int = field(default=10_000, metadata=_m(
+        "SQLite: how long a writer waits for another writer, in milliseconds", min=100,
+        max=120_000))
+
+
+@dataclass(frozen=True, slots=True)
+class ActorSystemConfig:
+    """The Thespian actor system and the admin port the CLI talks to."""
+
+    base: Literal["multiprocTCPBase"] = field(default="multiprocTCPBase", metadata=_m(
+        "Thespian system base; production needs multiprocTCPBase"))
+    admin_address: str = field(default="127.0.0.1", metadata=_m(
+        "address every actor port binds to (loopback unless you know why not)"))
+    admin_port: int = field(default=1900, metadata=_m(
+        "TCP port of the actor system's admin (the CLI connects here)", min=1024, max=65535))
+    ask_timeout_secs: float = field(default=5.0, metadata=_m(
+        "how long a CLI query waits for an answer, in seconds", min=0.1, max=300))
+    shutdown_grace_secs: float = field(default=10.0, metadata=_m(
+        "on SIGTERM, how long in-flight exchange requests may take to finish, in seconds",
+        min=0.5, max=300))
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorConfig:
+    """Restart intensity, backoff and passivation of symbol actors."""
+
+    max_restarts: int = field(default=3, metadata=_m(
+        "restarts allowed per symbol within within_secs before it is QUARANTINED", min=0,
+        max=1000))
+    within_secs: float = field(default=30.0, metadata=_m(
+        "window for max_restarts, in seconds", min=1, max=86_400))
+    backoff_min_ms: int = field(default=100, metadata=_m(
+        "first restart delay in milliseconds (doubles per restart, with jitter)", min=0,
+        max=600_000))
+    backoff_max_ms: int = field(default=10_000, metadata=_m(
+        "largest restart delay in milliseconds", min=0, max=3_600_000))
+    passivate_after_secs: float = field(default=600.0, metadata=_m(
+        "stop a FLAT symbol actor after this many idle seconds (0 = never)", min=0,
+        max=604_800))
+
+
+@dataclass(frozen=True, slots=True)
+class StreamsConfig:
+    """User-data and market streams."""
+
+    stream_silence_secs: float = field(default=30.0, metadata=_m(
+        "a stream silent for longer than this many seconds is treated as broken", min=1,
+        max=3600))
+    listen_key_keepalive_secs: float = field(default=1800.0, metadata=_m(
+        "listenKey keepalive period in seconds (Binance expires keys after 3600)", min=1,
+        max=3500))
+    reconnect_backoff_min_ms: int = field(default=200, metadata=_m(
+        "first reconnect delay in milliseconds", min=0, max=60_000))
+    reconnect_backoff_max_ms: int = field(default=30_000, metadata=_m(
+        "largest reconnect delay in milliseconds", min=0, max=600_000))
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileConfig:
+    """The periodic REST sweep against the exchange's truth."""
+
+    interval_secs: float = field(default=60.0, metadata=_m(
+        "seconds between reconcile sweeps", min=1, max=86_400))
+
+
+@dataclass(frozen=True, slots=True)
+class ProtectionConfig:
+    """Default stop policy plus resolved per-symbol policies."""
+
+    default: ProtectionPolicy
+    symbols: Mapping[str, ProtectionPolicy]
+
+    def policy_for(self, symbol: str) -> ProtectionPolicy:
+        """The policy for `symbol`: its override if configured, else the default."""
+        return self.symbols.get(symbol, self.default)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreTarget:
+    """What the store factory needs: the backend with its paths and DSN resolved."""
+
+    backend: str
+    sqlite_path: str
+    postgres_dsn: str | None
+    connect_timeout_secs: float
+    busy_timeout_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole, validated configuration."""
+
+    mode: Literal["paper", "live"]
+    exchange: ExchangeConfig
+    store: StoreConfig
+    actor_system: ActorSystemConfig
+    protection: ProtectionConfig
+    supervisor: SupervisorConfig
+    streams: StreamsConfig
+    reconcile: ReconcileConfig
+    source: str
+    """The file this config was read from ("<defaults>" when none)."""
+
+    def store_target(self, env: Mapping[str, str] | None = None) -> StoreTarget:
+        """Resolve the store settings; PostgreSQL's DSN comes from the named variable."""
+        env = os.environ if env is None else env
+        dsn = None
+        if self.store.backend == "postgres":
+            dsn = env.get(self.store.postgres_dsn_env)
+            if not dsn:
+                raise ConfigError(
+                    f"store.backend is postgres but the environment variable "
+                    f"{self.store.postgres_dsn_env} (store.postgres_dsn_env) is not set")
+        return StoreTarget(self.store.backend, self.store.sqlite_path, dsn,
+                           self.store.connect_timeout_secs, self.store.busy_timeout_ms)
+
+    def api_keys(self, env: Mapping[str, str] | None = None) -> tuple[str, str]:
+        """Live API key and secret from the environment (paper mode: the simulator's)."""
+        if self.mode == "paper":
+            return self.exchange.simulator.api_key, self.exchange.simulator.api_secret
+        env = os.environ if env is None else env
+        names = (self.exchange.api_key_env, self.exchange.api_secret_env)
+        missing = [n for n in names if not env.get(n)]
+        if missing:
+            raise ConfigError(f"mode is live but {' and '.join(missing)} "
+                              f"(exchange.api_key_env / api_secret_env) not set")
+        return env[names[0]], env[names[1]]
+
+
+_SECTIONS: dict[str, type] = {
+    "exchange": ExchangeConfig, "store": StoreConfig, "actor_system": ActorSystemConfig,
+    "supervisor": SupervisorConfig, "streams": StreamsConfig, "reconcile": ReconcileConfig,
+}
+_TOP_KEYS = ("mode", *_SECTIONS, "protection")
+
+
+def default_config_path() -> Path:
+    """$POSGUARD_CONFIG, else ./config.yaml."""
+    return Path(os.environ.get(DEFAULT_CONFIG_ENV, "config.yaml"))
+
+
+def load_config(path: str | os.PathLike[str] | None = None,
+                overrides: Sequence[str] = ()) -> Config:
+    """Read, override (`dotted.key=value`) and validate a config file."""
+    file = Path(path) if path is not None else default_config_path()
+    data = _read_yaml(file)
+    for item in overrides:
+        _apply_override(data, item)
+    return from_data(data, base_dir=file.resolve().parent, source=str(file))
+
+
+def from_data(data: Mapping[str, Any], *, base_dir: Path, source: str = "<data>") -> Config:
+    """Validate already-parsed config data."""
+    unknown = sorted(set(data) - set(_TOP_KEYS))
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown key; allowed top-level keys: "
+                          f"{', '.join(_TOP_KEYS)}")
+    mode = data.get("mode", "paper")
+    if mode not in ("paper", "live"):
+        raise ConfigError(f"mode: {mode!r} is not allowed; choose one of paper, live")
+    sections = {name: build(cls, data.get(name), name) for name, cls in _SECTIONS.items()}
+    store = sections["store"]
+    sqlite_path = Path(store.sqlite_path)
+    if not sqlite_path.is_absolute():
+        sqlite_path = base_dir / sqlite_path
+    sections["store"] = _replace(store, sqlite_path=str(sqlite_path))
+    _check_cross_fields(mode, sections)
+    return Config(mode=mode, protection=_protection(data.get("protection")), source=source,
+                  **sections)
+
+
+def _replace(obj: Any, **changes: Any) -> Any:
+    import dataclasses
+    return dataclasses.replace(obj, **changes)
+
+
+def _check_cross_fields(mode: str, s: dict[str, Any]) -> None:
+    sup, streams, ex = s["supervisor"], s["streams"], s["exchange"]
+    if sup.backoff_min_ms > sup.backoff_max_ms:
+        raise ConfigError(f"supervisor.backoff_min_ms: {sup.backoff_min_ms} is larger than "
+                          f"supervisor.backoff_max_ms ({sup.backoff_max_ms})")
+    if streams.reconnect_backoff_min_ms > streams.reconnect_backoff_max_ms:
+        raise ConfigError("streams.reconnect_backoff_min_ms: larger than "
+                          "streams.reconnect_backoff_max_ms")
+    for key in ("api_key_env", "api_secret_env"):
+        if not _ENV_NAME_RE.match(getattr(ex, key)):
+            raise ConfigError(f"exchange.{key}: {getattr(ex, key)!r} is not an environment "
+                              f"variable name (keys never go in the file, only the name)")
+    if mode == "live" and ex.simulator.embedded:
+        raise ConfigError("exchange.simulator.embedded: true is not allowed with mode: live "
+                          "(set it to false, or use mode: paper)")
+
+
+def _protection(data: Any) -> ProtectionConfig:
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"protection: expected a mapping of keys, got {data!r}")
+    data = dict(data)
+    overrides = data.pop("symbols", None) or {}
+    default = build(ProtectionPolicy, data, "protection")
+    if not isinstance(overrides, Mapping):
+        raise ConfigError(f"protection.symbols: expected a mapping SYMBOL -> overrides, "
+                          f"got {overrides!r}")
+    base = defaults_as_dict(ProtectionPolicy)
+    _deep_merge(base, data)
+    symbols = {}
+    for symbol, override in overrides.items():
+        if not isinstance(symbol, str) or not _SYMBOL_RE.match(symbol):
+            raise ConfigError(f"protection.symbols: {symbol!r} is not a symbol name "
+                              f"(upper-case letters and digits, e.g. BTCUSDT)")
+        merged = copy.deepcopy(base)
+        if not isinstance(override, Mapping):
+            raise ConfigError(f"protection.symbols.{symbol}: expected a mapping of keys, "
+                              f"got {override!r}")
+        _deep_merge(merged, override)
+        symbols[symbol] = build(ProtectionPolicy, merged, f"protection.symbols.{symbol}")
+    return ProtectionConfig(default=default, symbols=MappingProxyType(symbols))
+
+
+def _deep_merge(into: dict[str, Any], over: Mapping[str, Any]) -> None:
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+            _deep_merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def _read_yaml(file: Path) -> dict[str, Any]:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: config file not found (pass --config PATH)") from None
+    except OSError as e:
+        raise ConfigError(f"{file}: cannot read the config file: {e.strerror}") from e
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise ConfigError(f"{file}: not valid YAML{where}: {problem}") from e
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}: the top level must be a mapping of keys, "
+                          f"got {type(data).__name__}")
+    return data
+
+
+def _apply_override(data: dict[str, Any], item: str) -> None:
+    key, sep, raw = item.partition("=")
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"--set {item!r}: expected dotted.key=value, e.g. "
+                          f"--set store.backend=postgres")
+    try:
+        value = yaml.safe_load(raw) if raw != "" else ""
+    except yaml.YAMLError as e:
+        raise ConfigError(f"--set {item!r}: the value is not valid YAML") from e
+    parts = key.split(".")
+    node = data
+    for i, part in enumerate(parts[:-1]):
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {item!r}: {'.'.join(parts[:i + 1])} is not a section")
+        node = child
+    node[parts[-1]] = value

@@ -1,0 +1,303 @@
+"""The ccxt gateway: the only place that talks to ccxt.
+
+- Paper mode points an unmodified `ccxt.binanceusdm` at the simulator; live mode at Binance
+  with keys from the environment.
+- ccxt errors are translated here, once, into errors grouped by remedy (FailureKind).
+- Order placement is never retried: a timeout becomes UNKNOWN_OUTCOME and the caller looks
+  the order up by its deterministic client id. Reads retry with jittered exponential backoff.
+- Account-wide order budgets are enforced by the caller (the exchange pool), not here.
+Runs only inside exchange worker processes (ccxt costs ~64 MB of memory per process).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import ccxt
+
+from actors.messages import (
+    CancelStop,
+    ExchangeFailure,
+    FailureKind,
+    FetchSymbol,
+    LookupOrder,
+    MarketRulesInfo,
+    OrderInfo,
+    PlaceMarket,
+    PlaceStop,
+    SymbolSnapshot,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class ExchangeError(Exception):
+    """An exchange call failed; `failure` says what to do about it."""
+
+    def __init__(self, failure: ExchangeFailure) -> None:
+        super().__init__(f"{failure.kind.value}: {failure.message}")
+        self.failure = failure
+
+
+_CODE_KINDS = {
+    -2021: FailureKind.WOULD_TRIGGER,
+    -2011: FailureKind.NOT_FOUND, -2013: FailureKind.NOT_FOUND,
+    -1022: FailureKind.HALT, -2015: FailureKind.HALT, -2014: FailureKind.HALT,
+    -1021: FailureKind.TEMPORARY, -1001: FailureKind.TEMPORARY, -1003: FailureKind.TEMPORARY,
+}
+
+# Order matters: subclasses before their bases (isinstance walks this list top down).
+_CLASS_KINDS: tuple[tuple[type[Exception], FailureKind], ...] = (
+    (ccxt.OrderImmediatelyFillable, FailureKind.WOULD_TRIGGER),
+    (ccxt.OrderNotFound, FailureKind.NOT_FOUND),
+    (ccxt.RequestTimeout, FailureKind.UNKNOWN_OUTCOME),
+    (ccxt.AuthenticationError, FailureKind.HALT),
+    (ccxt.PermissionDenied, FailureKind.HALT),
+    (ccxt.AccountSuspended, FailureKind.HALT),
+    (ccxt.InvalidNonce, FailureKind.TEMPORARY),
+    (ccxt.DDoSProtection, FailureKind.TEMPORARY),
+    (ccxt.RateLimitExceeded, FailureKind.TEMPORARY),
+    (ccxt.ExchangeNotAvailable, FailureKind.TEMPORARY),
+    (ccxt.OnMaintenance, FailureKind.TEMPORARY),
+    (ccxt.NetworkError, FailureKind.TEMPORARY),
+    (ccxt.InvalidOrder, FailureKind.REJECTED),
+    (ccxt.InsufficientFunds, FailureKind.REJECTED),
+    (ccxt.BadRequest, FailureKind.REJECTED),
+    (ccxt.BadSymbol, FailureKind.REJECTED),
+    (ccxt.ExchangeError, FailureKind.REJECTED),
+)
+
+
+def translate(e: Exception, *, placing: bool) -> ExchangeError:
+    """Map a ccxt exception to an ExchangeError; `placing`: the call creates an order."""
+    code = _binance_code(str(e))
+    kind = _CODE_KINDS.get(code) if code is not None else None
+    if kind is None:
+        kind = next((k for cls, k in _CLASS_KINDS if isinstance(e, cls)), FailureKind.TEMPORARY)
+    if kind is FailureKind.TEMPORARY and placing and isinstance(e, ccxt.NetworkError):
+        # A network failure while placing may have placed the order: never assume it did not.
+        kind = FailureKind.UNKNOWN_OUTCOME
+    if code == -4116:  # duplicated client id: the order exists (an earlier attempt landed)
+        kind = FailureKind.UNKNOWN_OUTCOME
+    return ExchangeError(ExchangeFailure(kind, code, _short(str(e))))
+
+
+def _binance_code(text: str) -> int | None:
+    marker = '"code":'
+    i = text.find(marker)
+    if i < 0:
+        return None
+    digits = text[i + len(marker):].lstrip().split(",")[0].split("}")[0].strip().strip('"')
+    try:
+        return int(digits)
+    except ValueError:
+        return None
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def build_client(*, base_url: str | None, api_key: str, secret: str,
+                 timeout_ms: int) -> ccxt.binanceusdm:
+    """A sync ccxt.binanceusdm: at `base_url` (the simulator) or at Binance when None."""
+    if base_url is not None:
+        from system.ccxt_factory import make_binanceusdm
+        return make_binanceusdm(base_url, api_key, secret, timeout_ms=timeout_ms)
+    return ccxt.binanceusdm({"apiKey": api_key, "secret": secret, "timeout": timeout_ms,
+                             "enableRateLimit": True,
+                             "options": {"fetchCurrencies": False}})
+
+
+def _d(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    return Decimal(str(value))
+
+
+class Gateway:
+    """Typed exchange operations over one ccxt client (one per worker process)."""
+
+    def __init__(self, client: ccxt.binanceusdm, *, read_attempts: int = 4,
+                 backoff_base_secs: float = 0.2, sleep: Callable[[float], None] = time.sleep,
+                 now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000) -> None:
+        self._ex = client
+        self._read_attempts = read_attempts
+        self._backoff = backoff_base_secs
+        self._sleep = sleep
+        self._now_ms = now_ms
+
+    # ---- plumbing
+
+    def _unified(self, symbol: str) -> str:
+        self._ensure_markets()
+        market = self._ex.markets_by_id.get(symbol)
+        if not market:
+            raise ExchangeError(ExchangeFailure(FailureKind.REJECTED, -1121,
+                                                f"unknown symbol {symbol}"))
+        return market[0]["symbol"]
+
+    def _ensure_markets(self) -> None:
+        if not self._ex.markets:
+            self._read(self._ex.load_markets)
+
+    def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        """A safe-to-repeat call: retried on TEMPORARY errors with jittered backoff."""
+        for attempt in range(1, self._read_attempts + 1):
+            try:
+                return fn(*args)
+            except ccxt.BaseError as e:
+                err = translate(e, placing=False)
+                if err.failure.kind not in (FailureKind.TEMPORARY, FailureKind.UNKNOWN_OUTCOME) \
+                        or attempt == self._read_attempts:
+                    raise err from e
+                delay = self._backoff * (2 ** (attempt - 1)) * (0.5 + random.random())
+                log.warning("exchange read failed (%s), retry %d in %.2fs", err, attempt, delay)
+                self._sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _place(self, fn: Callable[..., T], *args: Any) -> T:
+        """An order-creating call: exactly one attempt (see module docstring)."""
+        try:
+            return fn(*args)
+        except ccxt.BaseError as e:
+            raise translate(e, placing=True) from e
+
+    # ---- operations
+
+    def market_rules(self, symbol: str) -> MarketRulesInfo:
+        """Tick size, step size and minimum quantity of `symbol`."""
+        unified = self._unified(symbol)
+        info = self._ex.markets[unified]["info"]
+        filters = {f.get("filterType"): f for f in info.get("filters", [])}
+        return MarketRulesInfo(symbol, Decimal(filters["PRICE_FILTER"]["tickSize"]),
+                               Decimal(filters["LOT_SIZE"]["stepSize"]),
+                               Decimal(filters["LOT_SIZE"]["minQty"]))
+
+    def place_market(self, op: PlaceMarket) -> OrderInfo:
+        """Place a MARKET order (reduce-only for closes)."""
+        unified = self._unified(op.symbol)
+        params: dict[str, Any] = {"clientOrderId": op.client_id, "newOrderRespType": "RESULT"}
+        if op.reduce_only:
+            params["reduceOnly"] = True
+        order = self._place(self._ex.create_order, unified, "market", op.side.lower(),
+                            float(op.qty), None, params)
+        return _order_info(op.symbol, order["info"], algo=False)
+
+    def place_stop(self, op: PlaceStop) -> OrderInfo:
+        """Place a reduce-only STOP_MARKET or TRAILING_STOP_MARKET algo order."""
+        unified = self._unified(op.symbol)
+        params: dict[str, Any] = {"clientOrderId": op.client_id, "reduceOnly": True,
+                                  "workingType": op.working_type}
+        if op.order_type == "TRAILING_STOP_MARKET":
+            params["callbackRate"] = str(op.callback_rate_pct)
+            if op.activate_price is not None:
+                params["activationPrice"] = str(op.activate_price)
+        else:
+            params["triggerPrice"] = str(op.trigger_price)
+        order = self._place(self._ex.create_order, unified, "market", op.side.lower(),
+                            float(op.qty), None, params)
+        return _order_info(op.symbol, order["info"], algo=True)
+
+    def cancel_stop(self, op: CancelStop) -> OrderInfo | None:
+        """Cancel an algo order; None if it was already gone (safe to repeat)."""
+        unified = self._unified(op.symbol)
+        params: dict[str, Any] = {"trigger": True}
+        if op.algo_id is None:
+            params["clientAlgoId"] = op.client_id
+        try:
+            reply = self._read(self._ex.cancel_order, op.algo_id, unified, params)
+        except ExchangeError as e:
+            if e.failure.kind is FailureKind.NOT_FOUND:
+                return None
+            raise
+        info = dict(reply.get("info") or {})
+        info.setdefault("algoStatus", "CANCELED")
+        info.setdefault("symbol", op.symbol)
+        return _order_info(op.symbol, info, algo=True)
+
+    def lookup(self, op: LookupOrder) -> OrderInfo | None:
+        """Find an order by client id; None if the exchange does not know it."""
+        unified = self._unified(op.symbol)
+        params: dict[str, Any] = {"clientOrderId": op.client_id}
+        if op.algo:
+            params["trigger"] = True
+        try:
+            order = self._read(self._ex.fetch_order, None, unified, params)
+        except ExchangeError as e:
+            if e.failure.kind is FailureKind.NOT_FOUND:
+                return None
+            raise
+        return _order_info(op.symbol, order["info"], algo=op.algo)
+
+    def fetch_symbol(self, op: FetchSymbol) -> SymbolSnapshot:
+        """Position, open orders and open algo orders of one symbol."""
+        unified = self._unified(op.symbol)
+        positions = self._read(self._ex.fetch_positions, [unified])
+        amount, entry, mark = Decimal(0), Decimal(0), None
+        for p in positions:
+            info = p.get("info") or {}
+            if info.get("symbol") == op.symbol and info.get("positionSide", "BOTH") == "BOTH":
+                amount = Decimal(str(info.get("positionAmt", "0")))
+                entry = Decimal(str(info.get("entryPrice", "0")))
+                mark = _d(info.get("markPrice"))
+        plain = self._read(self._ex.fetch_open_orders, unified)
+        algo = self._read(self._ex.fetch_open_orders, unified, None, None, {"trigger": True})
+        return SymbolSnapshot(
+            op.symbol, amount, entry, mark,
+            tuple(_order_info(op.symbol, o["info"], algo=False) for o in plain),
+            tuple(_order_info(op.symbol, o["info"], algo=True) for o in algo),
+            self._now_ms(), self.market_rules(op.symbol))
+
+    def open_positions(self) -> list[tuple[str, Decimal, Decimal]]:
+        """Every non-flat position on the account as (symbol, signed amount, entry)."""
+        self._ensure_markets()
+        rows = self._read(self._ex.fetch_positions)
+        out = []
+        for p in rows:
+            info = p.get("info") or {}
+            amount = Decimal(str(info.get("positionAmt", "0")))
+            if amount != 0:
+                out.append((info["symbol"], amount, Decimal(str(info.get("entryPrice", "0")))))
+        return out
+
+    def execute(self, op: Any) -> Any:
+        """Run one operation message (the worker's single entry point)."""
+        handler = {PlaceMarket: self.place_market, PlaceStop: self.place_stop,
+                   CancelStop: self.cancel_stop, LookupOrder: self.lookup,
+                   FetchSymbol: self.fetch_symbol}.get(type(op))
+        if handler is None:
+            raise TypeError(f"unknown exchange operation {type(op).__name__}")
+        return handler(op)
+
+
+def _order_info(symbol: str, raw: dict[str, Any], *, algo: bool) -> OrderInfo:
+    """Binance's raw order (plain or algo) as an OrderInfo."""
+    if algo:
+        return OrderInfo(
+            order_id=str(raw.get("algoId", "")), client_id=str(raw.get("clientAlgoId", "")),
+            symbol=raw.get("symbol", symbol), order_type=str(raw.get("orderType", "")),
+            side=str(raw.get("side", "")), status=str(raw.get("algoStatus", "")),
+            qty=_d(raw.get("quantity")) or Decimal(0), filled_qty=Decimal(0),
+            avg_price=None, trigger_price=_d(raw.get("triggerPrice")),
+            reduce_only=_bool(raw.get("reduceOnly")),
+            close_position=_bool(raw.get("closePosition")), algo=True)
+    return OrderInfo(
+        order_id=str(raw.get("orderId", "")), client_id=str(raw.get("clientOrderId", "")),
+        symbol=raw.get("symbol", symbol), order_type=str(raw.get("type", "")),
+        side=str(raw.get("side", "")), status=str(raw.get("status", "")),
+        qty=_d(raw.get("origQty")) or Decimal(0),
+        filled_qty=_d(raw.get("executedQty")) or Decimal(0),
+        avg_price=_d(raw.get("avgPrice")), trigger_price=_d(raw.get("stopPrice")),
+        reduce_only=_bool(raw.get("reduceOnly")),
+        close_position=_bool(raw.get("closePosition")), algo=False)
+
+
+def _bool(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
