@@ -142,8 +142,14 @@ class ExchangeWorker(ActorTypeDispatcher):
         self.gateway: Any = None
 
     def receiveMsg_WorkerInit(self, msg: WorkerInit, sender: Any) -> None:
-        """Remember how to reach the exchange (the client is built on first use)."""
+        """Build the ccxt client and load the market list now, not on the first order."""
+        from system.exchange import ExchangeError
         self.settings = msg.settings
+        try:
+            self._gw().warm_up()
+        except ExchangeError as e:
+            # Not fatal: the first real request loads the markets again and reports failures.
+            log.warning("exchange worker warm-up failed: %s", e)
 
     def _gw(self) -> Any:
         if self.gateway is None:

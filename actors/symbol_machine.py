@@ -150,6 +150,8 @@ def place_stop(s: SymbolState, ctx: Context, trigger: Decimal, *,
     """Make a full-size reduce-only STOP_MARKET at `trigger`; record it as pending."""
     assert s.side is not None
     counter = s.order_counter
+    if ctx.rules is not None:
+        trigger = trigger.quantize(ctx.rules.tick_size.normalize())  # exact tick multiple
     if client_id is None:
         client_id, counter = next_client_id(s, ctx, Purpose.STOP)
     op = PlaceStop(symbol=s.symbol, side=closing_order_side(s.side), qty=s.qty,

@@ -171,6 +171,10 @@ class Gateway:
 
     # ---- operations
 
+    def warm_up(self) -> None:
+        """Load the market list (a worker does this once, before its first order)."""
+        self._ensure_markets()
+
     def market_rules(self, symbol: str) -> MarketRulesInfo:
         """Tick size, step size and minimum quantity of `symbol`."""
         unified = self._unified(symbol)

@@ -1,0 +1,99 @@
+"""Starting, reaching and stopping the Thespian actor system.
+
+The launcher holds the instance lock (a flock fd, or a PostgreSQL session). Thespian forks its
+admin and every actor from the process that first calls ActorSystem(); forked children would
+inherit that fd and keep the lock alive after the launcher died. So the system is started by
+a separate, exec'd Python process (`python -m system.actor_system start`): Python file
+descriptors are not inherited across exec (PEP 446), and the admin daemonizes and outlives it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+BASE = "multiprocTCPBase"
+
+
+class ActorSystemError(RuntimeError):
+    """The actor system could not be started or reached."""
+
+
+def capabilities(address: str, port: int) -> dict[str, Any]:
+    """Thespian capabilities for an admin on `address:port`."""
+    return {"Admin Port": port, "Admin Address": address}
+
+
+def port_answers(address: str, port: int, timeout_secs: float = 1.0) -> bool:
+    """True if something accepts TCP connections on address:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout_secs)
+        return s.connect_ex((address, port)) == 0
+
+
+def start(address: str, port: int, timeout_secs: float = 20.0) -> None:
+    """Start a new actor system in a clean (exec'd) process and wait until it answers."""
+    if port_answers(address, port):
+        raise ActorSystemError(f"something already listens on {address}:{port}")
+    env = dict(os.environ)
+    env.setdefault("THESPIAN_BASE_IPADDR", address)
+    # The admin daemonizes and keeps any inherited pipe open: give it a file, not a pipe.
+    with tempfile.TemporaryFile(mode="w+") as err:
+        proc = subprocess.run(
+            [sys.executable, "-m", "system.actor_system", "start", "--address", address,
+             "--port", str(port)], env=env, timeout=timeout_secs, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=err)
+        if proc.returncode != 0:
+            err.seek(0)
+            raise ActorSystemError(f"actor system did not start: {err.read().strip()[-500:]}")
+    deadline = time.monotonic() + timeout_secs
+    while not port_answers(address, port):
+        if time.monotonic() > deadline:
+            raise ActorSystemError(f"actor system admin did not answer on {address}:{port}")
+        time.sleep(0.05)
+
+
+def connect(address: str, port: int) -> Any:
+    """A handle on the RUNNING system; never starts one (checks the port first)."""
+    if not port_answers(address, port):
+        raise ActorSystemError(f"posguard is not running (admin port {port})")
+    os.environ.setdefault("THESPIAN_BASE_IPADDR", address)
+    from thespian.actors import ActorSystem
+    return ActorSystem(BASE, capabilities(address, port))
+
+
+def shutdown(address: str, port: int, timeout_secs: float = 15.0) -> None:
+    """Shut the system on address:port down and wait until its port is closed."""
+    if not port_answers(address, port):
+        return
+    connect(address, port).shutdown()
+    deadline = time.monotonic() + timeout_secs
+    while port_answers(address, port):
+        if time.monotonic() > deadline:
+            raise ActorSystemError(f"actor system on port {port} did not shut down")
+        time.sleep(0.05)
+
+
+def _main() -> int:
+    p = argparse.ArgumentParser(prog="python -m system.actor_system")
+    p.add_argument("action", choices=["start"])
+    p.add_argument("--address", required=True)
+    p.add_argument("--port", type=int, required=True)
+    a = p.parse_args()
+    os.environ["THESPIAN_BASE_IPADDR"] = a.address
+    from thespian.actors import ActorSystem
+    # Pre-import what every actor needs so forked actors share those pages (lower PSS).
+    import actors.exchange_worker  # noqa: F401
+    import actors.symbol  # noqa: F401
+    ActorSystem(BASE, capabilities(a.address, a.port))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main())
