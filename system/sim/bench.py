@@ -50,8 +50,8 @@ def _stream_latency(server: SimServer, ex, n: int) -> list[float]:
                 msg = json.loads(ws.recv())
             except (websocket.WebSocketTimeoutException, ValueError):
                 continue
-            except websocket.WebSocketConnectionClosedException:
-                return
+            except (websocket.WebSocketConnectionClosedException, OSError):
+                return  # the socket was closed by the finally below: the run is over
             if msg.get("e") == "ORDER_TRADE_UPDATE" and msg["o"]["x"] == "NEW":
                 arrived[msg["o"]["i"]] = time.perf_counter()
 
