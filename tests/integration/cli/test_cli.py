@@ -1,0 +1,140 @@
+"""The `posguard` command as an operator runs it: real processes, real store, real simulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from persistence.factory import attach, open_instance
+from system.clock import SystemClock
+from system.config import load_config
+
+REPO = Path(__file__).resolve().parents[3]
+POSGUARD = [sys.executable, "-m", "system.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cli(*args: str, timeout: float = 60, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([*POSGUARD, *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout, **kw)
+
+
+@pytest.fixture
+def store_args(tmp_path):
+    return ["--set", f"store.sqlite_path={tmp_path / 'pg.sqlite3'}"]
+
+
+def _wait_line(proc: subprocess.Popen, prefix: str, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if line.startswith(prefix):
+            return line
+        if not line and proc.poll() is not None:
+            raise AssertionError(f"exited {proc.returncode}: {proc.stderr.read()[-2000:]}")
+    raise AssertionError(f"no line starting with {prefix!r} within {timeout}s")
+
+
+def _stop(proc: subprocess.Popen, timeout: float = 30) -> int:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+        raise
+
+
+def test_sim_prints_listening_first_serves_ccxt_shapes_and_exits_0_on_sigterm():
+    proc = subprocess.Popen([*POSGUARD, "sim", "--port", "0", "--seed", "3"], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline().strip()
+        assert first.startswith("listening on http://127.0.0.1:")
+        url = first.split()[-1]
+        with urllib.request.urlopen(f"{url}/fapi/v1/time", timeout=5) as r:
+            assert json.load(r)["serverTime"] > 0
+    finally:
+        rc = _stop(proc)
+    assert rc == 0
+
+
+def test_journal_prints_both_timestamps_and_json(tmp_path, store_args):
+    config = load_config(REPO / "config.yaml", store_args[1:] and [store_args[1]])
+    lock, holder = open_instance(config.store_target(), SystemClock())
+    store = attach(config.store_target(), holder.epoch, SystemClock())
+    store.append("BTCUSDT", expected_seq=0, kind="open_requested", payload={"qty": "0.01"},
+                 state={"v": 1}, live=True, correlation_id="cmd-1", created_at_ms=1_000_000)
+    store.close()
+    lock.release()
+
+    text = _cli("journal", "BTCUSDT", *store_args)
+    js = _cli("journal", "BTCUSDT", "--json", *store_args)
+
+    assert text.returncode == 0, text.stderr
+    assert "open_requested" in text.stdout and "1970-01-01T00:16:40.000" in text.stdout
+    rows = json.loads(js.stdout)
+    assert rows[0]["kind"] == "open_requested" and rows[0]["correlation_id"] == "cmd-1"
+    assert rows[0]["created_at_ms"] == 1_000_000 and rows[0]["recorded_at_ms"] > 1_000_000
+
+
+@pytest.mark.parametrize("args,message", [
+    (["journal", "btc-usdt!"], "is not a symbol"),
+    (["journal"], "the following arguments are required: symbol"),
+    (["bench", "disk"], "invalid choice: 'disk'"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["journal", "BTCUSDT", "--limit", "-3"], "must be > 0"),
+    (["journal", "BTCUSDT", "--set", "store.backend=oracle"], "store.backend: 'oracle' is not allowed"),
+    (["journal", "BTCUSDT", "--config", "/nonexistent.yaml"], "config file not found"),
+])
+def test_bad_cli_arguments_exit_2_with_a_message_naming_the_problem(args, message):
+    result = _cli(*args)
+
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_run_refuses_a_second_instance_naming_the_holder_and_stops_cleanly_on_sigterm(
+        tmp_path, store_args):
+    port = _free_port()
+    args = ["run", *store_args, "--set", f"actor_system.admin_port={port}"]
+    first = subprocess.Popen([*POSGUARD, *args], cwd=REPO, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        status = _wait_line(first, "posguard paper")
+        assert f"admin 127.0.0.1:{port}" in status and "store sqlite" in status
+
+        second = _cli(*args, timeout=60)
+
+        assert second.returncode == 3
+        assert f"pid {first.pid}" in second.stderr and "host" in second.stderr
+    finally:
+        rc = _stop(first)
+    assert rc == 0
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0, "actor system still listening"
+
+
+def test_bench_store_reports_latency_and_throughput_for_sqlite():
+    result = _cli("bench", "store", "--store", "sqlite", "--appends", "30", "--json")
+
+    assert result.returncode == 0, result.stderr
+    [row] = json.loads(result.stdout)
+    assert row["backend"] == "sqlite" and row["n"] == 30 and row["p99_ms"] >= row["p50_ms"] > 0
+    assert row["cores"] == os.cpu_count()
