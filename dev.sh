@@ -18,8 +18,10 @@ venv() {
   if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv || { echo "dev.sh: cannot create a virtualenv; on Debian/Ubuntu: apt-get install python3-venv" >&2; exit 2; }
   fi
-  .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
-  .venv/bin/python -m pip install --quiet -e ".$1"
+  # pip's chatter goes to a log; shown only if the install fails.
+  if ! .venv/bin/python -m pip install -e ".$1" > .venv/pip-install.log 2>&1; then
+    tail -40 .venv/pip-install.log >&2; echo "dev.sh: pip install failed (log: .venv/pip-install.log)" >&2; exit 2
+  fi
 }
 
 case "${1:-}" in
