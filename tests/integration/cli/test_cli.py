@@ -138,3 +138,26 @@ def test_bench_store_reports_latency_and_throughput_for_sqlite():
     [row] = json.loads(result.stdout)
     assert row["backend"] == "sqlite" and row["n"] == 30 and row["p99_ms"] >= row["p50_ms"] > 0
     assert row["cores"] == os.cpu_count()
+
+
+def test_run_with_an_unreachable_postgres_stops_with_a_clear_message_and_exit_3(tmp_path):
+    env = {**os.environ, "POSGUARD_PG_DSN": f"host={tmp_path} port=5999 dbname=x user=x "
+                                            f"connect_timeout=2"}
+    port = _free_port()
+
+    result = _cli("run", "--set", "store.backend=postgres", "--set",
+                  f"actor_system.admin_port={port}", env=env, timeout=60)
+
+    assert result.returncode == 3
+    assert "cannot start" in result.stderr and "Traceback" not in result.stderr
+    with socket.socket() as s:  # nothing was started: no actor system, no simulator
+        assert s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_run_with_postgres_but_no_dsn_variable_names_the_variable():
+    env = {k: v for k, v in os.environ.items() if k != "POSGUARD_PG_DSN"}
+
+    result = _cli("run", "--set", "store.backend=postgres", env=env)
+
+    assert result.returncode == 2
+    assert "POSGUARD_PG_DSN" in result.stderr
