@@ -1,0 +1,75 @@
+"""Unit tests for deterministic client order ids (actors/client_ids.py)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from actors.client_ids import MAX_LEN, Purpose, is_ours, make, parse, symbol_tag
+
+BINANCE_CHARSET = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
+
+
+def test_make_builds_epoch_symbol_purpose_and_counter():
+    assert make(7, "BTCUSDT", Purpose.OPEN, 1) == "pg-7-BTCUSDT-op-1"
+
+
+@pytest.mark.parametrize("purpose", list(Purpose))
+def test_make_and_parse_round_trip(purpose):
+    cid = make(12, "ETHUSDT", purpose, 345)
+    parsed = parse(cid)
+    assert parsed is not None
+    assert (parsed.epoch, parsed.symbol_tag, parsed.purpose, parsed.n) == (
+        12, "ETHUSDT", purpose, 345)
+
+
+@given(epoch=st.integers(0, 10**6), n=st.integers(0, 10**6),
+       symbol=st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=1, max_size=20),
+       purpose=st.sampled_from(list(Purpose)))
+def test_any_id_fits_binance_limits_parses_back_and_is_ours(epoch, n, symbol, purpose):
+    cid = make(epoch, symbol, purpose, n)
+    assert len(cid) <= MAX_LEN and BINANCE_CHARSET.match(cid)
+    parsed = parse(cid)
+    assert parsed is not None and (parsed.epoch, parsed.purpose, parsed.n) == (epoch, purpose, n)
+    assert is_ours(cid, symbol)
+
+
+def test_a_20_character_symbol_is_replaced_by_its_stable_digest():
+    symbol = "1000000BABYDOGEUSDTX"
+    assert len(symbol) == 20
+    cid = make(123456, symbol, Purpose.TRAILING, 99999)
+    assert len(cid) <= 36
+    assert cid == f"pg-123456-{symbol_tag(symbol)}-tr-99999"
+    assert symbol_tag(symbol) == symbol_tag(symbol) and len(symbol_tag(symbol)) == 8
+    assert is_ours(cid, symbol) and not is_ours(cid, "BTCUSDT")
+
+
+def test_short_symbols_keep_their_name_in_the_id():
+    assert make(1, "BTCUSDT", Purpose.STOP, 2).split("-")[2] == "BTCUSDT"
+
+
+@pytest.mark.parametrize("cid", [
+    "x-cvBPrNm97b8f79aee1fdb87b5e8e2f",  # another client (ccxt's default broker prefix)
+    "pg-7-BTCUSDT-zz-1",                 # unknown purpose
+    "pg-7-btcusdt-sl-1",                 # not an exchange symbol
+    "pg-x-BTCUSDT-sl-1",
+    "pg-7-BTCUSDT-sl-",
+    "",
+])
+def test_ids_posguard_did_not_make_do_not_parse_and_are_not_ours(cid):
+    assert parse(cid) is None
+    assert not is_ours(cid, "BTCUSDT")
+
+
+def test_an_id_of_another_symbol_is_not_ours():
+    assert not is_ours(make(7, "ETHUSDT", Purpose.STOP, 1), "BTCUSDT")
+    assert is_ours(make(3, "BTCUSDT", Purpose.STOP, 1), "BTCUSDT")  # any epoch
+
+
+@pytest.mark.parametrize(("epoch", "n"), [(-1, 1), (1, -1)])
+def test_negative_epoch_or_counter_is_refused(epoch, n):
+    with pytest.raises(ValueError, match="must be >= 0"):
+        make(epoch, "BTCUSDT", Purpose.STOP, n)

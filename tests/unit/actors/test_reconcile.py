@@ -1,0 +1,185 @@
+"""Unit tests for reconciliation (actors/reconcile.py) through Trigger.SNAPSHOT in RECONCILING."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from actors.messages import (
+    CancelStop,
+    FailureKind,
+    FetchSymbol,
+    PlaceMarket,
+    PlaceStop,
+    ReconcileRequest,
+)
+from actors.protection import Side, TrailState, initial_trail_state
+from actors.symbol_machine import Trigger, handle
+from actors.symbol_state import State, StopOrder, SymbolState, from_dict, to_dict
+from tests.fakes.machine import (
+    RULES,
+    SYMBOL,
+    ctx,
+    failure,
+    policy,
+    reply,
+    snapshot,
+    stop_info,
+)
+
+D = Decimal
+QTY = D("0.010")
+OLD_ID = "pg-7-BTCUSDT-sl-2"
+NEW_ID = "pg-7-BTCUSDT-sl-3"
+FOREIGN_ID = "x-cvBPrNm97b8f79aee1fdb87b5e8e2f"
+
+
+def trailed() -> TrailState:
+    """Trailing state persisted before a restart: active, peak 61000, stop moved twice."""
+    return TrailState(active=True, peak=D("61000"), stop_price=D("60695.0"),
+                      last_move_ms=1_795_263_299_000, moves=2)
+
+
+def had_position(**kw) -> SymbolState:
+    """What a snapshot loaded after a restart looks like, already RECONCILING."""
+    base = SymbolState(SYMBOL, State.RECONCILING, Side.LONG, QTY, D("60000"),
+                       trail=trailed(), order_counter=3,
+                       stop=StopOrder(NEW_ID, "4000000003", D("60695.0"), QTY, "STOP_MARKET"))
+    return base.replace(**kw)
+
+
+def run(s: SymbolState, snap) -> object:
+    return handle(s, Trigger.SNAPSHOT, reply(FetchSymbol(SYMBOL), snap), ctx())
+
+
+def requests_of(step, kind):
+    return [r for r in step.requests if isinstance(r, kind)]
+
+
+def test_reconcile_request_enters_reconciling_and_asks_for_a_fetch():
+    s = had_position(state=State.PROTECTED)
+    step = handle(s, Trigger.RECONCILE, ReconcileRequest(SYMBOL, "reconnect"), ctx())
+    assert step.state.state is State.RECONCILING and step.refetch and step.requests == ()
+
+
+def test_exchange_flat_while_we_had_a_position_records_the_close_and_cancels_our_stops():
+    # Arrange: the stop fired while we were away; an extra stop of ours still rests,
+    # and a stop that is not ours rests too
+    s = had_position()
+    snap = snapshot("0", "0", (stop_info(OLD_ID, "58800", algo_id="11"),
+                               stop_info(FOREIGN_ID, "50000", algo_id="99")))
+    # Act
+    step = run(s, snap)
+    # Assert
+    assert step.state.state is State.FLAT and step.kind == "closed_while_away"
+    assert step.state.side is None and step.state.qty == 0 and step.state.stop is None
+    cancels = requests_of(step, CancelStop)
+    assert [(c.client_id, c.algo_id) for c in cancels] == [(OLD_ID, "11")]
+    assert not requests_of(step, PlaceStop) and not requests_of(step, PlaceMarket)
+
+
+def test_exchange_flat_and_we_were_flat_is_reconciled_flat():
+    step = run(SymbolState(SYMBOL, State.RECONCILING), snapshot("0", "0"))
+    assert step.state.state is State.FLAT and step.kind == "reconciled_flat"
+    assert step.requests == ()
+
+
+def test_position_without_a_stop_replaces_it_at_the_persisted_trail_price():
+    # Arrange: restart after a crash; the stop is gone from the exchange
+    s = had_position()
+    # Act
+    step = run(s, snapshot("0.010", "60000", (stop_info(FOREIGN_ID, "50000", algo_id="99"),)))
+    # Assert: re-placed at the trailed stop, trailing state intact (I-3)
+    assert step.kind == "stop_missing_replaced" and step.state.state is State.OPEN_UNPROTECTED
+    (stop,) = requests_of(step, PlaceStop)
+    assert (stop.trigger_price, stop.qty, stop.side) == (D("60695.0"), QTY, "SELL")
+    assert step.state.trail == trailed()
+    assert not requests_of(step, CancelStop)
+
+
+def test_two_of_our_stops_keep_the_pending_one_and_cancel_the_other():
+    # Arrange: a move was in flight: both the old and the new stop rest on the exchange
+    s = had_position(stop=StopOrder(OLD_ID, "11", D("60000"), QTY, "STOP_MARKET"),
+                     pending_stop=StopOrder(NEW_ID, None, D("60695.0"), QTY, "STOP_MARKET"))
+    snap = snapshot("0.010", "60000", (stop_info(OLD_ID, "60000", algo_id="11"),
+                                       stop_info(NEW_ID, "60695.0", algo_id="12"),
+                                       stop_info(FOREIGN_ID, "50000", algo_id="99")))
+    # Act
+    step = run(s, snap)
+    # Assert
+    assert step.state.state is State.PROTECTED and step.kind == "duplicate_stops_cancelled"
+    assert (step.state.stop.client_id, step.state.stop.algo_id) == (NEW_ID, "12")
+    assert [c.client_id for c in requests_of(step, CancelStop)] == [OLD_ID]
+    assert step.state.pending_stop is None and not requests_of(step, PlaceStop)
+
+
+def test_two_of_our_stops_keep_the_known_stop_when_nothing_was_pending():
+    s = had_position(stop=StopOrder(OLD_ID, "11", D("60000"), QTY, "STOP_MARKET"))
+    snap = snapshot("0.010", "60000", (stop_info(NEW_ID, "60695.0", algo_id="12"),
+                                       stop_info(OLD_ID, "60000", algo_id="11")))
+    step = run(s, snap)
+    assert step.state.stop.client_id == OLD_ID
+    assert [c.client_id for c in requests_of(step, CancelStop)] == [NEW_ID]
+    # the resting order is the truth about where the stop is
+    assert step.state.trail.stop_price == D("60000")
+
+
+def test_our_stop_in_place_reconciles_protected_with_nothing_to_send():
+    step = run(had_position(), snapshot("0.010", "60000", (
+        stop_info(NEW_ID, "60695.0", algo_id="4000000003"),)))
+    assert step.kind == "reconciled_protected" and step.state.state is State.PROTECTED
+    assert step.requests == () and step.state.trail == trailed()
+
+
+def test_foreign_stops_are_never_cancelled_or_adopted_as_ours():
+    step = run(had_position(), snapshot("0.010", "60000", (
+        stop_info(NEW_ID, "60695.0", algo_id="4000000003"),
+        stop_info(FOREIGN_ID, "50000", algo_id="99"),
+        stop_info("pg-7-ETHUSDT-sl-5", "3000", algo_id="98"))))
+    assert requests_of(step, CancelStop) == []
+    assert step.state.stop.client_id == NEW_ID and step.payload["foreign_stops"] == 2
+
+
+def test_unknown_position_is_adopted_and_protected_with_the_default_policy():
+    # Arrange: we know nothing of this symbol
+    s = SymbolState(SYMBOL, State.RECONCILING)
+    # Act: the exchange holds a short we never opened
+    step = run(s, snapshot("-0.020", "60000"))
+    # Assert
+    assert step.kind == "position_adopted" and step.state.adopted
+    assert step.state.state is State.OPEN_UNPROTECTED
+    (stop,) = requests_of(step, PlaceStop)
+    assert (stop.side, stop.qty, stop.trigger_price) == ("BUY", D("0.020"), D("61200"))
+    assert step.state.trail == initial_trail_state(Side.SHORT, D("60000"), policy(), RULES)
+
+
+def test_kept_stop_of_the_wrong_size_is_resized_new_first():
+    s = had_position(qty=D("0.020"))
+    step = run(s, snapshot("0.020", "60000", (
+        stop_info(NEW_ID, "60695.0", algo_id="4000000003"),)))
+    assert step.state.state is State.MOVING_STOP and step.kind == "stop_resize_requested"
+    (stop,) = requests_of(step, PlaceStop)
+    assert stop.qty == D("0.020") and stop.trigger_price == D("60695.0")
+    assert not requests_of(step, CancelStop)
+
+
+def test_event_during_reconcile_makes_the_next_snapshot_refetch():
+    from tests.fakes.machine import position
+    s = handle(had_position(), Trigger.POSITION, position("0"), ctx()).state
+    step = run(s, snapshot("0.010", "60000"))
+    assert step.kind == "reconcile_refetch" and step.refetch and step.state.state is \
+        State.RECONCILING
+
+
+def test_failed_fetch_retries_and_halt_quarantines():
+    op = FetchSymbol(SYMBOL)
+    step = handle(had_position(), Trigger.SNAPSHOT,
+                  reply(op, fail=failure(FailureKind.TEMPORARY)), ctx())
+    assert step.retry_after_ms and step.state.state is State.RECONCILING
+    step = handle(had_position(), Trigger.SNAPSHOT,
+                  reply(op, fail=failure(FailureKind.HALT, -1022)), ctx())
+    assert step.state.state is State.QUARANTINED
+
+
+def test_reconciled_state_survives_the_snapshot_codec():
+    step = run(had_position(), snapshot("0.010", "60000"))
+    assert from_dict(to_dict(step.state)) == step.state
