@@ -281,9 +281,13 @@ def _stray_stop(s: SymbolState, r: ExchangeReply) -> Step | None:
     assert isinstance(op, PlaceStop)
     if s.stop is not None and s.stop.client_id == op.client_id:
         return None  # already accepted through the stream
-    if r.failure is None and isinstance(r.result, OrderInfo):
-        stray = StopOrder(op.client_id, r.result.order_id, op.trigger_price, op.qty,
-                          op.order_type)
+    landed = r.failure is None and isinstance(r.result, OrderInfo)
+    maybe = r.failure is not None and r.failure.kind is FailureKind.UNKNOWN_OUTCOME
+    if landed or maybe:
+        # It rests (or may rest) for a position that no longer wants it: cancel by client id
+        # when the algo id is unknown; a cancel of a stop that is not there is harmless.
+        algo_id = r.result.order_id if landed and isinstance(r.result, OrderInfo) else None
+        stray = StopOrder(op.client_id, algo_id, op.trigger_price, op.qty, op.order_type)
         new, ops = cancel_ops(s, [stray])
         return Step(new, "stale_stop_cancelled", payload(client_id=op.client_id),
                     requests=tuple(ops))
@@ -462,6 +466,14 @@ def _retry(s: SymbolState, op: Any, ctx: Context) -> Step | None:
         or (type(op).__name__ == "CancelStop" and any(c.client_id == cid for c in s.cancelling))
         or (isinstance(op, LookupOrder) and cid in _pending_ids(s))
     )
+    if wanted and isinstance(op, PlaceStop) and s.pending_stop is not None \
+            and s.side is not None and op.qty != s.qty:
+        # The position changed while the retry waited: re-place for the size it has now
+        # (same client id, as after a lookup), never a stop larger or smaller than it.
+        p = s.pending_stop
+        new, op = place_stop(s, ctx, p.trigger_price or Decimal(0), client_id=p.client_id)
+        return Step(new, "retry", payload(op="PlaceStop", client_id=cid, qty=new.qty),
+                    requests=(op,))
     if wanted:
         return Step(s, "retry", payload(op=type(op).__name__, client_id=cid), requests=(op,),
                     persist=False)
