@@ -121,5 +121,5 @@ def _int(d: dict[str, Any], key: str, default: int | None = None) -> int:
         raise FrameError(f"missing field {key!r}")
     try:
         return int(v)  # Binance sometimes sends E as a string
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, OverflowError) as e:  # OverflowError: JSON Infinity
         raise FrameError(f"field {key!r} is not an integer: {v!r}") from e
