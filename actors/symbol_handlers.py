@@ -33,7 +33,6 @@ from actors.symbol_machine import (
     Step,
     cancel_ops,
     close_at_market,
-    fetch,
     go_flat,
     lookup,
     next_client_id,
@@ -106,6 +105,18 @@ def _dirty(s: SymbolState) -> Step:
     """An event during a reconcile: the fetch in flight may predate it, so fetch again."""
     return Step(s.replace(extra={**s.extra, "dirty": True}), "event_during_reconcile", {},
                 persist=False)
+
+
+def _reply_during_reconcile(s: SymbolState, r: ExchangeReply, ctx: Context) -> Step:
+    """A reply while the truth is being fetched: fetch again after it (see TABLE)."""
+    return _dirty(s)
+
+
+def _retry_during_reconcile(s: SymbolState, op: Any, ctx: Context) -> Step | None:
+    """While reconciling only the fetch itself is retried; the truth decides the rest."""
+    if type(op).__name__ == "FetchSymbol":
+        return Step(s, "retry", payload(op="FetchSymbol"), persist=False, refetch=True)
+    return None
 
 
 def _mark(s: SymbolState, ev: MarkPrice, ctx: Context) -> Step | None:
@@ -211,10 +222,18 @@ def _algo(s: SymbolState, ev: AlgoUpdate, ctx: Context) -> Step | None:
         return _stop_accepted(s, ev.algo_id, ctx, "stream")
     if s.stop and cid == s.stop.client_id:
         return _own_stop_event(s, ev, ctx)
-    if any(c.client_id == cid for c in s.cancelling) and ev.status in (
-            "CANCELED", "EXPIRED", "FINISHED", "REJECTED"):
-        left = tuple(c for c in s.cancelling if c.client_id != cid)
-        return Step(s.replace(cancelling=left), "stop_cancelled", payload(client_id=cid))
+    if any(c.client_id == cid for c in s.cancelling):
+        if ev.status in ("CANCELED", "EXPIRED", "FINISHED", "REJECTED"):
+            left = tuple(c for c in s.cancelling if c.client_id != cid)
+            return Step(s.replace(cancelling=left), "stop_cancelled", payload(client_id=cid))
+        return None
+    if ev.status == "NEW" and client_ids.is_ours(cid, s.symbol):
+        # Ours, resting, and wanted by nothing we track (e.g. accepted after the position
+        # closed): cancel it now rather than wait for its REST reply or a reconcile.
+        stray = StopOrder(cid, ev.algo_id, ev.trigger_price, ev.qty, ev.order_type)
+        new, ops = cancel_ops(s, [stray])
+        return Step(new, "stale_stop_cancelled", payload(client_id=cid, source="stream"),
+                    requests=tuple(ops))
     return None
 
 
@@ -487,4 +506,3 @@ def _pending_ids(s: SymbolState) -> set[str]:
     return ids
 
 
-__all__ = ["client_ids", "fetch"]

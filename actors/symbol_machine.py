@@ -112,12 +112,18 @@ TABLE: dict[Trigger, dict[State, str]] = {
     Trigger.POSITION: {s: "_position" for s in ALL},
     Trigger.ORDER: {s: "_order" for s in ALL},
     Trigger.ALGO: {s: "_algo" for s in ALL},
-    Trigger.MARKET_REPLY: {s: "_market_reply" for s in ALL},
-    Trigger.STOP_REPLY: {s: "_stop_reply" for s in ALL},
-    Trigger.CANCEL_REPLY: {s: "_cancel_reply" for s in ALL},
-    Trigger.LOOKUP_REPLY: {s: "_lookup_reply" for s in ALL},
+    # While RECONCILING, a reply only marks the fetch in flight as stale: the next snapshot
+    # shows what the reply's order did, and reconcile_with decides from that truth.
+    Trigger.MARKET_REPLY: {**{s: "_market_reply" for s in ALL},
+                           State.RECONCILING: "_reply_during_reconcile"},
+    Trigger.STOP_REPLY: {**{s: "_stop_reply" for s in ALL},
+                         State.RECONCILING: "_reply_during_reconcile"},
+    Trigger.CANCEL_REPLY: {**{s: "_cancel_reply" for s in ALL},
+                           State.RECONCILING: "_reply_during_reconcile"},
+    Trigger.LOOKUP_REPLY: {**{s: "_lookup_reply" for s in ALL},
+                           State.RECONCILING: "_reply_during_reconcile"},
     Trigger.SNAPSHOT: {State.RECONCILING: "_snapshot"},
-    Trigger.RETRY: {s: "_retry" for s in ALL},
+    Trigger.RETRY: {**{s: "_retry" for s in ALL}, State.RECONCILING: "_retry_during_reconcile"},
 }
 
 

@@ -88,6 +88,7 @@ def _main() -> int:
     a = p.parse_args()
     os.environ["THESPIAN_BASE_IPADDR"] = a.address
     from thespian.actors import ActorSystem
+
     # Pre-import what every actor needs so forked actors share those pages (lower PSS).
     import actors.exchange_worker  # noqa: F401
     import actors.symbol  # noqa: F401

@@ -49,11 +49,12 @@ class Kernel:
     asys: Any = None
     pool: Any = None
     symbols: list[tuple[str, Any]] = field(default_factory=list)
+    external_url: str | None = None
 
     @property
     def exchange_url(self) -> str | None:
         """The simulator's URL in paper mode, None for live."""
-        return self.sim.url if self.sim is not None else None
+        return self.sim.url if self.sim is not None else self.external_url
 
     def start(self) -> None:
         """Take the lock, check the store, start the simulator and the actors."""
@@ -75,8 +76,12 @@ class Kernel:
         sim_settings = self.config.exchange.simulator
         if self.config.mode == "paper":
             if not sim_settings.embedded:
-                raise KernelError("paper mode without the embedded simulator is not supported "
-                                  "yet: set exchange.simulator.embedded: true")
+                # A simulator the operator runs (`posguard sim`): it outlives engine restarts.
+                if sim_settings.port == 0:
+                    raise KernelError("exchange.simulator.embedded is false: set "
+                                      "exchange.simulator.port to the running simulator's port")
+                self.external_url = f"http://{sim_settings.host}:{sim_settings.port}"
+                return
             from system.sim.server import SimServer
             self.sim = SimServer(sim_settings)
             self.sim.start()

@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.fixtures.pg",
     "tests.fixtures.sim",
+    "tests.fixtures.engine",
 ]

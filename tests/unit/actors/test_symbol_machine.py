@@ -664,9 +664,6 @@ def test_any_event_sequence_keeps_snapshot_codec_trail_and_stop_invariants(side,
 # --------------------------------------------------------------------------- known bug
 
 
-@pytest.mark.xfail(strict=True, reason="a stop reply during RECONCILING leaves RECONCILING; "
-                   "the shell then drops the snapshot (see report: not fixed, needs a design "
-                   "decision for every reply handler)")
 def test_stop_accepted_during_reconcile_after_a_side_flip_keeps_reconciling():
     # Arrange: long opened, its stop in flight; the stream reports a SHORT (side flip)
     d, stop = _unprotected_with_stop_in_flight()
@@ -675,3 +672,22 @@ def test_stop_accepted_during_reconcile_after_a_side_flip_keeps_reconciling():
     step = d.apply(Trigger.STOP_REPLY, accept(stop))
     # Assert: the reconcile must finish before the actor trusts its side again
     assert step.state.state is State.RECONCILING
+
+
+def test_a_stop_of_ours_reported_new_after_the_position_closed_is_cancelled_at_once():
+    # Arrange: flat, nothing tracked
+    d = Driver()
+    # Act: the stream reports one of our stops resting (accepted after the close)
+    step = d.apply(Trigger.ALGO, algo_update("pg-7-BTCUSDT-sl-9", "NEW", algo_id="4000000077"))
+    # Assert: it is cancelled by its algo id, not left resting
+    cancel = only(step, CancelStop)
+    assert (cancel.algo_id, cancel.client_id) == ("4000000077", "pg-7-BTCUSDT-sl-9")
+    assert step.kind == "stale_stop_cancelled"
+
+
+def test_a_foreign_stop_reported_new_is_left_alone():
+    d = Driver()
+
+    step = d.apply(Trigger.ALGO, algo_update("my-own-manual-stop", "NEW"))
+
+    assert step is None
