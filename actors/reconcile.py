@@ -19,6 +19,7 @@ from actors.symbol_machine import (
     Context,
     Step,
     cancel_ops,
+    on_tick,
     payload,
     place_stop,
     protect,
@@ -82,9 +83,11 @@ def reconcile_with(s: SymbolState, snap: SymbolSnapshot | None, ctx: Context) ->
 
 def _keep_stop(s: SymbolState, keep: OrderInfo, extras: list[StopOrder], ctx: Context,
                info: dict[str, object]) -> Step:
+    assert s.side is not None and s.entry_price is not None and ctx.rules is not None
+    if keep.trigger_price is not None:
+        keep = dataclasses.replace(keep, trigger_price=on_tick(keep.trigger_price, ctx.rules))
     stop = _as_stop(keep)
     trail = s.trail
-    assert s.side is not None and s.entry_price is not None and ctx.rules is not None
     if trail is None:
         trail = initial_trail_state(s.side, s.entry_price, ctx.policy, ctx.rules)
     if keep.trigger_price is not None and trail.stop_price != keep.trigger_price:

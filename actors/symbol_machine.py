@@ -151,13 +151,17 @@ def next_client_id(s: SymbolState, ctx: Context, purpose: Purpose) -> tuple[str,
     return client_ids.make(ctx.epoch, s.symbol, purpose, n), n
 
 
+def on_tick(price: Decimal, rules: MarketRules | None) -> Decimal:
+    """`price` written with exactly the tick's decimals (the exchange pads, e.g. 61491.00)."""
+    return price if rules is None else price.quantize(rules.tick_size.normalize())
+
+
 def place_stop(s: SymbolState, ctx: Context, trigger: Decimal, *,
                client_id: str | None = None) -> tuple[SymbolState, PlaceStop]:
     """Make a full-size reduce-only STOP_MARKET at `trigger`; record it as pending."""
     assert s.side is not None
     counter = s.order_counter
-    if ctx.rules is not None:
-        trigger = trigger.quantize(ctx.rules.tick_size.normalize())  # exact tick multiple
+    trigger = on_tick(trigger, ctx.rules)
     if client_id is None:
         client_id, counter = next_client_id(s, ctx, Purpose.STOP)
     op = PlaceStop(symbol=s.symbol, side=closing_order_side(s.side), qty=s.qty,
