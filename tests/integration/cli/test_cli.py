@@ -161,3 +161,10 @@ def test_run_with_postgres_but_no_dsn_variable_names_the_variable():
 
     assert result.returncode == 2
     assert "POSGUARD_PG_DSN" in result.stderr
+
+
+def test_run_refuses_native_trailing_until_the_symbol_actor_places_it(tmp_path, store_args):
+    result = _cli("run", *store_args, "--set", "protection.trailing.mode=native")
+
+    assert result.returncode == 3
+    assert "protection.trailing.mode: native is not supported" in result.stderr
