@@ -8,21 +8,28 @@ import pytest
 from actors.messages import FailureKind
 from system.exchange import translate
 
+K = FailureKind
+
+
+def _b(code: int, msg: str) -> str:
+    """A Binance error body as ccxt puts it in the exception text."""
+    return f'binanceusdm {{"code":{code},"msg":"{msg}"}}'
+
 
 @pytest.mark.parametrize("exc,placing,kind,code", [
-    (ccxt.OrderImmediatelyFillable('binanceusdm {"code":-2021,"msg":"Order would immediately trigger."}'), True, FailureKind.WOULD_TRIGGER, -2021),
-    (ccxt.InvalidOrder('binanceusdm {"code":-2022,"msg":"ReduceOnly Order is rejected."}'), True, FailureKind.REJECTED, -2022),
-    (ccxt.InvalidOrder('binanceusdm {"code":-4116,"msg":"ClientOrderId is duplicated."}'), True, FailureKind.UNKNOWN_OUTCOME, -4116),
-    (ccxt.OrderNotFound('binanceusdm {"code":-2011,"msg":"Unknown order sent."}'), False, FailureKind.NOT_FOUND, -2011),
-    (ccxt.AuthenticationError('binanceusdm {"code":-1022,"msg":"Signature for this request is not valid."}'), False, FailureKind.HALT, -1022),
-    (ccxt.RequestTimeout("binanceusdm GET timed out"), False, FailureKind.UNKNOWN_OUTCOME, None),
-    (ccxt.RequestTimeout("binanceusdm POST timed out"), True, FailureKind.UNKNOWN_OUTCOME, None),
-    (ccxt.DDoSProtection("binanceusdm 429 Too Many Requests"), False, FailureKind.TEMPORARY, None),
-    (ccxt.DDoSProtection("binanceusdm 429 Too Many Requests"), True, FailureKind.UNKNOWN_OUTCOME, None),
-    (ccxt.ExchangeNotAvailable("binanceusdm 503"), True, FailureKind.UNKNOWN_OUTCOME, None),
-    (ccxt.ExchangeNotAvailable("binanceusdm 503"), False, FailureKind.TEMPORARY, None),
-    (ccxt.InsufficientFunds('binanceusdm {"code":-2019,"msg":"Margin is insufficient."}'), True, FailureKind.REJECTED, -2019),
-    (ccxt.ExchangeError('binanceusdm {"code":-4130,"msg":"An open stop ..."}'), True, FailureKind.REJECTED, -4130),
+    (ccxt.OrderImmediatelyFillable(_b(-2021, "Would trigger.")), True, K.WOULD_TRIGGER, -2021),
+    (ccxt.InvalidOrder(_b(-2022, "ReduceOnly rejected.")), True, K.REJECTED, -2022),
+    (ccxt.InvalidOrder(_b(-4116, "Duplicated id.")), True, K.UNKNOWN_OUTCOME, -4116),
+    (ccxt.OrderNotFound(_b(-2011, "Unknown order sent.")), False, K.NOT_FOUND, -2011),
+    (ccxt.AuthenticationError(_b(-1022, "Signature invalid.")), False, K.HALT, -1022),
+    (ccxt.RequestTimeout("binanceusdm GET timed out"), False, K.UNKNOWN_OUTCOME, None),
+    (ccxt.RequestTimeout("binanceusdm POST timed out"), True, K.UNKNOWN_OUTCOME, None),
+    (ccxt.DDoSProtection("binanceusdm 429 Too Many Requests"), False, K.TEMPORARY, None),
+    (ccxt.DDoSProtection("binanceusdm 429 Too Many Requests"), True, K.UNKNOWN_OUTCOME, None),
+    (ccxt.ExchangeNotAvailable("binanceusdm 503"), True, K.UNKNOWN_OUTCOME, None),
+    (ccxt.ExchangeNotAvailable("binanceusdm 503"), False, K.TEMPORARY, None),
+    (ccxt.InsufficientFunds(_b(-2019, "Margin is insufficient.")), True, K.REJECTED, -2019),
+    (ccxt.ExchangeError(_b(-4130, "An open stop ...")), True, K.REJECTED, -4130),
 ])
 def test_each_ccxt_error_maps_to_the_remedy_for_it(exc, placing, kind, code):
     err = translate(exc, placing=placing)
@@ -35,4 +42,4 @@ def test_a_network_failure_while_placing_is_never_reported_as_not_placed():
     # Order placement is never retried blindly: a network error may have placed the order.
     err = translate(ccxt.NetworkError("connection reset"), placing=True)
 
-    assert err.failure.kind is FailureKind.UNKNOWN_OUTCOME
+    assert err.failure.kind is K.UNKNOWN_OUTCOME
