@@ -12,9 +12,11 @@ from actors import client_ids
 from actors.client_ids import Purpose
 from actors.messages import (
     AlgoUpdate,
+    CancelStop,
     ClosePosition,
     ExchangeReply,
     FailureKind,
+    FetchSymbol,
     LookupOrder,
     MarkPrice,
     OpenPosition,
@@ -114,7 +116,7 @@ def _reply_during_reconcile(s: SymbolState, r: ExchangeReply, ctx: Context) -> S
 
 def _retry_during_reconcile(s: SymbolState, op: Any, ctx: Context) -> Step | None:
     """While reconciling only the fetch itself is retried; the truth decides the rest."""
-    if type(op).__name__ == "FetchSymbol":
+    if isinstance(op, FetchSymbol):
         return Step(s, "retry", payload(op="FetchSymbol"), persist=False, refetch=True)
     return None
 
@@ -340,13 +342,8 @@ def _would_trigger(s: SymbolState, ctx: Context, info: dict[str, Any], err: str)
         return Step(cleared.replace(state=State.PROTECTED), "stop_move_skipped", info)
     if not cleared.has_position:
         return Step(cleared.replace(state=State.FLAT), "stop_not_needed", info)
-    new, op = close_at_market(cleared, ctx, f"would-trigger-{op_suffix(s)}")
+    new, op = close_at_market(cleared, ctx, f"would-trigger-{s.order_counter + 1}")
     return Step(new, "stop_would_trigger_close", info, requests=(op,))
-
-
-def op_suffix(s: SymbolState) -> str:
-    """A command id suffix for engine-initiated closes."""
-    return str(s.order_counter + 1)
 
 
 def _quarantine(s: SymbolState, reason: str, info: dict[str, Any]) -> Step:
@@ -482,7 +479,7 @@ def _retry(s: SymbolState, op: Any, ctx: Context) -> Step | None:
     wanted = (
         (isinstance(op, PlaceStop) and s.pending_stop is not None
          and s.pending_stop.client_id == cid)
-        or (type(op).__name__ == "CancelStop" and any(c.client_id == cid for c in s.cancelling))
+        or (isinstance(op, CancelStop) and any(c.client_id == cid for c in s.cancelling))
         or (isinstance(op, LookupOrder) and cid in _pending_ids(s))
     )
     if wanted and isinstance(op, PlaceStop) and s.pending_stop is not None \
@@ -496,7 +493,7 @@ def _retry(s: SymbolState, op: Any, ctx: Context) -> Step | None:
     if wanted:
         return Step(s, "retry", payload(op=type(op).__name__, client_id=cid), requests=(op,),
                     persist=False)
-    if type(op).__name__ == "FetchSymbol" and s.state is State.RECONCILING:
+    if isinstance(op, FetchSymbol) and s.state is State.RECONCILING:
         return Step(s, "retry", payload(op="FetchSymbol"), persist=False, refetch=True)
     return None
 

@@ -22,7 +22,6 @@ from actors import client_ids
 from actors.client_ids import Purpose
 from actors.messages import (
     CancelStop,
-    FetchSymbol,
     LookupOrder,
     PlaceMarket,
     PlaceStop,
@@ -216,11 +215,6 @@ def side_of(amount: Decimal) -> Side | None:
     if amount < 0:
         return Side.SHORT
     return None
-
-
-def fetch(s: SymbolState) -> FetchSymbol:
-    """A reconcile fetch for the symbol."""
-    return FetchSymbol(s.symbol)
 
 
 def lookup(symbol: str, client_id: str, algo: bool) -> LookupOrder:

@@ -132,9 +132,9 @@ class Kernel:
 
     def symbol(self, symbol: str, reason: str = "command") -> Any:
         """The address of `symbol`'s actor, created (and recovered) if needed."""
-        for name, addr in self.symbols:
-            if name == symbol:
-                return addr
+        known = self.address(symbol)
+        if known is not None:
+            return known
         from actors.symbol import SymbolActor
         addr = self.asys.createActor(SymbolActor)
         init = SymbolInit(symbol, self.holder.epoch, self.config.store_target(), self.pool,
@@ -144,6 +144,10 @@ class Kernel:
             raise KernelError(f"symbol actor {symbol} did not start (got {ready!r})")
         self.symbols.append((symbol, addr))
         return addr
+
+    def address(self, symbol: str) -> Any:
+        """The address of `symbol`'s actor if it exists (ActorAddress is unhashable: a list)."""
+        return next((addr for name, addr in self.symbols if name == symbol), None)
 
     def view(self, symbol: str, timeout_secs: float = 5.0) -> SymbolView | None:
         """Ask one symbol actor for its state (None on timeout)."""

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from persistence.factory import attach, open_instance
-from persistence.store import LockLost, StoreNotSafe, StoreUnavailable
+from persistence.store import InstanceLocked, LockLost, StoreNotSafe, StoreUnavailable
 from system.clock import ManualClock
 from tests.integration.persistence.conftest import StoreCfg
 
@@ -84,7 +84,7 @@ def test_terminated_lock_connection_is_reported_as_lock_lost(pg_dsn):
         try:
             lock2, holder2 = open_instance(cfg, clock)
             break
-        except Exception:
+        except InstanceLocked:
             assert time.monotonic() < deadline, "lock not free after the backend was killed"
             time.sleep(0.05)
     assert holder2.epoch == holder.epoch + 1
