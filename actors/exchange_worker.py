@@ -17,15 +17,18 @@ from typing import Any
 
 from thespian.actors import ActorTypeDispatcher, ChildActorExited, WakeupMessage
 
+from actors.lifecycle import Lifecycle
 from actors.messages import (
     ExchangeFailure,
     ExchangeReply,
     ExchangeRequest,
     ExchangeSettings,
     FailureKind,
+    ParentCheck,
     PlaceMarket,
     PlaceStop,
     PoolInit,
+    Started,
     WorkerIdle,
     WorkerInit,
 )
@@ -57,7 +60,7 @@ class OrderBudget:
         self._sent.append(now)
 
 
-class ExchangePool(ActorTypeDispatcher):
+class ExchangePool(Lifecycle, ActorTypeDispatcher):
     """Dispatches ExchangeRequests to idle workers; restarts dead workers."""
 
     def __init__(self, *args: Any, **kw: Any) -> None:
@@ -71,11 +74,19 @@ class ExchangePool(ActorTypeDispatcher):
 
     def receiveMsg_PoolInit(self, msg: PoolInit, sender: Any) -> None:
         """Create the workers."""
+        if self.init is not None:
+            return
         self.init = msg
+        self.watch_parent(sender)
         self.budget = OrderBudget(msg.orders_per_10s, msg.orders_per_min)
         for _ in range(msg.workers):
             self._spawn()
-        self.send(sender, WorkerIdle("pool-ready"))
+        self.send(sender, Started("exchange_pool", os.getpid()))
+
+    def receiveMsg_Started(self, msg: Started, sender: Any) -> None:
+        """A worker's pid: passed up so `actors` shows it and cleanup can find it."""
+        if self.parent_addr is not None:
+            self.send(self.parent_addr, msg)
 
     def _spawn(self) -> None:
         assert self.init is not None
@@ -95,7 +106,10 @@ class ExchangePool(ActorTypeDispatcher):
         self._dispatch()
 
     def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender: Any) -> None:
-        """The order budget may have room now."""
+        """The order budget may have room now (or: is the parent still alive?)."""
+        if isinstance(msg.payload, ParentCheck):
+            self.check_parent(msg.payload)
+            return
         self.timer_armed = False
         self._dispatch()
 
@@ -133,7 +147,7 @@ class ExchangePool(ActorTypeDispatcher):
             self.wakeupAfter(timedelta(seconds=wait))
 
 
-class ExchangeWorker(ActorTypeDispatcher):
+class ExchangeWorker(Lifecycle, ActorTypeDispatcher):
     """Runs one blocking ccxt call at a time and replies to the requester."""
 
     def __init__(self, *args: Any, **kw: Any) -> None:
@@ -145,6 +159,8 @@ class ExchangeWorker(ActorTypeDispatcher):
         """Build the ccxt client and load the market list now, not on the first order."""
         from system.exchange import ExchangeError
         self.settings = msg.settings
+        self.watch_parent(sender)
+        self.send(sender, Started("exchange_worker", os.getpid()))
         try:
             self._gw().warm_up()
         except ExchangeError as e:
@@ -179,3 +195,8 @@ class ExchangeWorker(ActorTypeDispatcher):
             failure = ExchangeFailure(FailureKind.UNKNOWN_OUTCOME, None, f"{type(e).__name__}: {e}")
         self.send(msg.reply_to, ExchangeReply(msg.request_id, msg.op, result, failure))
         self.send(sender, WorkerIdle(msg.request_id))
+
+    def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender: Any) -> None:
+        """Is the parent (the pool) still alive?"""
+        if isinstance(msg.payload, ParentCheck):
+            self.check_parent(msg.payload)

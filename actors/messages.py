@@ -553,3 +553,290 @@ class Retry:
 
     op: Any
     """The exchange operation to resend."""
+
+
+# --------------------------------------------------------------------------- account sweep
+
+
+@dataclass(frozen=True, slots=True)
+class FetchPositions:
+    """Fetch every non-flat position on the account (the periodic reconciler)."""
+
+    reason: str = "sweep"
+    """Why the sweep runs."""
+
+
+@dataclass(frozen=True, slots=True)
+class PositionInfo:
+    """One non-flat position on the account."""
+
+    symbol: str
+    """Exchange symbol."""
+    amount: Decimal
+    """Signed position amount."""
+    entry_price: Decimal
+    """Entry price."""
+
+
+# --------------------------------------------------------------------------- supervisor wiring
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSettings:
+    """How a stream actor reaches the exchange's WebSockets (no secrets on the wire)."""
+
+    rest_url: str
+    """REST base for the listenKey calls (simulator URL, or https://fapi.binance.com)."""
+    ws_url: str
+    """WebSocket base (ws://simulator, or wss://fstream.binance.com)."""
+    paper_key: str | None
+    """The simulator's API key (paper mode); None in live mode."""
+    api_key_env: str
+    """Env variable holding the live API key (live mode)."""
+    keepalive_secs: float
+    """listenKey keepalive interval."""
+    silence_secs: float
+    """A stream silent (no frame, no pong) this long is treated as broken."""
+    backoff_min_ms: int
+    """First reconnect delay."""
+    backoff_max_ms: int
+    """Largest reconnect delay."""
+    max_age_secs: float = 23.5 * 3600
+    """Reconnect before the exchange's 24 h connection limit."""
+    timeout_secs: float = 5.0
+    """Connect / REST timeout."""
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorInit:
+    """Everything the supervisor needs to build and run its children."""
+
+    epoch: int
+    """Fencing epoch of this instance."""
+    store_target: Any
+    """Resolved store settings (system.config.StoreTarget)."""
+    pool: PoolInit
+    """Exchange pool settings."""
+    protection: Any
+    """system.config.ProtectionConfig (policy per symbol)."""
+    supervisor: Any
+    """system.config.SupervisorConfig (restart intensity, backoff, passivation)."""
+    streams: StreamSettings | None
+    """User/market stream settings; None runs without streams (tests of the supervisor)."""
+    reconcile_interval_secs: float
+    """Periodic account sweep interval (0 disables it)."""
+    launcher_pid: int
+    """The `posguard run` process (shown by `actors`)."""
+    mode: str = "paper"
+    """paper or live (shown by `status`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChildFailing:
+    """A child tells its parent why it is about to exit (shown as last_exit_reason)."""
+
+    symbol: str | None
+    """The symbol of a symbol actor, None for other children."""
+    reason: str
+    """Why it exits."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParentCheck:
+    """Timer payload: exit if the parent process is gone (Thespian leaves orphans)."""
+
+    ppid: int
+    """The parent pid seen at start."""
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """Timer payload of the supervisor and the stream actors (stale generations ignored)."""
+
+    kind: str
+    """What the timer is for."""
+    gen: int = 0
+    """Generation: a timer whose generation is not current is ignored."""
+    symbol: str | None = None
+    """Symbol it concerns, if any."""
+
+
+# --------------------------------------------------------------------------- admin (CLI)
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """Ask the supervisor for a symbol's actor address (create=True: create it if needed)."""
+
+    symbol: str
+    """Exchange symbol."""
+    create: bool
+    """Create (and recover) the actor if it does not exist."""
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """The answer to Where."""
+
+    symbol: str
+    """Exchange symbol."""
+    address: Any
+    """ActorAddress of the symbol actor, None if there is none (see detail)."""
+    detail: str
+    """running, created, quarantined: <why>, not running, shutting down."""
+
+
+@dataclass(frozen=True, slots=True)
+class StatusQuery:
+    """Ask the supervisor for every actor it runs."""
+
+    msg_id: str = field(default_factory=new_id)
+    """Message id."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActorEntry:
+    """One actor as the supervisor sees it (`posguard actors`)."""
+
+    kind: str
+    """symbol, user_stream, market_stream, exchange_pool, exchange_worker."""
+    symbol: str | None
+    """The symbol of a symbol actor."""
+    pid: int | None
+    """Process id (None while starting or when not running)."""
+    state: str
+    """Symbol state (FLAT, PROTECTED, ..., QUARANTINED) or running/starting/passivated."""
+    restarts: int
+    """Restarts by the supervisor since the system started."""
+    last_exit_reason: str | None
+    """Why it last exited."""
+    address: Any = None
+    """ActorAddress (None when not running)."""
+    view: SymbolView | None = None
+    """The symbol actor's latest pushed view (symbol actors only)."""
+    poison_messages: int = 0
+    """PoisonMessages this actor produced (a handler raised twice)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStatus:
+    """A stream actor's health (pushed to the supervisor on every change)."""
+
+    kind: str
+    """user or market."""
+    state: str
+    """connecting, connected, reconnecting, stopped."""
+    frames: int
+    """Frames received since start."""
+    bad_frames: int
+    """Malformed frames (logged, counted, skipped)."""
+    reconnects: int
+    """Reconnects since start."""
+    last_frame_ms: int
+    """When the last frame (or pong) arrived."""
+    last_error: str | None
+    """Why the last connection ended."""
+    subscriptions: int = 0
+    """Market stream: symbols subscribed."""
+    pid: int = 0
+    """The stream actor's process id."""
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorStatus:
+    """The answer to StatusQuery."""
+
+    initialized: bool
+    """False for a supervisor nobody has initialised (e.g. just re-created)."""
+    stopping: bool
+    """True once a shutdown was requested: commands are refused."""
+    actors: tuple[ActorEntry, ...]
+    """Every actor the supervisor runs or remembers (quarantined, passivated)."""
+    streams: tuple[StreamStatus, ...]
+    """User and market stream health."""
+    poison_messages: int
+    """PoisonMessages received (a handler raised twice)."""
+    pid: int
+    """The supervisor's pid."""
+    epoch: int
+    """Fencing epoch."""
+    mode: str = "paper"
+    """paper or live."""
+    exchange_url: str | None = None
+    """The simulator's URL in paper mode, None for Binance."""
+
+
+@dataclass(frozen=True, slots=True)
+class RestartSymbol:
+    """Operator: stop one symbol actor; the supervisor recreates it from its snapshot."""
+
+    symbol: str
+    """Exchange symbol."""
+
+
+@dataclass(frozen=True, slots=True)
+class RestartDone:
+    """The answer to RestartSymbol (sent once the new actor has loaded its snapshot)."""
+
+    symbol: str
+    """Exchange symbol."""
+    ok: bool
+    """False when there was nothing to restart or the restart failed."""
+    detail: str
+    """What happened."""
+    pid: int | None = None
+    """The new actor's pid."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShutdownRequest:
+    """Operator or launcher: stop accepting commands; the launcher shuts the system down."""
+
+    reason: str
+    """Who asked."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShutdownAccepted:
+    """The answer to ShutdownRequest."""
+
+    busy_symbols: tuple[str, ...]
+    """Symbols with a request in flight (the launcher waits for them, bounded)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamConnected:
+    """The user stream (re)connected: events may have been missed, every symbol reconciles."""
+
+    kind: str
+    """user or market."""
+    connection: int
+    """1 for the first connection, then one more per reconnect."""
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriptions:
+    """The market stream's routing: exactly these symbols, ticks to these addresses."""
+
+    routes: tuple[tuple[str, Any], ...]
+    """(symbol, ActorAddress) for every symbol that has a running actor."""
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """A child reports its process id to its parent (for `actors` and orphan cleanup)."""
+
+    kind: str
+    """exchange_pool, exchange_worker, user_stream, market_stream."""
+    pid: int
+    """Its process id."""
+
+
+@dataclass(frozen=True, slots=True)
+class Forward:
+    """The supervisor hands a command or query to a symbol actor; the answer goes to reply_to."""
+
+    payload: Any
+    """OpenPosition, ClosePosition, ReconcileRequest or StateQuery."""
+    reply_to: Any
+    """ActorAddress (the CLI's endpoint) that gets the CommandResult or SymbolView."""

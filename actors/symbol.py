@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 import os
 import random
-import sys
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from thespian.actors import ActorExitRequest, ActorTypeDispatcher, WakeupMessage
 
+from actors.lifecycle import Lifecycle
 from actors.messages import (
     AlgoUpdate,
     CancelStop,
@@ -27,10 +27,12 @@ from actors.messages import (
     ExchangeReply,
     ExchangeRequest,
     FetchSymbol,
+    Forward,
     LookupOrder,
     MarkPrice,
     OpenPosition,
     OrderUpdate,
+    ParentCheck,
     PlaceMarket,
     PlaceStop,
     PositionUpdate,
@@ -55,8 +57,23 @@ _REPLY_TRIGGERS = {PlaceMarket: Trigger.MARKET_REPLY, PlaceStop: Trigger.STOP_RE
 STORE_FAILURE_EXIT = 75
 
 
-class SymbolActor(ActorTypeDispatcher):
+class SymbolActor(Lifecycle, ActorTypeDispatcher):
     """Owns one symbol; handles every message for it strictly one at a time."""
+
+    def receiveMessage(self, msg: Any, sender: Any) -> Any:
+        """Dispatch; an unexpected exception ends the actor (restarted from its snapshot)."""
+        if self.dead_or_exit(msg):
+            return None
+        try:
+            return super().receiveMessage(msg, sender)
+        except Exception as e:  # noqa: BLE001 - not swallowed: logged, reported, process ends
+            # Thespian would retry the message once and then keep the actor alive with
+            # whatever state the failed handler left; a symbol actor must not go on like that.
+            log.exception("%s: %s failed", self.init.symbol if self.init else "?",
+                          type(msg).__name__)
+            self.die(f"crashed on {type(msg).__name__}: {type(e).__name__}: {e}",
+                     self.init.symbol if self.init else None)
+            return None
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
@@ -77,6 +94,7 @@ class SymbolActor(ActorTypeDispatcher):
         if self.init is not None:
             return  # a repeated init (e.g. a retried create) changes nothing
         self.init = msg
+        self.watch_parent(sender)
         from persistence.factory import attach
         from persistence.store import StoreError
         try:
@@ -104,10 +122,8 @@ class SymbolActor(ActorTypeDispatcher):
 
     def _die(self, reason: str) -> None:
         """Fail fast: never continue with state that is not durable (I-3)."""
-        log.critical("%s: %s; exiting so the supervisor restarts from the snapshot",
-                     self.init.symbol if self.init else "?", reason)
-        print(f"posguard symbol actor {os.getpid()}: {reason}", file=sys.stderr, flush=True)
-        os._exit(STORE_FAILURE_EXIT)
+        self.die(f"{reason}; exiting so the supervisor restarts it from the snapshot",
+                 self.init.symbol if self.init else None, STORE_FAILURE_EXIT)
 
     # ------------------------------------------------------------------ commands
 
@@ -123,7 +139,22 @@ class SymbolActor(ActorTypeDispatcher):
         """Fetch the exchange's truth and repair differences."""
         self._command(Trigger.RECONCILE, msg, sender)
 
+    def receiveMsg_Forward(self, msg: Forward, sender: Any) -> None:
+        """A command or query relayed by the supervisor; the answer goes to reply_to."""
+        inner = msg.payload
+        if isinstance(inner, StateQuery):
+            self.send(msg.reply_to, self.view())
+            return
+        trigger = {OpenPosition: Trigger.OPEN, ClosePosition: Trigger.CLOSE,
+                   ReconcileRequest: Trigger.RECONCILE}.get(type(inner))
+        if trigger is None:
+            log.warning("%s: cannot forward %s", inner, type(inner).__name__)
+            return
+        self._command(trigger, inner, msg.reply_to)
+
     def _command(self, trigger: Trigger, msg: Any, sender: Any) -> None:
+        if self.dying is not None:
+            return
         if self.s is None:
             self.deferred.append((msg, sender))
             return
@@ -151,7 +182,7 @@ class SymbolActor(ActorTypeDispatcher):
         self.send(sender, CommandResult(msg.symbol, cid, outcome, detail, self.seq))
 
     def _serve_deferred(self) -> None:
-        while self.deferred and self.s is not None and (
+        while self.deferred and self.s is not None and self.dying is None and (
                 self.s.state in STABLE or self.s.state is State.QUARANTINED):
             msg, sender = self.deferred.pop(0)
             trigger = {OpenPosition: Trigger.OPEN, ClosePosition: Trigger.CLOSE,
@@ -189,8 +220,10 @@ class SymbolActor(ActorTypeDispatcher):
         self._event(trigger, msg)
 
     def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender: Any) -> None:
-        """A retry timer."""
-        if isinstance(msg.payload, Retry):
+        """A retry timer, or the parent check."""
+        if isinstance(msg.payload, ParentCheck):
+            self.check_parent(msg.payload)
+        elif isinstance(msg.payload, Retry):
             self._event(Trigger.RETRY, msg.payload.op)
 
     def _event(self, trigger: Trigger, msg: Any) -> None:
@@ -224,22 +257,28 @@ class SymbolActor(ActorTypeDispatcher):
 
     def _apply(self, trigger: Trigger, event: Any) -> Step | None:
         assert self.s is not None and self.init is not None
+        if self.dying is not None:
+            return None
         ctx = Context(self.init.epoch, self.init.policy, self.rules, self.clock.now_ms())
         step = handle(self.s, trigger, event, ctx)
         if step is None:
             return None
         corr = getattr(event, "command_id", None) or getattr(event, "msg_id", None) \
             or getattr(event, "request_id", None) or new_id()
-        self._commit(step, correlation_id=corr,
-                     event_ms=getattr(event, "event_ms", None) or ctx.now_ms)
+        if not self._commit(step, correlation_id=corr,
+                            event_ms=getattr(event, "event_ms", None) or ctx.now_ms):
+            return None  # not durable: nothing was sent, nobody is told it happened
         if step.retry_after_ms is not None and isinstance(event, ExchangeReply):
             delay = step.retry_after_ms * (0.5 + random.random())
             self.wakeupAfter(timedelta(milliseconds=delay), payload=Retry(event.op))
         self._serve_deferred()
         return step
 
-    def _commit(self, step: Step, *, correlation_id: str, event_ms: int) -> None:
-        """Persist (durable), then act: the exchange hears of nothing not yet journaled."""
+    def _commit(self, step: Step, *, correlation_id: str, event_ms: int) -> bool:
+        """Persist (durable), then act: the exchange hears of nothing not yet journaled.
+
+        False when the write failed: the actor is dying and nothing was sent.
+        """
         from persistence.store import StoreError
         assert self.init is not None
         if step.persist:
@@ -250,14 +289,17 @@ class SymbolActor(ActorTypeDispatcher):
                     correlation_id=str(correlation_id), created_at_ms=int(event_ms))
             except StoreError as e:
                 self._die(f"store write failed ({step.kind}): {e}")
-                return
+                return False
         self.s = step.state
+        if step.persist and self.parent_addr is not None:
+            self.send(self.parent_addr, self.view())  # the supervisor's table and status line
         for op in step.requests:
             self.send(self.init.pool, ExchangeRequest(new_id(), op, self.myAddress))
         if step.refetch:
             self.fetch_id = new_id()
             self.send(self.init.pool, ExchangeRequest(self.fetch_id, FetchSymbol(
                 self.init.symbol), self.myAddress))
+        return True
 
 
 def _str(v: Decimal | None) -> str | None:

@@ -59,11 +59,37 @@ def start(address: str, port: int, timeout_secs: float = 20.0) -> None:
         time.sleep(0.05)
 
 
+def bind_only_to(address: str) -> None:
+    """Make Thespian listen on `address` only (it binds every TCP socket to all interfaces).
+
+    thespian 4.0.1 sets `bindname = ('', port)` for every externally reachable actor address
+    (system/transport/IPBase.py), whatever THESPIAN_BASE_IPADDR says, and its wire format is
+    pickle: anyone who reaches a port can run code. The admin and every actor are forked from
+    the process that calls this before ActorSystem(), so they all inherit the fix; the CLI's
+    reply endpoint calls it too. Proven by tests/integration/system/test_listening.py.
+    """
+    from thespian.system.transport import IPBase
+    cls = IPBase.IPActorAddress
+    if getattr(cls, "_posguard_bind", None) == address:
+        return
+    original = getattr(cls, "_posguard_original_init", cls.__init__)
+
+    def __init__(self: Any, *args: Any, **kw: Any) -> None:
+        original(self, *args, **kw)
+        if self.bindname[0] in ("", "0.0.0.0"):
+            self.bindname = (address, self.bindname[1])
+
+    cls._posguard_original_init = original
+    cls.__init__ = __init__
+    cls._posguard_bind = address
+
+
 def connect(address: str, port: int) -> Any:
     """A handle on the RUNNING system; never starts one (checks the port first)."""
     if not port_answers(address, port):
         raise ActorSystemError(f"posguard is not running (admin port {port})")
     os.environ.setdefault("THESPIAN_BASE_IPADDR", address)
+    bind_only_to(address)
     from thespian.actors import ActorSystem
     return ActorSystem(BASE, capabilities(address, port))
 
@@ -87,11 +113,15 @@ def _main() -> int:
     p.add_argument("--port", type=int, required=True)
     a = p.parse_args()
     os.environ["THESPIAN_BASE_IPADDR"] = a.address
+    bind_only_to(a.address)
     from thespian.actors import ActorSystem
 
     # Pre-import what every actor needs so forked actors share those pages (lower PSS).
     import actors.exchange_worker  # noqa: F401
+    import actors.market_stream  # noqa: F401
+    import actors.supervisor  # noqa: F401
     import actors.symbol  # noqa: F401
+    import actors.user_stream  # noqa: F401
     ActorSystem(BASE, capabilities(a.address, a.port))
     return 0
 

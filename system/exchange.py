@@ -24,12 +24,14 @@ from actors.messages import (
     CancelStop,
     ExchangeFailure,
     FailureKind,
+    FetchPositions,
     FetchSymbol,
     LookupOrder,
     MarketRulesInfo,
     OrderInfo,
     PlaceMarket,
     PlaceStop,
+    PositionInfo,
     SymbolSnapshot,
 )
 
@@ -271,11 +273,15 @@ class Gateway:
                 out.append((info["symbol"], amount, Decimal(str(info.get("entryPrice", "0")))))
         return out
 
+    def positions(self, op: FetchPositions) -> tuple[PositionInfo, ...]:
+        """Every non-flat position on the account (the periodic reconciler)."""
+        return tuple(PositionInfo(s, a, e) for s, a, e in self.open_positions())
+
     def execute(self, op: Any) -> Any:
         """Run one operation message (the worker's single entry point)."""
         handler = {PlaceMarket: self.place_market, PlaceStop: self.place_stop,
                    CancelStop: self.cancel_stop, LookupOrder: self.lookup,
-                   FetchSymbol: self.fetch_symbol}.get(type(op))
+                   FetchSymbol: self.fetch_symbol, FetchPositions: self.positions}.get(type(op))
         if handler is None:
             raise TypeError(f"unknown exchange operation {type(op).__name__}")
         return handler(op)

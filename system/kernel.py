@@ -2,13 +2,17 @@
 
 Order matters: the instance lock first (a second instance must fail before it touches the
 exchange), then the store checks, the embedded simulator (paper mode), the actor system (from
-a clean process, see system/actor_system.py), the exchange pool, and finally one symbol actor
-per symbol with live state in the store, each recovering from its snapshot and reconciling.
+a clean process bound to the configured address only, see system/actor_system.py), and the
+supervisor (globalName "posguard"), which builds the exchange pool, the streams and one symbol
+actor per symbol with live state in the store. The launcher then watches the supervisor,
+re-creates it if it dies, and shuts everything down on SIGTERM / SIGINT / `posguard shutdown`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import signal
 import sys
 import threading
@@ -18,19 +22,33 @@ from datetime import timedelta
 from typing import Any
 
 from actors.messages import (
+    ClosePosition,
+    CommandResult,
     ExchangeSettings,
+    OpenPosition,
     PoolInit,
-    Ready,
+    ShutdownAccepted,
+    ShutdownRequest,
     StateQuery,
-    SymbolInit,
+    StatusQuery,
+    StreamSettings,
+    SupervisorInit,
+    SupervisorStatus,
     SymbolView,
+    Where,
 )
 from system import actor_system
 from system.clock import Clock, SystemClock
 from system.config import Config
+from system.processes import PidBook, kill, system_pids
 
 log = logging.getLogger("posguard.kernel")
 EXCHANGE_WORKERS = 4
+SUPERVISOR = "actors.supervisor.Supervisor"
+SUPERVISOR_NAME = "posguard"
+BINANCE_REST = "https://fapi.binance.com"
+BINANCE_WS = "wss://fstream.binance.com"
+ORPHAN_WAIT_SECS = 5.0
 
 
 class KernelError(RuntimeError):
@@ -39,7 +57,7 @@ class KernelError(RuntimeError):
 
 @dataclass
 class Kernel:
-    """The running engine: lock, simulator, actor system, pool, symbol actors."""
+    """The running engine: lock, simulator, actor system, supervisor."""
 
     config: Config
     clock: Clock = field(default_factory=SystemClock)
@@ -47,9 +65,10 @@ class Kernel:
     holder: Any = None
     sim: Any = None
     asys: Any = None
-    pool: Any = None
-    symbols: list[tuple[str, Any]] = field(default_factory=list)
+    supervisor: Any = None
     external_url: str | None = None
+    pids: PidBook = field(default_factory=PidBook)
+    supervisor_restarts: int = 0
 
     @property
     def exchange_url(self) -> str | None:
@@ -66,11 +85,12 @@ class Kernel:
         except StoreError as e:
             raise KernelError(str(e)) from e
         try:
+            if self.config.mode == "live":
+                self.config.api_keys()  # fail now, naming the variable, if keys are missing
             self._start_sim()
             self._start_actors()
-            self._recover()
         except BaseException:
-            self.stop()
+            self.stop(grace_secs=0)
             raise
 
     def _refuse_unsupported(self) -> None:
@@ -107,62 +127,119 @@ class Kernel:
             actor_system.shutdown(a.admin_address, a.admin_port)
         actor_system.start(a.admin_address, a.admin_port)
         self.asys = actor_system.connect(a.admin_address, a.admin_port)
-        from actors.exchange_worker import ExchangePool
-        self.pool = self.asys.createActor(ExchangePool)
-        ex = self.config.exchange
+        self._create_supervisor()
+
+    def supervisor_init(self) -> SupervisorInit:
+        """Everything the supervisor needs, from the config (no secrets: env names only)."""
+        ex, c = self.config.exchange, self.config
         settings = ExchangeSettings(self.exchange_url, ex.simulator.api_key,
                                     ex.simulator.api_secret, ex.api_key_env,
                                     ex.api_secret_env, ex.request_timeout_ms)
-        if self.config.mode == "live":
-            self.config.api_keys()  # fail now, with the variable's name, if keys are missing
-        ready = self.asys.ask(self.pool, PoolInit(settings, EXCHANGE_WORKERS, ex.orders_per_10s,
-                                                  ex.orders_per_min), timedelta(seconds=20))
-        if ready is None:
-            raise KernelError("the exchange pool did not start within 20 s")
+        pool = PoolInit(settings, EXCHANGE_WORKERS, ex.orders_per_10s, ex.orders_per_min)
+        # The config's read-only mapping does not pickle; a plain dict copy crosses the wire.
+        protection = dataclasses.replace(c.protection, symbols=dict(c.protection.symbols))
+        return SupervisorInit(self.holder.epoch, c.store_target(), pool, protection,
+                              c.supervisor, self.stream_settings(),
+                              c.reconcile.interval_secs, os.getpid(), c.mode)
 
-    def _recover(self) -> None:
-        from persistence.factory import attach
-        store = attach(self.config.store_target(), self.holder.epoch, self.clock)
-        try:
-            live = store.live_symbols()
-        finally:
-            store.close()
-        for symbol in live:
-            self.symbol(symbol, reason="startup")
+    def stream_settings(self) -> StreamSettings:
+        """Where the stream actors connect (the simulator in paper mode)."""
+        st, url = self.config.streams, self.exchange_url
+        rest, ws = (url, "ws" + url[len("http"):]) if url else (BINANCE_REST, BINANCE_WS)
+        paper_key = self.config.exchange.simulator.api_key if url else None
+        return StreamSettings(rest, ws, paper_key, self.config.exchange.api_key_env,
+                              st.listen_key_keepalive_secs, st.stream_silence_secs,
+                              st.reconnect_backoff_min_ms, st.reconnect_backoff_max_ms)
 
-    def symbol(self, symbol: str, reason: str = "command") -> Any:
+    def _create_supervisor(self) -> None:
+        self.supervisor = self.asys.createActor(SUPERVISOR, globalName=SUPERVISOR_NAME)
+        status = self.asys.ask(self.supervisor, self.supervisor_init(), timedelta(seconds=30))
+        if not isinstance(status, SupervisorStatus):
+            raise KernelError(f"the supervisor did not start (got {status!r})")
+        self.pids.learn(status)
+
+    # ------------------------------------------------------------------ watching
+
+    def status(self, timeout_secs: float | None = None) -> SupervisorStatus | None:
+        """The supervisor's status (None: it did not answer in time or is dead)."""
+        t = self.config.actor_system.ask_timeout_secs if timeout_secs is None else timeout_secs
+        reply = self.asys.ask(self.supervisor, StatusQuery(), timedelta(seconds=t))
+        if isinstance(reply, SupervisorStatus):
+            self.pids.learn(reply)
+            return reply
+        return None
+
+    def recreate_supervisor(self) -> None:
+        """The supervisor is gone: wait for its orphans to exit (or end them), start another."""
+        log.error("the supervisor is not answering; re-creating it")
+        self.pids.wait_gone(self.pids.children_of_supervisor(), ORPHAN_WAIT_SECS)
+        self.supervisor_restarts += 1
+        self._create_supervisor()
+
+    # ------------------------------------------------------------------ commands
+
+    def ask(self, msg: Any, timeout_secs: float | None = None) -> Any:
+        """Ask the supervisor (commands and queries are relayed to the symbol's actor)."""
+        t = self.config.actor_system.ask_timeout_secs if timeout_secs is None else timeout_secs
+        return self.asys.ask(self.supervisor, msg, timedelta(seconds=t))
+
+    def symbol(self, symbol: str) -> Any:
         """The address of `symbol`'s actor, created (and recovered) if needed."""
-        known = self.address(symbol)
-        if known is not None:
-            return known
-        from actors.symbol import SymbolActor
-        addr = self.asys.createActor(SymbolActor)
-        init = SymbolInit(symbol, self.holder.epoch, self.config.store_target(), self.pool,
-                          self.config.protection.policy_for(symbol), reason)
-        ready = self.asys.ask(addr, init, timedelta(seconds=10))
-        if not isinstance(ready, Ready):
-            raise KernelError(f"symbol actor {symbol} did not start (got {ready!r})")
-        self.symbols.append((symbol, addr))
-        return addr
+        reply = self.ask(Where(symbol, create=True))
+        if reply is None or reply.address is None:
+            raise KernelError(f"no actor for {symbol}: {reply.detail if reply else 'no answer'}")
+        return reply.address
 
     def address(self, symbol: str) -> Any:
-        """The address of `symbol`'s actor if it exists (ActorAddress is unhashable: a list)."""
-        return next((addr for name, addr in self.symbols if name == symbol), None)
+        """The address of `symbol`'s actor if it runs, else None."""
+        reply = self.ask(Where(symbol, create=False))
+        return None if reply is None else reply.address
 
     def view(self, symbol: str, timeout_secs: float = 5.0) -> SymbolView | None:
-        """Ask one symbol actor for its state (None on timeout)."""
-        reply = self.asys.ask(self.symbol(symbol), StateQuery(symbol),
-                              timedelta(seconds=timeout_secs))
+        """One symbol's fresh view (None on timeout or when it has no running actor)."""
+        reply = self.ask(StateQuery(symbol), timeout_secs)
         return reply if isinstance(reply, SymbolView) else None
 
-    def stop(self) -> None:
-        """Shut everything down; exchange stops stay where they are."""
+    def open(self, symbol: str, side: str, qty: Any, command_id: str) -> CommandResult | None:
+        """Open a position (through the supervisor)."""
+        from decimal import Decimal
+        return self.ask(OpenPosition(symbol, side, Decimal(qty), command_id), 10)
+
+    def close(self, symbol: str) -> CommandResult | None:
+        """Close a position (through the supervisor)."""
+        return self.ask(ClosePosition(symbol), 10)
+
+    # ------------------------------------------------------------------ stopping
+
+    def drain(self, grace_secs: float) -> None:
+        """Refuse new commands; wait (bounded) for requests in flight to settle."""
+        deadline = time.monotonic() + grace_secs
+        while self.supervisor is not None:
+            reply = self.ask(ShutdownRequest("launcher"), max(min(grace_secs, 5.0), 0.5))
+            if not isinstance(reply, ShutdownAccepted) or not reply.busy_symbols:
+                return
+            if time.monotonic() > deadline:
+                log.warning("shutdown grace over; still in flight: %s",
+                            ", ".join(reply.busy_symbols))
+                return
+            time.sleep(0.1)
+
+    def stop(self, grace_secs: float | None = None) -> None:
+        """Shut everything down; exchange stops stay where they are; no process left."""
         a = self.config.actor_system
+        grace = a.shutdown_grace_secs if grace_secs is None else grace_secs
         if self.asys is not None:
             try:
+                if grace > 0 and self.supervisor is not None:
+                    self.status(1.0)  # learn the latest pids before they go
+                    self.drain(grace)
                 actor_system.shutdown(a.admin_address, a.admin_port)
             finally:
                 self.asys = None
+                self.pids.wait_gone(self.pids.all(), ORPHAN_WAIT_SECS)
+                for pid in system_pids(a.admin_address, a.admin_port):
+                    log.warning("actor-system process %d still running; killing it", pid)
+                    kill(pid)
         if self.sim is not None:
             self.sim.stop()
             self.sim = None
@@ -171,37 +248,110 @@ class Kernel:
             self.lock = None
 
 
-def status_line(k: Kernel) -> str:
-    """One line for the terminal: what runs, where, how many symbols."""
+def banner(k: Kernel) -> str:
+    """The first line `posguard run` prints: what runs and where."""
     where = k.exchange_url or "binance"
+    a = k.config.actor_system
     return (f"posguard {k.config.mode} | epoch {k.holder.epoch} | exchange {where} | store "
-            f"{k.config.store.backend} | admin {k.config.actor_system.admin_address}:"
-            f"{k.config.actor_system.admin_port} | symbols {len(k.symbols)}")
+            f"{k.config.store.backend} | admin {a.admin_address}:{a.admin_port}")
+
+
+def status_line(st: SupervisorStatus, supervisor_restarts: int = 0) -> str:
+    """The live one-line status: symbols, protection, restarts, streams."""
+    symbols = [e for e in st.actors if e.kind == "symbol"]
+    count = {name: sum(1 for e in symbols if e.state in states) for name, states in (
+        ("protected", ("PROTECTED", "MOVING_STOP")), ("unprotected", ("OPEN_UNPROTECTED",)),
+        ("in flight", ("OPENING", "CLOSING", "RECONCILING", "STARTING", "RESTARTING")),
+        ("quarantined", ("QUARANTINED",)))}
+    restarts = sum(e.restarts for e in st.actors) + supervisor_restarts
+    streams = " | ".join(
+        f"{x.kind} stream {x.state}" + (f" ({x.subscriptions} subs)" if x.kind == "market"
+                                        else "")
+        for x in sorted(st.streams, key=lambda x: x.kind, reverse=True)) or "no streams"
+    parts = [f"symbols {len(symbols)}", *(f"{k} {v}" for k, v in count.items()),
+             f"restarts {restarts}", streams]
+    if st.stopping:
+        parts.append("SHUTTING DOWN")
+    return " | ".join(parts)
+
+
+class _Line:
+    """Prints the status line: rewritten in place on a terminal, on change otherwise."""
+
+    def __init__(self) -> None:
+        self.last = ""
+        self.tty = sys.stdout.isatty()
+
+    def show(self, line: str) -> None:
+        if line == self.last:
+            return
+        self.last = line
+        if self.tty:
+            sys.stdout.write("\r\x1b[K" + line)
+        else:
+            sys.stdout.write(time.strftime("%H:%M:%S ") + line + "\n")
+        sys.stdout.flush()
+
+
+def _watch(kernel: Kernel, done: threading.Event, duration_secs: float | None) -> int:
+    """Supervise the supervisor until asked to stop; the exit code of `posguard run`."""
+    from persistence.store import LockLost
+    a = kernel.config.actor_system
+    line, misses, started = _Line(), 0, time.monotonic()
+    while not done.wait(1.0):
+        try:
+            kernel.lock.check()
+        except LockLost as e:
+            log.critical("%s: stopping at once (another instance may be trading)", e)
+            return 1
+        if not actor_system.port_answers(a.admin_address, a.admin_port):
+            log.critical("the actor system's admin on port %d is gone", a.admin_port)
+            return 1
+        st = kernel.status()
+        if st is None or not st.initialized:
+            misses += 1
+            if misses >= 2 or (st is not None and not st.initialized):
+                kernel.recreate_supervisor()
+                misses = 0
+            continue
+        misses = 0
+        line.show(status_line(st, kernel.supervisor_restarts))
+        if st.stopping:
+            log.warning("shutdown requested through the supervisor")
+            break
+        if duration_secs is not None and time.monotonic() - started >= duration_secs:
+            break
+    if line.tty:
+        print()
+    return 0
 
 
 def run_kernel(config: Config, duration_secs: float | None = None) -> int:
-    """`posguard run`: start, print status, run until SIGTERM/SIGINT (or the duration)."""
+    """`posguard run`: start, show the live status, run until SIGTERM/SIGINT/shutdown."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s", stream=sys.stderr)
-    kernel = Kernel(config)
-    try:
-        kernel.start()
-    except KernelError as e:
-        print(f"posguard run: cannot start: {e}", file=sys.stderr)
-        return 3
+    # Handlers first: a SIGTERM during the start must still shut down what was started.
     done = threading.Event()
     previous = {s: signal.signal(s, lambda *_: done.set())
                 for s in (signal.SIGTERM, signal.SIGINT)}
-    started = time.monotonic()
+    kernel = Kernel(config)
+    rc = 1
     try:
-        print(status_line(kernel), flush=True)
-        while not done.wait(1.0):
-            kernel.lock.check()
-            if duration_secs is not None and time.monotonic() - started >= duration_secs:
-                break
+        try:
+            kernel.start()
+        except KernelError as e:
+            print(f"posguard run: cannot start: {e}", file=sys.stderr)
+            return 3
+        except actor_system.ActorSystemError as e:
+            print(f"posguard run: cannot start the actor system: {e}", file=sys.stderr)
+            return 1
+        try:
+            print(banner(kernel), flush=True)
+            rc = _watch(kernel, done, duration_secs)
+        finally:
+            print("posguard: shutting down (exchange stops stay in place)", file=sys.stderr)
+            kernel.stop(grace_secs=0 if rc else None)
     finally:
-        print("posguard: shutting down (exchange stops stay in place)", file=sys.stderr)
-        kernel.stop()
         for s, h in previous.items():
             signal.signal(s, h)
-    return 0
+    return rc

@@ -133,10 +133,11 @@ def serve_forever(settings: SimSettings) -> int:
     """`posguard sim`: print `listening on URL` first, serve until SIGTERM/SIGINT."""
     server = SimServer(settings)
     url = server.start()
-    print(f"listening on {url}", flush=True)
+    # Handlers before the first line: whoever reads it may signal us at once.
     done = threading.Event()
     previous = {s: signal.signal(s, lambda *_: done.set())
                 for s in (signal.SIGTERM, signal.SIGINT)}
+    print(f"listening on {url}", flush=True)
     try:
         while not done.wait(0.5):
             if server._thread is None or not server._thread.is_alive():

@@ -1,0 +1,109 @@
+"""The market-data stream actor: mark price for exactly the symbols that have actors.
+
+The supervisor sends the full routing table (Subscriptions) whenever it changes; this actor
+SUBSCRIBEs and UNSUBSCRIBEs the difference on one connection (batched into one request each:
+Binance counts control messages against a per-connection rate limit). Ticks are conflated:
+after each drain of the socket only the latest price per symbol is sent, so a burst or a slow
+symbol actor never builds a backlog of stale prices. A tick sent to an actor that has just
+died is lost, harmlessly: the next one arrives within the stream interval.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from typing import Any
+
+import websocket
+
+from actors.messages import MarkPrice, StreamSettings, Subscriptions
+from actors.stream_base import StreamActor
+from system.binance_events import FrameError, parse_frame
+
+log = logging.getLogger("posguard.market_stream")
+
+
+def stream_name(symbol: str) -> str:
+    """The mark-price stream of `symbol` (1 s updates)."""
+    return f"{symbol.lower()}@markPrice@1s"
+
+
+class MarketStreamActor(StreamActor):
+    """Subscribes mark price per routed symbol; sends the latest tick to each symbol actor."""
+
+    kind = "market"
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.routes: dict[str, Any] = {}
+        self.subscribed: set[str] = set()
+        self.latest: dict[str, MarkPrice] = {}
+        self.ids = itertools.count(1)
+
+    def receiveMsg_StreamSettings(self, msg: StreamSettings, sender: Any) -> None:
+        """Start: connect (no subscriptions until the supervisor sends its table)."""
+        if self.settings is None:
+            self.start(msg, sender)
+
+    def receiveMsg_Subscriptions(self, msg: Subscriptions, sender: Any) -> None:
+        """The symbols that have actors now: subscribe / unsubscribe the difference."""
+        self.routes = dict(msg.routes)
+        self._sync()
+
+    def open_socket(self) -> websocket.WebSocket:
+        """An empty raw connection; subscriptions follow."""
+        assert self.settings is not None
+        self.subscribed = set()
+        return websocket.create_connection(f"{self.settings.ws_url}/ws",
+                                           timeout=self.settings.timeout_secs)
+
+    def on_connected(self) -> None:
+        """Subscribe everything routed."""
+        self._sync()
+
+    def _sync(self) -> None:
+        if self.ws is None:
+            return
+        want = set(self.routes)
+        add, drop = sorted(want - self.subscribed), sorted(self.subscribed - want)
+        try:
+            if add:
+                self._control("SUBSCRIBE", add)
+            if drop:
+                self._control("UNSUBSCRIBE", drop)
+        except (OSError, websocket.WebSocketException) as e:
+            self.reconnect(f"subscribe failed: {e}")
+            return
+        self.subscribed = want
+        for symbol in drop:
+            self.latest.pop(symbol, None)
+
+    def _control(self, method: str, symbols: list[str]) -> None:
+        assert self.ws is not None
+        self.ws.send(json.dumps({"method": method, "params": [stream_name(s) for s in symbols],
+                                 "id": next(self.ids)}))
+
+    def subscriptions(self) -> int:
+        """Symbols subscribed."""
+        return len(self.subscribed)
+
+    def on_text(self, raw: str) -> None:
+        """Keep only the latest price per symbol (conflation)."""
+        try:
+            events = parse_frame(raw)
+        except FrameError as e:
+            self.bad_frames += 1
+            log.warning("market stream: malformed frame rejected (%s): %.200s", e, raw)
+            return
+        for ev in events:
+            if isinstance(ev, MarkPrice):
+                self.latest[ev.symbol] = ev
+
+    def after_drain(self) -> None:
+        """Send each symbol's latest tick to its actor."""
+        for symbol, tick in self.latest.items():
+            addr = self.routes.get(symbol)
+            if addr is not None:
+                self.send(addr, tick)
+        self.latest.clear()

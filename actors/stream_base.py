@@ -1,0 +1,221 @@
+"""What the user-data and market-data stream actors share: one WebSocket, read without blocking.
+
+The socket is read inside the actor through Thespian's ThespianWatch: every handler returns a
+watch on the socket's fileno, and a WatchMessage arrives when it is readable; the actor then
+drains every frame already buffered (select, plus SSLSocket.pending() for wss, where the TLS
+layer holds decrypted bytes the raw socket no longer shows). Measured (THESPIAN.md): 5,000
+frames, none lost, 0.17 ms median frame -> handler.
+
+Health: any frame or pong is life. A ping goes out when the stream has been quiet for a third
+of `silence_secs` (the user stream is legitimately quiet on an idle account; the pong proves
+the connection), and a stream silent for `silence_secs` is treated as broken. Close, error,
+expiry, silence and the 24 h limit all end in the same place: reconnect with exponential
+backoff and jitter.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import select
+import time
+from datetime import timedelta
+from typing import Any
+
+import websocket
+from thespian.actors import ActorTypeDispatcher, ThespianWatch, WakeupMessage, WatchMessage
+
+from actors.lifecycle import Lifecycle
+from actors.messages import ParentCheck, StreamSettings, StreamStatus, Timer, now_ms
+
+log = logging.getLogger("posguard.stream")
+RECV_TIMEOUT_SECS = 2.0
+MAX_FRAMES_PER_DRAIN = 10_000
+
+
+class StreamActor(Lifecycle, ActorTypeDispatcher):
+    """A WebSocket reader actor; subclasses open the connection and handle text frames."""
+
+    kind = "stream"
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.settings: StreamSettings | None = None
+        self.ws: websocket.WebSocket | None = None
+        self.gen = 0
+        self.attempts = 0
+        self.connections = 0
+        self.frames = 0
+        self.bad_frames = 0
+        self.last_rx = 0.0
+        self.connected_at = 0.0
+        self.last_error: str | None = None
+        self.state = "connecting"
+
+    # ------------------------------------------------------------------ subclass hooks
+
+    def open_socket(self) -> websocket.WebSocket:
+        """Open (and subscribe) the WebSocket; raise OSError/WebSocketException on failure."""
+        raise NotImplementedError
+
+    def on_text(self, raw: str) -> None:
+        """Handle one text frame."""
+        raise NotImplementedError
+
+    def after_drain(self) -> None:
+        """Called after a batch of frames was read (conflation point)."""
+
+    def on_connected(self) -> None:
+        """Called after every successful (re)connect."""
+
+    def extra_timer(self, t: Timer) -> None:
+        """Subclass timers."""
+
+    def subscriptions(self) -> int:
+        """Market stream: how many symbols are subscribed."""
+        return 0
+
+    # ------------------------------------------------------------------ dispatch
+
+    def receiveMessage(self, msg: Any, sender: Any) -> Any:
+        """Dispatch, then keep watching the socket (a watch lasts one message)."""
+        if self.dead_or_exit(msg):
+            return None
+        try:
+            super().receiveMessage(msg, sender)
+        except Exception as e:  # noqa: BLE001 - not swallowed: the supervisor replaces us
+            log.exception("%s stream failed on %s", self.kind, type(msg).__name__)
+            self.die(f"{self.kind} stream crashed: {type(e).__name__}: {e}")
+            return None
+        if self.ws is not None and self.ws.sock is not None:
+            return ThespianWatch([self.ws.sock.fileno()])
+        return None
+
+    def start(self, settings: StreamSettings, parent: Any) -> None:
+        """First init: remember the settings, watch the parent, connect, arm the health timer."""
+        self.settings = settings
+        self.watch_parent(parent)
+        self.send(parent, self.status())
+        self._connect()
+        self.wakeupAfter(timedelta(seconds=self._health_secs()), payload=Timer("health"))
+
+    def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender: Any) -> None:
+        """Parent check, reconnect, health and subclass timers."""
+        t = msg.payload
+        if isinstance(t, ParentCheck):
+            self.check_parent(t)
+        elif isinstance(t, Timer) and t.kind == "connect":
+            if t.gen == self.gen and self.ws is None:
+                self._connect()
+        elif isinstance(t, Timer) and t.kind == "health":
+            self._health()
+            self.wakeupAfter(timedelta(seconds=self._health_secs()), payload=t)
+        elif isinstance(t, Timer):
+            self.extra_timer(t)
+
+    def receiveMsg_WatchMessage(self, msg: WatchMessage, sender: Any) -> None:
+        """The socket is readable: drain every buffered frame."""
+        if self.ws is None:
+            return
+        n = 0
+        while self.ws is not None and n < MAX_FRAMES_PER_DRAIN and self._readable():
+            n += 1
+            try:
+                opcode, frame = self.ws.recv_data_frame(control_frame=True)
+            except websocket.WebSocketTimeoutException:
+                break  # a partial frame: the rest arrives with the next WatchMessage
+            except (websocket.WebSocketException, OSError) as e:
+                self.reconnect(f"read failed: {type(e).__name__}: {e}")
+                break
+            self.last_rx = time.monotonic()
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                self.reconnect("closed by the server")
+                break
+            if opcode in (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY):
+                self.frames += 1
+                data = frame.data
+                self.on_text(data.decode("utf-8", "replace") if isinstance(data, bytes) else data)
+        self.after_drain()
+
+    def _readable(self) -> bool:
+        sock = self.ws.sock if self.ws is not None else None
+        if sock is None:
+            return False
+        pending = getattr(sock, "pending", None)
+        if pending is not None and pending() > 0:
+            return True
+        ready, _, _ = select.select([sock], [], [], 0)
+        return bool(ready)
+
+    # ------------------------------------------------------------------ connection
+
+    def _connect(self) -> None:
+        assert self.settings is not None
+        self.state = "connecting"
+        try:
+            ws = self.open_socket()
+        except (OSError, websocket.WebSocketException, ValueError) as e:
+            self.reconnect(f"connect failed: {type(e).__name__}: {e}")
+            return
+        ws.settimeout(RECV_TIMEOUT_SECS)
+        self.ws = ws
+        self.attempts = 0
+        self.connections += 1
+        self.last_rx = self.connected_at = time.monotonic()
+        self.state = "connected"
+        log.info("%s stream connected (connection #%d)", self.kind, self.connections)
+        self.on_connected()
+        self.send(self.parent_addr, self.status())
+
+    def reconnect(self, why: str) -> None:
+        """Drop the connection and connect again after a backoff."""
+        assert self.settings is not None
+        self.last_error = why
+        if self.ws is not None:
+            log.warning("%s stream: %s; reconnecting", self.kind, why)
+            # Closing a broken socket may fail too: nothing more to do about it.
+            with contextlib.suppress(OSError, websocket.WebSocketException):
+                self.ws.close(timeout=0.2)
+        self.ws = None
+        self.gen += 1
+        self.attempts += 1
+        s = self.settings
+        base = min(s.backoff_min_ms * 2 ** (self.attempts - 1), s.backoff_max_ms)
+        delay_ms = base * (0.5 + 0.5 * random.random())
+        self.state = "reconnecting"
+        self.send(self.parent_addr, self.status())
+        self.wakeupAfter(timedelta(milliseconds=delay_ms), payload=Timer("connect", self.gen))
+
+    def _health_secs(self) -> float:
+        assert self.settings is not None
+        return max(min(self.settings.silence_secs / 3, 5.0), 0.05)
+
+    def _health(self) -> None:
+        assert self.settings is not None
+        if self.ws is None:
+            self.send(self.parent_addr, self.status())
+            return
+        now = time.monotonic()
+        quiet = now - self.last_rx
+        if quiet > self.settings.silence_secs:
+            self.reconnect(f"silent for {quiet:.1f} s (stream_silence_secs "
+                           f"{self.settings.silence_secs:g})")
+        elif now - self.connected_at > self.settings.max_age_secs:
+            self.reconnect("connection age limit (the exchange closes at 24 h)")
+        else:
+            if quiet > self.settings.silence_secs / 3:
+                try:
+                    self.ws.ping()
+                except (OSError, websocket.WebSocketException) as e:
+                    self.reconnect(f"ping failed: {e}")
+                    return
+            self.send(self.parent_addr, self.status())
+
+    def status(self) -> StreamStatus:
+        """This stream's health."""
+        age_ms = int((time.monotonic() - self.last_rx) * 1000) if self.last_rx else 0
+        return StreamStatus(self.kind, self.state, self.frames, self.bad_frames,
+                            max(self.connections - 1, 0), now_ms() - age_ms if self.last_rx
+                            else 0, self.last_error, self.subscriptions(), os.getpid())

@@ -1,0 +1,494 @@
+"""The supervisor (globalName "posguard"): builds the children, routes, restarts, quarantines.
+
+It owns the routing table (actors/routing.py): every event, command or sweep result for a
+symbol without an actor creates one, and messages for a symbol whose actor is (re)starting
+wait in the table until it exists (nothing is dropped, I-5). A symbol actor that dies is
+restarted from its snapshot after an exponential backoff, at most `max_restarts` times in
+`within_secs`; past that the symbol is QUARANTINED (its exchange stop stays, the reason is
+shown, the operator decides). The supervisor never blocks: exchange calls go through the pool.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from datetime import timedelta
+from typing import Any
+
+from thespian.actors import (
+    ActorExitRequest,
+    ActorTypeDispatcher,
+    ChildActorExited,
+    PoisonMessage,
+    WakeupMessage,
+)
+
+from actors.messages import (
+    ActorEntry,
+    AlgoUpdate,
+    ChildFailing,
+    ClosePosition,
+    CommandResult,
+    ExchangeReply,
+    ExchangeRequest,
+    FetchPositions,
+    Forward,
+    Located,
+    OpenPosition,
+    OrderUpdate,
+    PositionUpdate,
+    Ready,
+    ReconcileRequest,
+    RestartDone,
+    RestartSymbol,
+    ShutdownAccepted,
+    ShutdownRequest,
+    Started,
+    StateQuery,
+    StatusQuery,
+    StreamConnected,
+    StreamStatus,
+    Subscriptions,
+    SupervisorInit,
+    SupervisorStatus,
+    SymbolInit,
+    SymbolView,
+    Timer,
+    Where,
+    new_id,
+)
+from actors.restarts import RestartIntensity
+from actors.routing import (
+    ALIVE,
+    PASSIVATED,
+    PASSIVATING,
+    QUARANTINED,
+    RESTARTING,
+    RUNNING,
+    STARTING,
+    Child,
+    Routes,
+)
+from actors.sweep import plan_sweep
+from system.clock import SystemClock
+
+log = logging.getLogger("posguard.supervisor")
+HOUSEKEEPING_SECS = 1.0
+BUSY_STATES = ("OPENING", "MOVING_STOP", "CLOSING", "RECONCILING")
+
+
+class Supervisor(ActorTypeDispatcher):
+    """Creates and watches the pool, the streams and one actor per symbol."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.init: SupervisorInit | None = None
+        self.routes = Routes()
+        self.intensity: RestartIntensity | None = None
+        self.others: list[ActorEntry] = []
+        """Non-symbol children: pool, workers, streams (address, kind, pid)."""
+        self.streams: dict[str, StreamStatus] = {}
+        self.poison = 0
+        self.stopping = False
+        self.subs_dirty = False
+        self.pool: Any = None
+        self.market: Any = None
+
+    # ------------------------------------------------------------------ start
+
+    def receiveMsg_SupervisorInit(self, msg: SupervisorInit, sender: Any) -> None:
+        """Build the children and recover every symbol with live state; answer the status."""
+        if self.init is None:
+            self.init = msg
+            s = msg.supervisor
+            self.intensity = RestartIntensity(s.max_restarts, s.within_secs, s.backoff_min_ms,
+                                              s.backoff_max_ms)
+            self._start_pool()
+            if msg.streams is not None:
+                self._start_stream("user_stream")
+                self._start_stream("market_stream")
+            self._recover()
+            self.wakeupAfter(timedelta(seconds=HOUSEKEEPING_SECS), payload=Timer("housekeeping"))
+            if msg.reconcile_interval_secs > 0:
+                self.wakeupAfter(timedelta(seconds=msg.reconcile_interval_secs),
+                                 payload=Timer("sweep"))
+            log.info("supervisor %d started (epoch %d)", os.getpid(), msg.epoch)
+        self.send(sender, self._status())
+
+    def _start_pool(self) -> None:
+        from actors.exchange_worker import ExchangePool
+        assert self.init is not None
+        self.pool = self.createActor(ExchangePool)
+        self.send(self.pool, self.init.pool)
+        self.others.append(ActorEntry("exchange_pool", None, None, STARTING, 0, None, self.pool))
+
+    def _start_stream(self, kind: str, restarts: int = 0, reason: str | None = None) -> None:
+        from actors.market_stream import MarketStreamActor
+        from actors.user_stream import UserStreamActor
+        assert self.init is not None
+        cls = UserStreamActor if kind == "user_stream" else MarketStreamActor
+        addr = self.createActor(cls)
+        self.send(addr, self.init.streams)
+        if kind == "market_stream":
+            self.market = addr
+            self.subs_dirty = True
+        self.others.append(ActorEntry(kind, None, None, STARTING, restarts, reason, addr))
+
+    def _recover(self) -> None:
+        from persistence.factory import attach
+        from persistence.store import StoreError
+        assert self.init is not None
+        try:
+            store = attach(self.init.store_target, self.init.epoch, SystemClock())
+            try:
+                live = store.live_symbols()
+            finally:
+                store.close()
+        except StoreError as e:
+            log.error("cannot list live symbols (%s); retrying in 1 s", e)
+            self.wakeupAfter(timedelta(seconds=1), payload=Timer("recover"))
+            return
+        for symbol in live:
+            self._ensure(symbol, "startup")
+
+    # ------------------------------------------------------------------ symbol actors
+
+    def _ensure(self, symbol: str, reason: str) -> Child:
+        """The symbol's entry, with an actor created if it has none (and may have one)."""
+        child = self.routes.add(symbol)
+        if child.status in (PASSIVATED, STARTING) and child.address is None:
+            self._spawn(child, reason)
+        return child
+
+    def _spawn(self, child: Child, reason: str) -> None:
+        from actors.symbol import SymbolActor
+        assert self.init is not None
+        child.address = self.createActor(SymbolActor)
+        child.status, child.pid, child.view = STARTING, None, None
+        child.last_active = time.monotonic()
+        self.send(child.address, SymbolInit(
+            child.symbol, self.init.epoch, self.init.store_target, self.pool,
+            self.init.protection.policy_for(child.symbol), reason))
+        for msg, reply_to in child.pending:
+            self._deliver(child, msg, reply_to)
+        child.pending.clear()
+        self.subs_dirty = True
+
+    def _deliver(self, child: Child, msg: Any, reply_to: Any) -> None:
+        if reply_to is None:
+            self.send(child.address, msg)
+        else:
+            self.send(child.address, Forward(msg, reply_to))
+
+    def _route(self, symbol: str, msg: Any, reply_to: Any, reason: str) -> None:
+        """Deliver to the symbol's actor, creating it or queueing while it restarts."""
+        child = self._ensure(symbol, reason)
+        child.last_active = time.monotonic()
+        if child.status in ALIVE:
+            self._deliver(child, msg, reply_to)
+        elif child.status == QUARANTINED:
+            log.warning("%s is quarantined (%s): %s not delivered", symbol,
+                        child.quarantine_reason, type(msg).__name__)
+            if reply_to is not None:
+                self.send(reply_to, CommandResult(symbol, getattr(msg, "command_id", ""),
+                                                  "rejected", f"quarantined: "
+                                                  f"{child.quarantine_reason}", -1))
+        elif len(child.pending) < 10_000:
+            child.pending.append((msg, reply_to))  # delivered once the actor exists
+        else:
+            log.error("%s: pending queue full; %s not queued", symbol, type(msg).__name__)
+
+    def receiveMsg_Ready(self, msg: Ready, sender: Any) -> None:
+        """A symbol actor loaded its snapshot."""
+        child = self.routes.by_address(sender)
+        if child is None:
+            return
+        child.status, child.pid = RUNNING, msg.pid
+        for waiter in child.waiters:
+            self.send(waiter, RestartDone(child.symbol, True, f"restored at seq {msg.seq} "
+                                          f"(state {msg.state}), reconciling", msg.pid))
+        child.waiters.clear()
+
+    def receiveMsg_SymbolView(self, msg: SymbolView, sender: Any) -> None:
+        """A symbol actor's view after a persisted transition."""
+        child = self.routes.by_address(sender)
+        if child is not None:
+            child.view, child.pid = msg, msg.pid
+            child.last_active = time.monotonic()
+
+    def receiveMsg_ChildFailing(self, msg: ChildFailing, sender: Any) -> None:
+        """A child says why it is about to exit."""
+        child = self.routes.by_address(sender)
+        if child is not None:
+            child.last_exit_reason = msg.reason
+        self.others = [e if e.address != sender else _with(e, last_exit_reason=msg.reason)
+                       for e in self.others]
+
+    def receiveMsg_ChildActorExited(self, msg: ChildActorExited, sender: Any) -> None:
+        """Restart (with backoff and an intensity limit), passivate, or quarantine."""
+        child = self.routes.by_address(msg.childAddress)
+        if child is None:
+            self._other_exited(msg.childAddress)
+            return
+        child.address = None
+        if self.stopping:
+            return
+        if child.status == PASSIVATING:
+            child.status = PASSIVATED
+            self.subs_dirty = True
+            if child.pending:
+                self._spawn(child, "message while passivated")
+            return
+        reason = child.last_exit_reason or "exited without a reason (killed?)"
+        child.last_exit_reason = reason
+        if child.operator_restart:
+            child.operator_restart = False
+            self._spawn(child, "operator restart")
+            return
+        assert self.intensity is not None
+        backoff = self.intensity.allow(child.symbol, time.monotonic())
+        if backoff is None:
+            self._quarantine(child, reason)
+            return
+        child.status, child.gen = RESTARTING, child.gen + 1
+        child.restarts += 1
+        self.subs_dirty = True
+        log.error("%s actor exited (%s); restart %d in %.0f ms", child.symbol, reason,
+                  child.restarts, backoff * 1000)
+        self.wakeupAfter(timedelta(seconds=backoff),
+                         payload=Timer("respawn", child.gen, child.symbol))
+
+    def _quarantine(self, child: Child, reason: str) -> None:
+        assert self.init is not None
+        s = self.init.supervisor
+        child.status = QUARANTINED
+        child.quarantine_reason = (f"restarted {s.max_restarts} times within {s.within_secs:g} s;"
+                                   f" last exit: {reason}")
+        self.subs_dirty = True
+        log.critical("ALERT %s QUARANTINED: %s. Its exchange stop stays in place; "
+                     "`posguard restart %s` when fixed", child.symbol, child.quarantine_reason,
+                     child.symbol)
+        for waiter in child.waiters:
+            self.send(waiter, RestartDone(child.symbol, False, child.quarantine_reason))
+        child.waiters.clear()
+
+    def _other_exited(self, address: Any) -> None:
+        entry = next((e for e in self.others if e.address == address), None)
+        if entry is None or self.stopping or self.init is None:
+            return
+        self.others = [e for e in self.others if e.address != address]
+        reason = entry.last_exit_reason or "exited without a reason (killed?)"
+        log.error("%s exited (%s); replacing it", entry.kind, reason)
+        if entry.kind == "exchange_pool":
+            # Symbol actors hold the pool's address and wait for replies it will never send:
+            # restart them all from their snapshots (they reconcile, resolving what was in
+            # flight by client id).
+            self.others = [e for e in self.others if e.kind != "exchange_worker"]
+            self._start_pool()
+            for child in self.routes.alive():
+                child.operator_restart = True
+                self.send(child.address, ActorExitRequest())
+        elif entry.kind in ("user_stream", "market_stream"):
+            self._start_stream(entry.kind, entry.restarts + 1, reason)
+
+    def receiveMsg_Started(self, msg: Started, sender: Any) -> None:
+        """A non-symbol child (or a worker, via the pool) reports its pid."""
+        known = msg.kind != "exchange_worker" and any(e.address == sender for e in self.others)
+        if known:
+            self.others = [_with(e, pid=msg.pid, state=RUNNING) if e.address == sender else e
+                           for e in self.others]
+        else:
+            # Workers are the pool's children; the pool forwards their pids (address unknown).
+            self.others.append(ActorEntry(msg.kind, None, msg.pid, RUNNING, 0, None, None))
+
+    def receiveMsg_PoisonMessage(self, msg: PoisonMessage, sender: Any) -> None:
+        """A child raised twice on a message we sent: log, count, show in `actors`."""
+        self.poison += 1
+        child = self.routes.by_address(sender)
+        if child is not None:
+            child.poison += 1
+        log.error("PoisonMessage from %s: %r (%s)", child.symbol if child else sender,
+                  type(msg.poisonMessage).__name__, getattr(msg, "details", ""))
+
+    # ------------------------------------------------------------------ events and commands
+
+    def receiveMsg_PositionUpdate(self, msg: PositionUpdate, sender: Any) -> None:
+        """A user-stream event: to the symbol's actor (created if needed, I-5)."""
+        self._route(msg.symbol, msg, None, "stream event")
+
+    def receiveMsg_OrderUpdate(self, msg: OrderUpdate, sender: Any) -> None:
+        """A user-stream event: to the symbol's actor (created if needed, I-5)."""
+        self._route(msg.symbol, msg, None, "stream event")
+
+    def receiveMsg_AlgoUpdate(self, msg: AlgoUpdate, sender: Any) -> None:
+        """A user-stream event: to the symbol's actor (created if needed, I-5)."""
+        self._route(msg.symbol, msg, None, "stream event")
+
+    def receiveMsg_OpenPosition(self, msg: OpenPosition, sender: Any) -> None:
+        """CLI: open a position (the symbol's actor answers the sender)."""
+        self._command(msg, sender)
+
+    def receiveMsg_ClosePosition(self, msg: ClosePosition, sender: Any) -> None:
+        """CLI: close a position (the symbol's actor answers the sender)."""
+        self._command(msg, sender)
+
+    def receiveMsg_ReconcileRequest(self, msg: ReconcileRequest, sender: Any) -> None:
+        """CLI: reconcile one symbol with the exchange."""
+        self._command(msg, sender)
+
+    def receiveMsg_StateQuery(self, msg: StateQuery, sender: Any) -> None:
+        """CLI: one symbol's fresh view (or its table entry when it has no running actor)."""
+        known = self.routes.get(msg.symbol)
+        if known is None or known.status not in ALIVE:
+            self.send(sender, known.entry() if known else Located(
+                msg.symbol, None, "no actor for this symbol"))
+            return
+        self._deliver(known, msg, sender)
+
+    def _command(self, msg: Any, sender: Any) -> None:
+        if self.stopping:
+            self.send(sender, CommandResult(msg.symbol, getattr(msg, "command_id", ""),
+                                            "rejected", "posguard is shutting down", -1))
+            return
+        self._route(msg.symbol, msg, sender, "command")
+
+    def receiveMsg_Where(self, msg: Where, sender: Any) -> None:
+        """The address of a symbol's actor (created on request)."""
+        if msg.create and not self.stopping:
+            child = self._ensure(msg.symbol, "command")
+        else:
+            child = self.routes.get(msg.symbol)
+        if child is None:
+            detail = "shutting down" if self.stopping else "no actor for this symbol"
+            self.send(sender, Located(msg.symbol, None, detail))
+            return
+        addr = child.address if child.status in ALIVE else None
+        detail = child.quarantine_reason if child.status == QUARANTINED else child.status
+        self.send(sender, Located(msg.symbol, addr, detail or child.status))
+
+    def receiveMsg_RestartSymbol(self, msg: RestartSymbol, sender: Any) -> None:
+        """Operator restart: stop the actor, recreate it from its snapshot, answer when loaded."""
+        child = self.routes.get(msg.symbol)
+        if self.stopping:
+            self.send(sender, RestartDone(msg.symbol, False, "posguard is shutting down"))
+            return
+        if child is None:
+            self.send(sender, RestartDone(msg.symbol, False, "no actor for this symbol"))
+            return
+        assert self.intensity is not None
+        self.intensity.reset(msg.symbol)
+        child.waiters.append(sender)
+        child.quarantine_reason = None
+        if child.status in ALIVE:
+            child.operator_restart = True
+            self.send(child.address, ActorExitRequest())
+        elif child.status == RESTARTING:
+            child.gen += 1  # the pending backoff timer is now stale
+            self._spawn(child, "operator restart")
+        else:
+            self._spawn(child, "operator restart")
+
+    def receiveMsg_StreamStatus(self, msg: StreamStatus, sender: Any) -> None:
+        """A stream actor's health."""
+        self.streams[msg.kind] = msg
+        self.others = [_with(e, pid=msg.pid, state=msg.state) if e.address == sender else e
+                       for e in self.others]
+
+    def receiveMsg_StreamConnected(self, msg: StreamConnected, sender: Any) -> None:
+        """The user stream (re)connected: events may be missing; everyone reconciles."""
+        if msg.kind != "user":
+            return
+        for child in self.routes.alive():
+            self.send(child.address, ReconcileRequest(
+                child.symbol, f"user stream connection #{msg.connection}"))
+
+    # ------------------------------------------------------------------ admin
+
+    def receiveMsg_StatusQuery(self, msg: StatusQuery, sender: Any) -> None:
+        """Every actor, the streams, the counters."""
+        self.send(sender, self._status())
+
+    def _status(self) -> SupervisorStatus:
+        entries = tuple(c.entry() for c in sorted(self.routes.children.values(),
+                                                  key=lambda c: c.symbol))
+        init = self.init
+        return SupervisorStatus(init is not None, self.stopping,
+                                tuple(self.others) + entries, tuple(self.streams.values()),
+                                self.poison, os.getpid(), init.epoch if init else 0,
+                                init.mode if init else "?",
+                                init.pool.settings.base_url if init else None)
+
+    def receiveMsg_ShutdownRequest(self, msg: ShutdownRequest, sender: Any) -> None:
+        """Stop accepting commands; report which symbols still have a request in flight."""
+        if not self.stopping:
+            log.warning("shutdown requested (%s): commands are refused from now on", msg.reason)
+        self.stopping = True
+        busy = tuple(c.symbol for c in self.routes.alive()
+                     if c.view is None or c.view.state in BUSY_STATES)
+        self.send(sender, ShutdownAccepted(busy))
+
+    # ------------------------------------------------------------------ timers
+
+    def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender: Any) -> None:
+        """Respawn, housekeeping (passivation, subscriptions), the periodic sweep."""
+        t = msg.payload
+        if not isinstance(t, Timer) or self.init is None:
+            return
+        if t.kind == "respawn":
+            child = self.routes.get(t.symbol or "")
+            if child is not None and child.status == RESTARTING and child.gen == t.gen \
+                    and not self.stopping:
+                self._spawn(child, "restart after exit")
+        elif t.kind == "housekeeping":
+            self._housekeeping()
+            self.wakeupAfter(timedelta(seconds=HOUSEKEEPING_SECS), payload=t)
+        elif t.kind == "sweep":
+            if not self.stopping:
+                self.send(self.pool, ExchangeRequest(new_id(), FetchPositions(), self.myAddress))
+            self.wakeupAfter(timedelta(seconds=self.init.reconcile_interval_secs), payload=t)
+        elif t.kind == "recover":
+            self._recover()
+
+    def _housekeeping(self) -> None:
+        assert self.init is not None
+        idle_secs = self.init.supervisor.passivate_after_secs
+        now = time.monotonic()
+        for child in self.routes.alive():
+            v = child.view
+            if idle_secs > 0 and not self.stopping and child.status == RUNNING and v is not None \
+                    and v.state == "FLAT" and not child.pending and not child.waiters \
+                    and now - child.last_active > idle_secs:
+                log.info("%s: FLAT and idle for %.0f s; passivating", child.symbol, idle_secs)
+                child.status = PASSIVATING
+                self.send(child.address, ActorExitRequest())
+        if self.subs_dirty and self.market is not None:
+            self.subs_dirty = False
+            self.send(self.market, Subscriptions(tuple(
+                (c.symbol, c.address) for c in self.routes.alive())))
+
+    def receiveMsg_ExchangeReply(self, msg: ExchangeReply, sender: Any) -> None:
+        """The periodic sweep's positions: adopt what has no actor, reconcile what differs."""
+        if not isinstance(msg.op, FetchPositions):
+            return
+        if msg.failure is not None:
+            log.warning("reconcile sweep failed: %s", msg.failure.message)
+            return
+        create, reconcile = plan_sweep(msg.result or (), self.routes.children)
+        for symbol in create:
+            log.warning("sweep: %s has a position on the exchange and no actor; adopting",
+                        symbol)
+            self._ensure(symbol, "sweep: position without an actor")
+        for symbol in reconcile:
+            child = self.routes.get(symbol)
+            if child is not None and child.address is not None:
+                self.send(child.address, ReconcileRequest(symbol, "sweep: exchange differs"))
+
+    def receiveUnrecognizedMessage(self, msg: Any, sender: Any) -> None:
+        """Log and drop what the supervisor does not understand."""
+        log.warning("supervisor: unexpected message %s from %s", type(msg).__name__, sender)
+
+
+def _with(entry: ActorEntry, **changes: Any) -> ActorEntry:
+    import dataclasses
+    return dataclasses.replace(entry, **changes)
