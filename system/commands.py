@@ -12,16 +12,11 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from system.admin_commands import COMMANDS as ADMIN_COMMANDS
+from system.admin_commands import symbol_arg
 from system.config import Config
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
-
-
-def _symbol(text: str) -> str:
-    sym = text.strip().upper()
-    if not sym.isalnum() or not 2 <= len(sym) <= 30:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a symbol (e.g. BTCUSDT)")
-    return sym
 
 
 def _positive_int(text: str) -> int:
@@ -79,7 +74,7 @@ def _sim(args: argparse.Namespace, config: Config) -> int:
 
 
 def _journal_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("symbol", type=_symbol, help="symbol, e.g. BTCUSDT")
+    p.add_argument("symbol", type=symbol_arg, help="symbol, e.g. BTCUSDT")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--after-seq", type=int, default=0, help="only rows after this seq")
     p.add_argument("--limit", type=_positive_int, default=None, help="at most this many rows")
@@ -155,6 +150,7 @@ Handler = Callable[[argparse.Namespace, Config], int]
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
     "run": ("run the engine (paper mode: with the embedded simulator)", _run_args, _run),
     "sim": ("run the exchange simulator alone", _sim_args, _sim),
+    **ADMIN_COMMANDS,
     "journal": ("print a symbol's journal from the store", _journal_args, _journal),
     "bench": ("measure speed (store, sim)", _bench_args, _bench),
 }

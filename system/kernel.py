@@ -38,14 +38,13 @@ from actors.messages import (
     Where,
 )
 from system import actor_system
+from system.admin import SUPERVISOR, SUPERVISOR_NAME
 from system.clock import Clock, SystemClock
 from system.config import Config
 from system.processes import PidBook, kill, system_pids
 
 log = logging.getLogger("posguard.kernel")
 EXCHANGE_WORKERS = 4
-SUPERVISOR = "actors.supervisor.Supervisor"
-SUPERVISOR_NAME = "posguard"
 BINANCE_REST = "https://fapi.binance.com"
 BINANCE_WS = "wss://fstream.binance.com"
 ORPHAN_WAIT_SECS = 5.0
