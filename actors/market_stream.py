@@ -78,6 +78,8 @@ class MarketStreamActor(StreamActor):
         self.subscribed = want
         for symbol in drop:
             self.latest.pop(symbol, None)
+        if add or drop:
+            self.send(self.parent_addr, self.status())
 
     def _control(self, method: str, symbols: list[str]) -> None:
         assert self.ws is not None

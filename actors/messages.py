@@ -786,6 +786,8 @@ class RestartDone:
     """What happened."""
     pid: int | None = None
     """The new actor's pid."""
+    seq: int | None = None
+    """The journal seq the new actor restored from its snapshot."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -207,7 +207,8 @@ class Supervisor(ActorTypeDispatcher):
         child.status, child.pid = RUNNING, msg.pid
         for waiter in child.waiters:
             self.send(waiter, RestartDone(child.symbol, True, f"restored at seq {msg.seq} "
-                                          f"(state {msg.state}), reconciling", msg.pid))
+                                          f"(state {msg.state}), reconciling", msg.pid,
+                                          msg.seq))
         child.waiters.clear()
 
     def receiveMsg_SymbolView(self, msg: SymbolView, sender: Any) -> None:

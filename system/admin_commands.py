@@ -162,14 +162,14 @@ def restart(args: argparse.Namespace, config: Config) -> int:
     if not isinstance(done, RestartDone) or not done.ok:
         raise AdminError(f"{args.symbol}: restart failed: {getattr(done, 'detail', done)}")
     view = admin.wait_settled(args.symbol, admin.timeout_secs + 10)
-    return _print_view(args, done.detail, view)
+    return _print_view(args, done.detail, view, restored_seq=done.seq)
 
 
-def _print_view(args: argparse.Namespace, headline: str, view: Any) -> int:
+def _print_view(args: argparse.Namespace, headline: str, view: Any, **extra: Any) -> int:
     if not isinstance(view, SymbolView):
         raise AdminError(f"{args.symbol}: {headline}; but no state answer ({view})")
     if getattr(args, "json", False):
-        print(json.dumps({"result": headline, "view": _view_json(view)}, indent=1))
+        print(json.dumps({"result": headline, **extra, "view": _view_json(view)}, indent=1))
     else:
         print(f"{args.symbol}: {headline}")
         print(table([_view_json(view)], [c for c in STATUS_COLUMNS if c[1] != "restarts"]))

@@ -329,6 +329,7 @@ def run_kernel(config: Config, duration_secs: float | None = None) -> int:
     """`posguard run`: start, show the live status, run until SIGTERM/SIGINT/shutdown."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s", stream=sys.stderr)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # the embedded simulator
     # Handlers first: a SIGTERM during the start must still shut down what was started.
     done = threading.Event()
     previous = {s: signal.signal(s, lambda *_: done.set())

@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.pg",
     "tests.fixtures.sim",
     "tests.fixtures.engine",
+    "tests.fixtures.launcher",
 ]
