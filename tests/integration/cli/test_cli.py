@@ -101,6 +101,15 @@ def test_journal_prints_both_timestamps_and_json(tmp_path, store_args):
     (["journal", "BTCUSDT", "--limit", "-3"], "must be > 0"),
     (["journal", "BTCUSDT", "--set", "store.backend=oracle"], "store.backend: 'oracle' is not allowed"),
     (["journal", "BTCUSDT", "--config", "/nonexistent.yaml"], "config file not found"),
+    (["open", "BTCUSDT", "--side", "up", "--qty", "1"], "invalid choice: 'up'"),
+    (["open", "BTCUSDT", "--side", "long", "--qty", "-1"], "must be a positive number"),
+    (["open", "BTCUSDT", "--side", "long", "--qty", "lots"], "is not a number"),
+    (["open", "BTCUSDT", "--side", "long", "--qty", "NaN"], "must be a positive number"),
+    (["open", "BTCUSDT", "--side", "long"], "the following arguments are required: --qty"),
+    (["open", "BTCUSDT", "--side", "long", "--qty", "1", "--id", "a b"], "no spaces"),
+    (["close", "BTC/USDT"], "is not a symbol"),
+    (["restart"], "the following arguments are required: symbol"),
+    (["status", "--timeout-secs", "soon"], "invalid float value"),
 ])
 def test_bad_cli_arguments_exit_2_with_a_message_naming_the_problem(args, message):
     result = _cli(*args)
@@ -168,3 +177,20 @@ def test_run_refuses_native_trailing_until_the_symbol_actor_places_it(tmp_path, 
 
     assert result.returncode == 3
     assert "protection.trailing.mode: native is not supported" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["status"], ["status", "BTCUSDT", "--json"], ["actors"],
+                                     ["restart", "BTCUSDT"], ["close", "BTCUSDT"],
+                                     ["open", "BTCUSDT", "--side", "long", "--qty", "1"],
+                                     ["shutdown"]])
+def test_admin_commands_say_not_running_and_exit_1_without_starting_a_system(command):
+    from tests.fixtures.engine import free_port
+    port = free_port()
+
+    result = _cli(*command, "--set", f"actor_system.admin_port={port}")
+
+    assert result.returncode == 1
+    assert f"posguard is not running (admin port {port})" in result.stderr
+    assert "Traceback" not in result.stderr
+    from system.actor_system import port_answers
+    assert not port_answers("127.0.0.1", port), "the CLI started an actor system"

@@ -210,3 +210,21 @@ def test_sigterm_exits_0_with_no_process_left_and_every_stop_still_resting(launc
     assert [p for p in pids if pid_alive(p)] == []
     truth = launched.control.state()
     assert {o["symbol"]: str(o["algoId"]) for o in truth["open_algo_orders"]} == stops
+
+
+@pytest.mark.launch_config("supervisor.passivate_after_secs=1")
+def test_an_idle_flat_actor_is_passivated_and_an_event_brings_it_back(launched, ccxt_sync):
+    sym = "XRPUSDT"
+    _open(launched, sym, "long", "100")
+    assert launched.cli("close", sym).returncode == 0
+    pid = _symbol_pid(launched, sym)
+
+    launched.wait_state(sym, "PASSIVATED", timeout_secs=15)
+    assert not pid_alive(pid)
+    launched.wait_for(lambda: launched.json("status")["stream"]["market"]["subscriptions"] == 0,
+                      "the mark-price subscription dropped", 10)
+
+    ccxt_sync.create_order("XRP/USDT:USDT", "market", "sell", 100)  # a short nobody opened
+
+    row = launched.wait_state(sym, "PROTECTED")
+    assert (row["side"], Decimal(row["qty"])) == ("short", Decimal(100))
