@@ -55,7 +55,7 @@ def reconcile_with(s: SymbolState, snap: SymbolSnapshot | None, ctx: Context) ->
     base = s.replace(extra={k: v for k, v in s.extra.items() if k not in ("dirty", "refetches")},
                      mark_price=snap.mark_price or s.mark_price, pending_stop=None,
                      open_order=None, close_order=None, cancelling=(), stop_failures=0,
-                     quarantine_reason=None, last_error=None)
+                     op_failures={}, quarantine_reason=None, last_error=None)
     side, qty = side_of(snap.amount), abs(snap.amount)
     info = payload(amount=snap.amount, entry=snap.entry_price, ours=len(ours),
                    foreign_stops=foreign or None)

@@ -33,6 +33,7 @@ from actors.symbol_machine import (
     MAX_STOP_FAILURES,
     Context,
     Step,
+    backoff_ms,
     cancel_ops,
     close_at_market,
     go_flat,
@@ -41,17 +42,15 @@ from actors.symbol_machine import (
     payload,
     place_stop,
     protect,
+    quarantine,
+    retry_or_quarantine,
     side_of,
+    succeeded,
 )
 from actors.symbol_state import PendingOrder, State, StopOrder, SymbolState
 
 STOP_TYPES = ("STOP_MARKET", "TRAILING_STOP_MARKET")
 OPEN_STATES = (State.OPEN_UNPROTECTED, State.PROTECTED, State.MOVING_STOP, State.CLOSING)
-
-
-def backoff_ms(failures: int) -> int:
-    """Retry delay for the n-th consecutive failure (the shell adds jitter)."""
-    return min(100 * 2 ** max(failures - 1, 0), 5000)
 
 
 # --------------------------------------------------------------------------- commands
@@ -118,6 +117,11 @@ def _retry_during_reconcile(s: SymbolState, op: Any, ctx: Context) -> Step | Non
     """While reconciling only the fetch itself is retried; the truth decides the rest."""
     if isinstance(op, FetchSymbol):
         return Step(s, "retry", payload(op="FetchSymbol"), persist=False, refetch=True)
+    return None
+
+
+def _retry_while_quarantined(s: SymbolState, op: Any, ctx: Context) -> None:
+    """A retry timer armed before the quarantine: nothing is sent (see TABLE)."""
     return None
 
 
@@ -268,6 +272,11 @@ def _stop_accepted(s: SymbolState, algo_id: str, ctx: Context, source: str) -> S
                     requests=tuple(ops))
     info = payload(client_id=p.client_id, algo_id=algo_id, trigger=p.trigger_price,
                    qty=p.qty, source=source)
+    if s.state is State.QUARANTINED:
+        # It rests and protects: track it, send nothing; the operator's release reconciles
+        # (and cancels the older stop of ours if both rest).
+        return Step(s.replace(stop=placed, pending_stop=None), "stop_placed_while_quarantined",
+                    info)
     old = s.stop
     new = s.replace(stop=placed, pending_stop=None, state=State.PROTECTED, stop_failures=0)
     ops: list[Any] = []
@@ -328,7 +337,7 @@ def _stop_failed(s: SymbolState, r: ExchangeReply, op: PlaceStop, ctx: Context) 
     failures = s.stop_failures + 1
     s = s.replace(stop_failures=failures, last_error=err)
     if f.kind is FailureKind.HALT or failures >= MAX_STOP_FAILURES:
-        return _quarantine(s, err, info)
+        return quarantine(s.replace(pending_stop=None), err, info)
     if f.kind is FailureKind.TEMPORARY:
         return Step(s, "stop_retry_scheduled", info, retry_after_ms=backoff_ms(failures))
     return Step(s.replace(state=State.RECONCILING, pending_stop=None), "stop_rejected", info,
@@ -344,11 +353,6 @@ def _would_trigger(s: SymbolState, ctx: Context, info: dict[str, Any], err: str)
         return Step(cleared.replace(state=State.FLAT), "stop_not_needed", info)
     new, op = close_at_market(cleared, ctx, f"would-trigger-{s.order_counter + 1}")
     return Step(new, "stop_would_trigger_close", info, requests=(op,))
-
-
-def _quarantine(s: SymbolState, reason: str, info: dict[str, Any]) -> Step:
-    return Step(s.replace(state=State.QUARANTINED, pending_stop=None, quarantine_reason=reason),
-                "quarantined", {**info, "reason": reason})
 
 
 def _market_reply(s: SymbolState, r: ExchangeReply, ctx: Context) -> Step | None:
@@ -410,24 +414,38 @@ def _lookup_reply(s: SymbolState, r: ExchangeReply, ctx: Context) -> Step | None
     """The answer to a lookup by client id (after an unknown outcome)."""
     op = r.op
     assert isinstance(op, LookupOrder)
+    cid, key = op.client_id, f"lookup:{op.client_id}"
     if r.failure is not None:
-        return Step(s, "lookup_retry_scheduled", payload(error=r.failure.message),
-                    retry_after_ms=backoff_ms(2))
-    info = r.result
-    if s.open_order and op.client_id == s.open_order.client_id:
-        if info is None:
-            return Step(s.replace(state=State.FLAT if s.state is State.OPENING else s.state,
-                                  open_order=None, last_error="open order never placed"),
-                        "open_not_placed", payload(client_id=op.client_id))
-        return _open_result(s, info, ctx, "lookup")
-    if s.close_order and op.client_id == s.close_order.client_id:
-        if info is not None and (info.status == "FILLED" or info.filled_qty >= s.qty):
-            return _close_result(s, info)
-        return Step(s.replace(state=State.RECONCILING, close_order=None), "close_unresolved",
-                    payload(client_id=op.client_id), refetch=True)
-    if s.pending_stop and op.client_id == s.pending_stop.client_id:
+        if cid not in _pending_ids(s):
+            return None  # resolved meanwhile (stream, another reply): nothing to retry
+        return retry_or_quarantine(s, key, r.failure, f"lookup {cid}", "lookup_retry_scheduled",
+                                   payload(client_id=cid, error=r.failure.message))
+    s, info = succeeded(s, key), r.result
+    assert info is None or isinstance(info, OrderInfo)
+    if s.open_order and cid == s.open_order.client_id:
+        return _open_lookup(s, info, ctx)
+    if s.close_order and cid == s.close_order.client_id:
+        return _close_lookup(s, info)
+    if s.pending_stop and cid == s.pending_stop.client_id:
         return _stop_lookup(s, info, ctx)
     return None
+
+
+def _open_lookup(s: SymbolState, info: OrderInfo | None, ctx: Context) -> Step | None:
+    assert s.open_order is not None
+    if info is None:
+        return Step(s.replace(state=State.FLAT if s.state is State.OPENING else s.state,
+                              open_order=None, last_error="open order never placed"),
+                    "open_not_placed", payload(client_id=s.open_order.client_id))
+    return _open_result(s, info, ctx, "lookup")
+
+
+def _close_lookup(s: SymbolState, info: OrderInfo | None) -> Step:
+    assert s.close_order is not None
+    if info is not None and (info.status == "FILLED" or info.filled_qty >= s.qty):
+        return _close_result(s, info)
+    return Step(s.replace(state=State.RECONCILING, close_order=None), "close_unresolved",
+                payload(client_id=s.close_order.client_id), refetch=True)
 
 
 def _stop_lookup(s: SymbolState, info: OrderInfo | None, ctx: Context) -> Step:
@@ -446,22 +464,24 @@ def _stop_lookup(s: SymbolState, info: OrderInfo | None, ctx: Context) -> Step:
 
 def _cancel_reply(s: SymbolState, r: ExchangeReply, ctx: Context) -> Step | None:
     """The REST reply to a cancel; a stop already gone counts as cancelled."""
+    assert isinstance(r.op, CancelStop)
     cid = r.op.client_id
+    key = f"cancel:{cid}"
     if not any(c.client_id == cid for c in s.cancelling):
         return None
     if r.failure is None or r.failure.kind is FailureKind.NOT_FOUND:
         left = tuple(c for c in s.cancelling if c.client_id != cid)
-        return Step(s.replace(cancelling=left), "stop_cancelled", payload(client_id=cid))
-    return Step(s.replace(last_error=f"cancel {cid}: {r.failure.message}"),
-                "cancel_retry_scheduled", payload(client_id=cid, error=r.failure.message),
-                retry_after_ms=backoff_ms(2))
+        return Step(succeeded(s.replace(cancelling=left), key), "stop_cancelled",
+                    payload(client_id=cid))
+    return retry_or_quarantine(s, key, r.failure, f"cancel {cid}", "cancel_retry_scheduled",
+                               payload(client_id=cid, error=r.failure.message))
 
 
 def _snapshot(s: SymbolState, r: ExchangeReply, ctx: Context) -> Step | None:
     """The reconcile fetch came back."""
     if r.failure is not None:
         if r.failure.kind is FailureKind.HALT:
-            return _quarantine(s, f"reconcile: {r.failure.message}", {})
+            return quarantine(s, f"reconcile: {r.failure.message}", {})
         return Step(s.replace(last_error=f"reconcile: {r.failure.message}"),
                     "reconcile_retry_scheduled", payload(error=r.failure.message),
                     retry_after_ms=backoff_ms(3))

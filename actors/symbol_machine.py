@@ -22,6 +22,8 @@ from actors import client_ids
 from actors.client_ids import Purpose
 from actors.messages import (
     CancelStop,
+    ExchangeFailure,
+    FailureKind,
     LookupOrder,
     PlaceMarket,
     PlaceStop,
@@ -36,6 +38,10 @@ from actors.protection import (
 from actors.symbol_state import PendingOrder, State, StopOrder, SymbolState
 
 MAX_STOP_FAILURES = 3
+# Consecutive failures of one lookup or cancel before the symbol is quarantined. Each failure
+# is already several attempts: the gateway retries reads with backoff (system/exchange.py).
+MAX_OP_FAILURES = 5
+TRANSIENT = (FailureKind.TEMPORARY, FailureKind.UNKNOWN_OUTCOME)
 
 
 @unique
@@ -122,7 +128,9 @@ TABLE: dict[Trigger, dict[State, str]] = {
     Trigger.LOOKUP_REPLY: {**{s: "_lookup_reply" for s in ALL},
                            State.RECONCILING: "_reply_during_reconcile"},
     Trigger.SNAPSHOT: {State.RECONCILING: "_snapshot"},
-    Trigger.RETRY: {**{s: "_retry" for s in ALL}, State.RECONCILING: "_retry_during_reconcile"},
+    # QUARANTINED: the operator decides; timers armed before the quarantine send nothing.
+    Trigger.RETRY: {**{s: "_retry" for s in ALL}, State.RECONCILING: "_retry_during_reconcile",
+                    State.QUARANTINED: "_retry_while_quarantined"},
 }
 
 
@@ -206,6 +214,40 @@ def close_at_market(s: SymbolState, ctx: Context, command_id: str) -> tuple[Symb
     op = PlaceMarket(s.symbol, side, s.qty, cid, reduce_only=True)
     pending = PendingOrder(cid, command_id, side, s.qty)
     return s.replace(state=State.CLOSING, close_order=pending, order_counter=counter), op
+
+
+def backoff_ms(failures: int) -> int:
+    """Retry delay for the n-th consecutive failure (the shell adds jitter)."""
+    return min(100 * 2 ** max(failures - 1, 0), 5000)
+
+
+def quarantine(s: SymbolState, reason: str, info: dict[str, Any]) -> Step:
+    """Stop acting on the symbol: the state says why; exchange stops stay where they are."""
+    return Step(s.replace(state=State.QUARANTINED, quarantine_reason=reason, op_failures={}),
+                "quarantined", {**info, "reason": reason})
+
+
+def retry_or_quarantine(s: SymbolState, key: str, failure: ExchangeFailure, what: str,
+                        kind: str, info: dict[str, Any], cap: int = MAX_OP_FAILURES) -> Step:
+    """A failed lookup or cancel: a transient failure is retried with
+    backoff, at most `cap` times in a row; anything else (auth, permissions, an invalid
+    request) would fail the same way again, so it quarantines at once."""
+    err = f"{what}: {failure.message}"
+    n = s.op_failures.get(key, 0) + 1
+    s = s.replace(last_error=err)
+    if failure.kind not in TRANSIENT:
+        return quarantine(s, f"{err} ({failure.kind.value}, not retried)", info)
+    if n >= cap:
+        return quarantine(s, f"{err} (failed {n} times in a row, gave up)", info)
+    return Step(s.replace(op_failures={**s.op_failures, key: n}), kind, info,
+                retry_after_ms=backoff_ms(n))
+
+
+def succeeded(s: SymbolState, key: str) -> SymbolState:
+    """`s` with the failure count of operation `key` cleared."""
+    if key not in s.op_failures:
+        return s
+    return s.replace(op_failures={k: v for k, v in s.op_failures.items() if k != key})
 
 
 def side_of(amount: Decimal) -> Side | None:

@@ -85,6 +85,8 @@ class SymbolState:
     last_event_ms: int = 0
     quarantine_reason: str | None = None
     adopted: bool = False
+    # consecutive failures of each retried operation, keyed "lookup:<cid>", "cancel:<cid>", ...
+    op_failures: dict[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def replace(self, **changes: Any) -> SymbolState:
@@ -126,12 +128,17 @@ def to_dict(s: SymbolState) -> dict[str, Any]:
         "order_counter": s.order_counter, "command_ids": list(s.command_ids),
         "realized_pnl": str(s.realized_pnl), "stop_failures": s.stop_failures,
         "last_error": s.last_error, "last_event_ms": s.last_event_ms,
-        "quarantine_reason": s.quarantine_reason, "adopted": s.adopted, "extra": s.extra,
+        "quarantine_reason": s.quarantine_reason, "adopted": s.adopted,
+        "op_failures": dict(s.op_failures), "extra": s.extra,
     }
 
 
 def from_dict(d: dict[str, Any]) -> SymbolState:
-    """Plain data (a stored snapshot) -> SymbolState; unknown schema versions are refused."""
+    """Plain data (a stored snapshot) -> SymbolState; unknown schema versions are refused.
+
+    Keys added after schema 1 shipped (op_failures) are optional, so older snapshots load
+    with their defaults.
+    """
     if d.get("v") != SCHEMA:
         raise ValueError(f"symbol snapshot schema {d.get('v')!r} is not supported "
                          f"(this posguard reads schema {SCHEMA})")
@@ -151,7 +158,8 @@ def from_dict(d: dict[str, Any]) -> SymbolState:
         realized_pnl=Decimal(d.get("realized_pnl", "0")),
         stop_failures=d.get("stop_failures", 0), last_error=d.get("last_error"),
         last_event_ms=d.get("last_event_ms", 0), quarantine_reason=d.get("quarantine_reason"),
-        adopted=d.get("adopted", False), extra=dict(d.get("extra") or {}))
+        adopted=d.get("adopted", False), op_failures=dict(d.get("op_failures") or {}),
+        extra=dict(d.get("extra") or {}))
 
 
 def _s(v: Decimal | None) -> str | None:
