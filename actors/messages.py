@@ -410,6 +410,10 @@ class OrderInfo:
     """closePosition flag."""
     algo: bool
     """True for algo (conditional) orders."""
+    callback_rate_pct: Decimal | None = None
+    """TRAILING_STOP_MARKET callbackRate, percent (None otherwise)."""
+    activate_price: Decimal | None = None
+    """TRAILING_STOP_MARKET activatePrice (None when it had none, or otherwise)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,10 @@ class StopOrder:
     """Quantity it closes."""
     order_type: str
     """STOP_MARKET or TRAILING_STOP_MARKET."""
+    callback_rate_pct: Decimal | None = None
+    """TRAILING_STOP_MARKET: callbackRate in percent (None for STOP_MARKET)."""
+    activate_price: Decimal | None = None
+    """TRAILING_STOP_MARKET: activatePrice (None: activated at placement, or STOP_MARKET)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,8 @@ class SymbolState:
     stop: StopOrder | None = None
     pending_stop: StopOrder | None = None
     cancelling: tuple[StopOrder, ...] = ()
+    trailing: StopOrder | None = None          # native mode: the resting TRAILING_STOP_MARKET
+    pending_trailing: StopOrder | None = None  # native mode: a trailing placement in flight
     trail: TrailState | None = None
     open_order: PendingOrder | None = None
     close_order: PendingOrder | None = None
@@ -102,7 +108,7 @@ class SymbolState:
     def live(self) -> bool:
         """True while anything is open or in flight (the store lists these at start)."""
         return (self.state is not State.FLAT or self.has_position or bool(self.cancelling)
-                or self.pending_stop is not None)
+                or self.pending_stop is not None or self.pending_trailing is not None)
 
     def remember_command(self, command_id: str) -> tuple[str, ...]:
         """The command-id list with `command_id` added (bounded, oldest dropped)."""
@@ -120,6 +126,7 @@ def to_dict(s: SymbolState) -> dict[str, Any]:
         "entry_price": _s(s.entry_price), "mark_price": _s(s.mark_price),
         "stop": _stop_out(s.stop), "pending_stop": _stop_out(s.pending_stop),
         "cancelling": [_stop_out(c) for c in s.cancelling],
+        "trailing": _stop_out(s.trailing), "pending_trailing": _stop_out(s.pending_trailing),
         "trail": None if s.trail is None else {
             "active": s.trail.active, "peak": _s(s.trail.peak),
             "stop_price": str(s.trail.stop_price), "last_move_ms": s.trail.last_move_ms,
@@ -136,8 +143,8 @@ def to_dict(s: SymbolState) -> dict[str, Any]:
 def from_dict(d: dict[str, Any]) -> SymbolState:
     """Plain data (a stored snapshot) -> SymbolState; unknown schema versions are refused.
 
-    Keys added after schema 1 shipped (op_failures) are optional, so older snapshots load
-    with their defaults.
+    Keys added after schema 1 shipped (native trailing, op_failures) are optional, so older
+    snapshots load with their defaults.
     """
     if d.get("v") != SCHEMA:
         raise ValueError(f"symbol snapshot schema {d.get('v')!r} is not supported "
@@ -149,6 +156,8 @@ def from_dict(d: dict[str, Any]) -> SymbolState:
         entry_price=_dec(d.get("entry_price")), mark_price=_dec(d.get("mark_price")),
         stop=_stop_in(d.get("stop")), pending_stop=_stop_in(d.get("pending_stop")),
         cancelling=tuple(x for x in (_stop_in(c) for c in d.get("cancelling", [])) if x),
+        trailing=_stop_in(d.get("trailing")),
+        pending_trailing=_stop_in(d.get("pending_trailing")),
         trail=None if t is None else TrailState(
             active=t["active"], peak=_dec(t.get("peak")), stop_price=Decimal(t["stop_price"]),
             last_move_ms=t["last_move_ms"], moves=t["moves"]),
@@ -174,14 +183,16 @@ def _stop_out(o: StopOrder | None) -> dict[str, Any] | None:
     if o is None:
         return None
     return {"client_id": o.client_id, "algo_id": o.algo_id,
-            "trigger_price": _s(o.trigger_price), "qty": str(o.qty), "order_type": o.order_type}
+            "trigger_price": _s(o.trigger_price), "qty": str(o.qty), "order_type": o.order_type,
+            "callback_rate_pct": _s(o.callback_rate_pct), "activate_price": _s(o.activate_price)}
 
 
 def _stop_in(d: dict[str, Any] | None) -> StopOrder | None:
     if d is None:
         return None
     return StopOrder(d["client_id"], d.get("algo_id"), _dec(d.get("trigger_price")),
-                     Decimal(d["qty"]), d["order_type"])
+                     Decimal(d["qty"]), d["order_type"], _dec(d.get("callback_rate_pct")),
+                     _dec(d.get("activate_price")))
 
 
 def _pending_out(o: PendingOrder | None) -> dict[str, Any] | None:
