@@ -149,6 +149,14 @@ class SymbolView:
     """Process id of the actor."""
     engine_ms: int = field(default_factory=now_ms)
     """When the view was taken."""
+    trailing_order_id: str | None = None
+    """Native mode: exchange id (algoId) of the resting TRAILING_STOP_MARKET."""
+    trailing_client_id: str | None = None
+    """Native mode: client id of the resting TRAILING_STOP_MARKET."""
+    trailing_callback_pct: str | None = None
+    """Native mode: its callbackRate (percent)."""
+    trailing_activate_price: str | None = None
+    """Native mode: its activatePrice (None: it was activated at placement)."""
 
 
 # --------------------------------------------------------------------------- stream events

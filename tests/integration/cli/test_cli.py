@@ -163,8 +163,13 @@ def test_run_with_postgres_but_no_dsn_variable_names_the_variable():
     assert "POSGUARD_PG_DSN" in result.stderr
 
 
-def test_run_refuses_native_trailing_until_the_symbol_actor_places_it(tmp_path, store_args):
-    result = _cli("run", *store_args, "--set", "protection.trailing.mode=native")
+def test_run_starts_with_native_trailing_as_default_and_per_symbol(tmp_path, store_args):
+    port = _free_port()
 
-    assert result.returncode == 3
-    assert "protection.trailing.mode: native is not supported" in result.stderr
+    result = _cli("run", *store_args, "--set", f"actor_system.admin_port={port}",
+                  "--set", "protection.trailing.mode=native",
+                  "--set", "protection.symbols.ETHUSDT.trailing.mode=managed",
+                  "--duration-secs", "1")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("posguard paper")
