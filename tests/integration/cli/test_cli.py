@@ -99,7 +99,8 @@ def test_journal_prints_both_timestamps_and_json(tmp_path, store_args):
     (["bench", "disk"], "invalid choice: 'disk'"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     (["journal", "BTCUSDT", "--limit", "-3"], "must be > 0"),
-    (["journal", "BTCUSDT", "--set", "store.backend=oracle"], "store.backend: 'oracle' is not allowed"),
+    (["journal", "BTCUSDT", "--set", "store.backend=oracle"],
+     "store.backend: 'oracle' is not allowed"),
     (["journal", "BTCUSDT", "--config", "/nonexistent.yaml"], "config file not found"),
 ])
 def test_bad_cli_arguments_exit_2_with_a_message_naming_the_problem(args, message):
