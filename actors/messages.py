@@ -149,6 +149,14 @@ class SymbolView:
     """Process id of the actor."""
     engine_ms: int = field(default_factory=now_ms)
     """When the view was taken."""
+    trailing_order_id: str | None = None
+    """Native mode: exchange id (algoId) of the resting TRAILING_STOP_MARKET."""
+    trailing_client_id: str | None = None
+    """Native mode: client id of the resting TRAILING_STOP_MARKET."""
+    trailing_callback_pct: str | None = None
+    """Native mode: its callbackRate (percent)."""
+    trailing_activate_price: str | None = None
+    """Native mode: its activatePrice (None: it was activated at placement)."""
 
 
 # --------------------------------------------------------------------------- stream events
@@ -410,6 +418,10 @@ class OrderInfo:
     """closePosition flag."""
     algo: bool
     """True for algo (conditional) orders."""
+    callback_rate_pct: Decimal | None = None
+    """TRAILING_STOP_MARKET callbackRate, percent (None otherwise)."""
+    activate_price: Decimal | None = None
+    """TRAILING_STOP_MARKET activatePrice (None when it had none, or otherwise)."""
 
 
 @dataclass(frozen=True, slots=True)

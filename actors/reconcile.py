@@ -4,7 +4,8 @@ Rules (DESIGN.md, Recovery): closed while we were away -> record the close and c
 leftovers; stop missing -> re-place it (at the trailed stop price if we had one, so a restart
 restores trailing state, I-3); several of our stops -> keep one, cancel the extras; a position
 we never opened -> adopt it and protect it with the default policy. Stops that are not ours
-(no `pg-` client id) are left alone.
+(no `pg-` client id) are left alone. Native trailing orders of ours (purpose `tr`) are
+reconciled on their own, after the fixed stop (actors/native_trailing.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal
 
-from actors import client_ids
+from actors import client_ids, native_trailing
 from actors.messages import OrderInfo, SymbolSnapshot
 from actors.protection import initial_trail_state
 from actors.symbol_machine import (
@@ -52,16 +53,17 @@ def reconcile_with(s: SymbolState, snap: SymbolSnapshot | None, ctx: Context) ->
     assert snap is not None
     ours = [o for o in snap.open_algo_orders if client_ids.is_ours(o.client_id, s.symbol)]
     foreign = len(snap.open_algo_orders) - len(ours)
+    trailing = [o for o in ours if native_trailing.is_trailing_order(o)]
     base = s.replace(extra={k: v for k, v in s.extra.items() if k not in ("dirty", "refetches")},
                      mark_price=snap.mark_price or s.mark_price, pending_stop=None,
-                     open_order=None, close_order=None, cancelling=(), stop_failures=0,
-                     quarantine_reason=None, last_error=None)
+                     pending_trailing=None, open_order=None, close_order=None, cancelling=(),
+                     stop_failures=0, op_failures={}, quarantine_reason=None, last_error=None)
     side, qty = side_of(snap.amount), abs(snap.amount)
     info = payload(amount=snap.amount, entry=snap.entry_price, ours=len(ours),
                    foreign_stops=foreign or None)
     if side is None:
         flat = base.replace(state=State.FLAT, side=None, qty=Decimal(0), entry_price=None,
-                            stop=None, trail=None, adopted=False)
+                            stop=None, trailing=None, trail=None, adopted=False)
         flat, ops = cancel_ops(flat, [_as_stop(o) for o in ours])
         kind = "closed_while_away" if s.has_position else "reconciled_flat"
         return Step(flat, kind, info, requests=tuple(ops))
@@ -70,15 +72,18 @@ def reconcile_with(s: SymbolState, snap: SymbolSnapshot | None, ctx: Context) ->
     trail = None if adopted or ours_open else s.trail
     known = base.replace(side=side, qty=qty, entry_price=snap.entry_price, trail=trail,
                          adopted=adopted or (s.adopted and not ours_open))
-    keep = _pick(s, ours)
-    extras = [_as_stop(o) for o in ours if o is not keep]
+    stops = [o for o in ours if o not in trailing]
+    keep = _pick(s, stops)
+    extras = [_as_stop(o) for o in stops if o is not keep]
     if keep is None:
         new, ops = protect(known.replace(stop=None), ctx)
         kind = "position_adopted" if adopted else (
             "stop_missing_replaced" if s.stop is not None else "open_recovered")
-        return Step(new, kind, {**info, "trigger": str(new.pending_stop.trigger_price)
+        step = Step(new, kind, {**info, "trigger": str(new.pending_stop.trigger_price)
                                 if new.pending_stop else None}, requests=tuple(ops))
-    return _keep_stop(known, keep, extras, ctx, info)
+    else:
+        step = _keep_stop(known, keep, extras, ctx, info)
+    return native_trailing.reconcile(step, s, trailing, ctx)
 
 
 def _keep_stop(s: SymbolState, keep: OrderInfo, extras: list[StopOrder], ctx: Context,

@@ -45,7 +45,7 @@ from actors.messages import (
     new_id,
 )
 from actors.protection import MarketRules
-from actors.symbol_machine import STABLE, Context, Step, Trigger, allowed, handle
+from actors.symbol_machine import STABLE, Context, Step, Trigger, allowed, handle, is_trailing
 from actors.symbol_state import State, SymbolState, from_dict, to_dict
 from system.clock import SystemClock
 
@@ -209,7 +209,7 @@ class SymbolActor(Lifecycle, ActorTypeDispatcher):
 
     def receiveMsg_ExchangeReply(self, msg: ExchangeReply, sender: Any) -> None:
         """A worker's answer to one of our requests."""
-        trigger = _REPLY_TRIGGERS[type(msg.op)]
+        trigger = Trigger.TRAILING_REPLY if is_trailing(msg.op) else _REPLY_TRIGGERS[type(msg.op)]
         if trigger is Trigger.SNAPSHOT:
             if msg.request_id != self.fetch_id or self.s is None \
                     or self.s.state is not State.RECONCILING:
@@ -241,7 +241,7 @@ class SymbolActor(Lifecycle, ActorTypeDispatcher):
     def view(self) -> SymbolView:
         """The operator's view of this symbol."""
         s = self.s or SymbolState(self.init.symbol if self.init else "?")
-        stop = s.stop
+        stop, trailing = s.stop, s.trailing
         return SymbolView(
             symbol=s.symbol, state=s.state.value, side=s.side.value.lower() if s.side else None,
             qty=str(s.qty), entry_price=_str(s.entry_price), mark_price=_str(s.mark_price),
@@ -251,7 +251,10 @@ class SymbolActor(Lifecycle, ActorTypeDispatcher):
             trailing_active=bool(s.trail and s.trail.active),
             peak_price=_str(s.trail.peak) if s.trail else None, seq=self.seq,
             last_error=s.last_error or s.quarantine_reason, last_event_ms=s.last_event_ms,
-            pid=os.getpid())
+            pid=os.getpid(), trailing_order_id=trailing.algo_id if trailing else None,
+            trailing_client_id=trailing.client_id if trailing else None,
+            trailing_callback_pct=_str(trailing.callback_rate_pct) if trailing else None,
+            trailing_activate_price=_str(trailing.activate_price) if trailing else None)
 
     # ------------------------------------------------------------------ core
 

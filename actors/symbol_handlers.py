@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from actors import client_ids
+from actors import client_ids, native_trailing
 from actors.client_ids import Purpose
 from actors.messages import (
     AlgoUpdate,
@@ -31,27 +31,30 @@ from actors.protection import PolicyError, Side, accept_move, on_mark, truncate_
 from actors.reconcile import reconcile_with
 from actors.symbol_machine import (
     MAX_STOP_FAILURES,
+    TRAILING,
     Context,
     Step,
+    backoff_ms,
     cancel_ops,
     close_at_market,
     go_flat,
+    is_trailing,
     lookup,
     next_client_id,
     payload,
     place_stop,
+    place_trailing,
     protect,
+    protect_new,
+    quarantine,
+    retry_or_quarantine,
     side_of,
+    succeeded,
 )
 from actors.symbol_state import PendingOrder, State, StopOrder, SymbolState
 
 STOP_TYPES = ("STOP_MARKET", "TRAILING_STOP_MARKET")
 OPEN_STATES = (State.OPEN_UNPROTECTED, State.PROTECTED, State.MOVING_STOP, State.CLOSING)
-
-
-def backoff_ms(failures: int) -> int:
-    """Retry delay for the n-th consecutive failure (the shell adds jitter)."""
-    return min(100 * 2 ** max(failures - 1, 0), 5000)
 
 
 # --------------------------------------------------------------------------- commands
@@ -121,6 +124,11 @@ def _retry_during_reconcile(s: SymbolState, op: Any, ctx: Context) -> Step | Non
     return None
 
 
+def _retry_while_quarantined(s: SymbolState, op: Any, ctx: Context) -> None:
+    """A retry timer armed before the quarantine: nothing is sent (see TABLE)."""
+    return None
+
+
 def _mark(s: SymbolState, ev: MarkPrice, ctx: Context) -> Step | None:
     """A mark tick: maybe move the managed trailing stop (new stop first)."""
     s = s.replace(mark_price=ev.price)
@@ -161,25 +169,35 @@ def _position_open(s: SymbolState, side: Side, qty: Decimal, entry: Decimal, ctx
     """A non-zero position is reported (stream, open reply or lookup)."""
     info = payload(side=side.value, qty=qty, entry=entry, source=source)
     if s.state in (State.FLAT, State.OPENING):
-        if ctx.rules is None:
-            return Step(s.replace(state=State.RECONCILING), "reconcile_started", info,
-                        refetch=True)
-        adopted = s.state is State.FLAT
-        known = s.replace(side=side, qty=qty, entry_price=entry, adopted=adopted, trail=None)
-        new, ops = protect(known, ctx)
-        kind = "position_adopted" if adopted else "open_filled"
-        return Step(new, kind, info, requests=tuple(ops))
+        return _new_position(s, side, qty, entry, ctx, info)
     if side != s.side:
         return Step(s.replace(state=State.RECONCILING), "reconcile_started",
                     {**info, "why": "side flipped"}, refetch=True)
     if qty == s.qty and entry == s.entry_price:
         return None
-    changed = s.replace(qty=qty, entry_price=entry)
+    # Both stops are resized the same way: the new order first, the old one cancelled after.
+    changed, ops = native_trailing.resize(s.replace(qty=qty, entry_price=entry), ctx)
     if s.state is State.PROTECTED and s.stop is not None and qty != s.stop.qty:
         new, op = place_stop(changed, ctx, s.stop.trigger_price or Decimal(0))
         return Step(new.replace(state=State.MOVING_STOP), "stop_resize_requested",
-                    {**info, "client_id": op.client_id}, requests=(op,))
+                    {**info, "client_id": op.client_id}, requests=(op, *ops))
+    if ops:
+        return Step(changed, "trailing_resize_requested",
+                    {**info, "client_id": ops[0].client_id}, requests=tuple(ops))
     return Step(changed, "position_changed", info)
+
+
+def _new_position(s: SymbolState, side: Side, qty: Decimal, entry: Decimal, ctx: Context,
+                  info: dict[str, Any]) -> Step:
+    """FLAT (adopted) or OPENING (our fill): protect it."""
+    if ctx.rules is None:
+        return Step(s.replace(state=State.RECONCILING), "reconcile_started", info,
+                    refetch=True)
+    adopted = s.state is State.FLAT
+    known = s.replace(side=side, qty=qty, entry_price=entry, adopted=adopted, trail=None)
+    new, ops = protect_new(known, ctx)
+    kind = "position_adopted" if adopted else "open_filled"
+    return Step(new, kind, info, requests=tuple(ops))
 
 
 def _order(s: SymbolState, ev: OrderUpdate, ctx: Context) -> Step | None:
@@ -194,8 +212,11 @@ def _order(s: SymbolState, ev: OrderUpdate, ctx: Context) -> Step | None:
     if (is_close or is_stop_fill) and ev.exec_type == "TRADE":
         s = s.replace(realized_pnl=s.realized_pnl + ev.realized_pnl)
         if ev.status == "FILLED" and s.has_position and ev.cum_qty >= s.qty:
-            new, ops = go_flat(s, "closed")
-            kind = "closed_at_market" if is_close else "stop_filled"
+            # The order that filled is spent: cancel the others (a native trailing fill
+            # cancels the fixed stop, and the other way round).
+            new, ops = go_flat(s, "closed", spent=ev.client_id)
+            kind = "closed_at_market" if is_close else (
+                "trailing_filled" if ev.order_type == TRAILING else "stop_filled")
             return Step(new, kind, payload(price=ev.avg_price, pnl=ev.realized_pnl,
                                            client_id=ev.client_id), requests=tuple(ops))
         return Step(s, "reduce_fill", payload(qty=ev.last_qty, pnl=ev.realized_pnl))
@@ -224,6 +245,8 @@ def _algo(s: SymbolState, ev: AlgoUpdate, ctx: Context) -> Step | None:
         return _stop_accepted(s, ev.algo_id, ctx, "stream")
     if s.stop and cid == s.stop.client_id:
         return _own_stop_event(s, ev, ctx)
+    if native_trailing.tracks(s, cid):
+        return native_trailing.on_algo(s, ev, ctx)
     if any(c.client_id == cid for c in s.cancelling):
         if ev.status in ("CANCELED", "EXPIRED", "FINISHED", "REJECTED"):
             left = tuple(c for c in s.cancelling if c.client_id != cid)
@@ -268,6 +291,11 @@ def _stop_accepted(s: SymbolState, algo_id: str, ctx: Context, source: str) -> S
                     requests=tuple(ops))
     info = payload(client_id=p.client_id, algo_id=algo_id, trigger=p.trigger_price,
                    qty=p.qty, source=source)
+    if s.state is State.QUARANTINED:
+        # It rests and protects: track it, send nothing; the operator's release reconciles
+        # (and cancels the older stop of ours if both rest).
+        return Step(s.replace(stop=placed, pending_stop=None), "stop_placed_while_quarantined",
+                    info)
     old = s.stop
     new = s.replace(stop=placed, pending_stop=None, state=State.PROTECTED, stop_failures=0)
     ops: list[Any] = []
@@ -296,11 +324,20 @@ def _stop_reply(s: SymbolState, r: ExchangeReply, ctx: Context) -> Step | None:
     return _stop_failed(s, r, op, ctx)
 
 
+def _trailing_reply(s: SymbolState, r: ExchangeReply, ctx: Context) -> Step | None:
+    """The REST reply to a TRAILING_STOP_MARKET placement (native mode)."""
+    p = s.pending_trailing
+    assert isinstance(r.op, PlaceStop)
+    if p is None or p.client_id != r.op.client_id:
+        return _stray_stop(s, r)
+    return native_trailing.on_reply(s, r, ctx)
+
+
 def _stray_stop(s: SymbolState, r: ExchangeReply) -> Step | None:
     """A reply for a stop we no longer track: cancel it if it rests (nothing left behind)."""
     op = r.op
     assert isinstance(op, PlaceStop)
-    if s.stop is not None and s.stop.client_id == op.client_id:
+    if any(o is not None and o.client_id == op.client_id for o in (s.stop, s.trailing)):
         return None  # already accepted through the stream
     landed = r.failure is None and isinstance(r.result, OrderInfo)
     maybe = r.failure is not None and r.failure.kind is FailureKind.UNKNOWN_OUTCOME
@@ -328,7 +365,7 @@ def _stop_failed(s: SymbolState, r: ExchangeReply, op: PlaceStop, ctx: Context) 
     failures = s.stop_failures + 1
     s = s.replace(stop_failures=failures, last_error=err)
     if f.kind is FailureKind.HALT or failures >= MAX_STOP_FAILURES:
-        return _quarantine(s, err, info)
+        return quarantine(s.replace(pending_stop=None), err, info)
     if f.kind is FailureKind.TEMPORARY:
         return Step(s, "stop_retry_scheduled", info, retry_after_ms=backoff_ms(failures))
     return Step(s.replace(state=State.RECONCILING, pending_stop=None), "stop_rejected", info,
@@ -344,11 +381,6 @@ def _would_trigger(s: SymbolState, ctx: Context, info: dict[str, Any], err: str)
         return Step(cleared.replace(state=State.FLAT), "stop_not_needed", info)
     new, op = close_at_market(cleared, ctx, f"would-trigger-{s.order_counter + 1}")
     return Step(new, "stop_would_trigger_close", info, requests=(op,))
-
-
-def _quarantine(s: SymbolState, reason: str, info: dict[str, Any]) -> Step:
-    return Step(s.replace(state=State.QUARANTINED, pending_stop=None, quarantine_reason=reason),
-                "quarantined", {**info, "reason": reason})
 
 
 def _market_reply(s: SymbolState, r: ExchangeReply, ctx: Context) -> Step | None:
@@ -410,24 +442,40 @@ def _lookup_reply(s: SymbolState, r: ExchangeReply, ctx: Context) -> Step | None
     """The answer to a lookup by client id (after an unknown outcome)."""
     op = r.op
     assert isinstance(op, LookupOrder)
+    cid, key = op.client_id, f"lookup:{op.client_id}"
     if r.failure is not None:
-        return Step(s, "lookup_retry_scheduled", payload(error=r.failure.message),
-                    retry_after_ms=backoff_ms(2))
-    info = r.result
-    if s.open_order and op.client_id == s.open_order.client_id:
-        if info is None:
-            return Step(s.replace(state=State.FLAT if s.state is State.OPENING else s.state,
-                                  open_order=None, last_error="open order never placed"),
-                        "open_not_placed", payload(client_id=op.client_id))
-        return _open_result(s, info, ctx, "lookup")
-    if s.close_order and op.client_id == s.close_order.client_id:
-        if info is not None and (info.status == "FILLED" or info.filled_qty >= s.qty):
-            return _close_result(s, info)
-        return Step(s.replace(state=State.RECONCILING, close_order=None), "close_unresolved",
-                    payload(client_id=op.client_id), refetch=True)
-    if s.pending_stop and op.client_id == s.pending_stop.client_id:
+        if cid not in _pending_ids(s):
+            return None  # resolved meanwhile (stream, another reply): nothing to retry
+        return retry_or_quarantine(s, key, r.failure, f"lookup {cid}", "lookup_retry_scheduled",
+                                   payload(client_id=cid, error=r.failure.message))
+    s, info = succeeded(s, key), r.result
+    assert info is None or isinstance(info, OrderInfo)
+    if s.open_order and cid == s.open_order.client_id:
+        return _open_lookup(s, info, ctx)
+    if s.close_order and cid == s.close_order.client_id:
+        return _close_lookup(s, info)
+    if s.pending_stop and cid == s.pending_stop.client_id:
         return _stop_lookup(s, info, ctx)
+    if s.pending_trailing and cid == s.pending_trailing.client_id:
+        return native_trailing.on_lookup(s, info, ctx)
     return None
+
+
+def _open_lookup(s: SymbolState, info: OrderInfo | None, ctx: Context) -> Step | None:
+    assert s.open_order is not None
+    if info is None:
+        return Step(s.replace(state=State.FLAT if s.state is State.OPENING else s.state,
+                              open_order=None, last_error="open order never placed"),
+                    "open_not_placed", payload(client_id=s.open_order.client_id))
+    return _open_result(s, info, ctx, "lookup")
+
+
+def _close_lookup(s: SymbolState, info: OrderInfo | None) -> Step:
+    assert s.close_order is not None
+    if info is not None and (info.status == "FILLED" or info.filled_qty >= s.qty):
+        return _close_result(s, info)
+    return Step(s.replace(state=State.RECONCILING, close_order=None), "close_unresolved",
+                payload(client_id=s.close_order.client_id), refetch=True)
 
 
 def _stop_lookup(s: SymbolState, info: OrderInfo | None, ctx: Context) -> Step:
@@ -446,22 +494,24 @@ def _stop_lookup(s: SymbolState, info: OrderInfo | None, ctx: Context) -> Step:
 
 def _cancel_reply(s: SymbolState, r: ExchangeReply, ctx: Context) -> Step | None:
     """The REST reply to a cancel; a stop already gone counts as cancelled."""
+    assert isinstance(r.op, CancelStop)
     cid = r.op.client_id
+    key = f"cancel:{cid}"
     if not any(c.client_id == cid for c in s.cancelling):
         return None
     if r.failure is None or r.failure.kind is FailureKind.NOT_FOUND:
         left = tuple(c for c in s.cancelling if c.client_id != cid)
-        return Step(s.replace(cancelling=left), "stop_cancelled", payload(client_id=cid))
-    return Step(s.replace(last_error=f"cancel {cid}: {r.failure.message}"),
-                "cancel_retry_scheduled", payload(client_id=cid, error=r.failure.message),
-                retry_after_ms=backoff_ms(2))
+        return Step(succeeded(s.replace(cancelling=left), key), "stop_cancelled",
+                    payload(client_id=cid))
+    return retry_or_quarantine(s, key, r.failure, f"cancel {cid}", "cancel_retry_scheduled",
+                               payload(client_id=cid, error=r.failure.message))
 
 
 def _snapshot(s: SymbolState, r: ExchangeReply, ctx: Context) -> Step | None:
     """The reconcile fetch came back."""
     if r.failure is not None:
         if r.failure.kind is FailureKind.HALT:
-            return _quarantine(s, f"reconcile: {r.failure.message}", {})
+            return quarantine(s, f"reconcile: {r.failure.message}", {})
         return Step(s.replace(last_error=f"reconcile: {r.failure.message}"),
                     "reconcile_retry_scheduled", payload(error=r.failure.message),
                     retry_after_ms=backoff_ms(3))
@@ -476,20 +526,12 @@ def _snapshot(s: SymbolState, r: ExchangeReply, ctx: Context) -> Step | None:
 def _retry(s: SymbolState, op: Any, ctx: Context) -> Step | None:
     """A retry timer fired: resend `op` if it is still wanted."""
     cid = getattr(op, "client_id", None)
+    if isinstance(op, PlaceStop):
+        return _retry_place(s, op, ctx)
     wanted = (
-        (isinstance(op, PlaceStop) and s.pending_stop is not None
-         and s.pending_stop.client_id == cid)
-        or (isinstance(op, CancelStop) and any(c.client_id == cid for c in s.cancelling))
+        (isinstance(op, CancelStop) and any(c.client_id == cid for c in s.cancelling))
         or (isinstance(op, LookupOrder) and cid in _pending_ids(s))
     )
-    if wanted and isinstance(op, PlaceStop) and s.pending_stop is not None \
-            and s.side is not None and op.qty != s.qty:
-        # The position changed while the retry waited: re-place for the size it has now
-        # (same client id, as after a lookup), never a stop larger or smaller than it.
-        p = s.pending_stop
-        new, op = place_stop(s, ctx, p.trigger_price or Decimal(0), client_id=p.client_id)
-        return Step(new, "retry", payload(op="PlaceStop", client_id=cid, qty=new.qty),
-                    requests=(op,))
     if wanted:
         return Step(s, "retry", payload(op=type(op).__name__, client_id=cid), requests=(op,),
                     persist=False)
@@ -498,8 +540,27 @@ def _retry(s: SymbolState, op: Any, ctx: Context) -> Step | None:
     return None
 
 
+def _retry_place(s: SymbolState, op: PlaceStop, ctx: Context) -> Step | None:
+    """Resend a stop (or native trailing) placement that is still in flight."""
+    trailing = is_trailing(op)
+    p = s.pending_trailing if trailing else s.pending_stop
+    if p is None or p.client_id != op.client_id:
+        return None
+    if s.side is None or op.qty == s.qty:
+        return Step(s, "retry", payload(op="PlaceStop", client_id=op.client_id),
+                    requests=(op,), persist=False)
+    # The position changed while the retry waited: re-place for the size it has now
+    # (same client id, as after a lookup), never a stop larger or smaller than it.
+    if trailing:
+        new, again = place_trailing(s, ctx, again=p)
+    else:
+        new, again = place_stop(s, ctx, p.trigger_price or Decimal(0), client_id=p.client_id)
+    return Step(new, "retry", payload(op="PlaceStop", client_id=op.client_id, qty=new.qty),
+                requests=(again,))
+
+
 def _pending_ids(s: SymbolState) -> set[str]:
-    ids = {o.client_id for o in (s.open_order, s.close_order, s.pending_stop) if o is not None}
-    return ids
+    orders = (s.open_order, s.close_order, s.pending_stop, s.pending_trailing)
+    return {o.client_id for o in orders if o is not None}
 
 

@@ -14,6 +14,7 @@ cleaned up (I-4).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import replace as _replace
 from decimal import Decimal
 from enum import Enum, unique
 from typing import Any
@@ -22,6 +23,8 @@ from actors import client_ids
 from actors.client_ids import Purpose
 from actors.messages import (
     CancelStop,
+    ExchangeFailure,
+    FailureKind,
     LookupOrder,
     PlaceMarket,
     PlaceStop,
@@ -32,10 +35,16 @@ from actors.protection import (
     Side,
     closing_order_side,
     initial_trail_state,
+    native_trailing_params,
 )
 from actors.symbol_state import PendingOrder, State, StopOrder, SymbolState
 
 MAX_STOP_FAILURES = 3
+# Consecutive failures of one lookup or cancel before the symbol is quarantined. Each failure
+# is already several attempts: the gateway retries reads with backoff (system/exchange.py).
+MAX_OP_FAILURES = 5
+TRAILING = "TRAILING_STOP_MARKET"
+TRANSIENT = (FailureKind.TEMPORARY, FailureKind.UNKNOWN_OUTCOME)
 
 
 @unique
@@ -51,6 +60,7 @@ class Trigger(Enum):
     ALGO = "algo"
     MARKET_REPLY = "market_reply"
     STOP_REPLY = "stop_reply"
+    TRAILING_REPLY = "trailing_reply"
     CANCEL_REPLY = "cancel_reply"
     LOOKUP_REPLY = "lookup_reply"
     SNAPSHOT = "snapshot"
@@ -117,13 +127,23 @@ TABLE: dict[Trigger, dict[State, str]] = {
                            State.RECONCILING: "_reply_during_reconcile"},
     Trigger.STOP_REPLY: {**{s: "_stop_reply" for s in ALL},
                          State.RECONCILING: "_reply_during_reconcile"},
+    # Native mode: the reply to a TRAILING_STOP_MARKET placement (actors/native_trailing.py).
+    Trigger.TRAILING_REPLY: {**{s: "_trailing_reply" for s in ALL},
+                             State.RECONCILING: "_reply_during_reconcile"},
     Trigger.CANCEL_REPLY: {**{s: "_cancel_reply" for s in ALL},
                            State.RECONCILING: "_reply_during_reconcile"},
     Trigger.LOOKUP_REPLY: {**{s: "_lookup_reply" for s in ALL},
                            State.RECONCILING: "_reply_during_reconcile"},
     Trigger.SNAPSHOT: {State.RECONCILING: "_snapshot"},
-    Trigger.RETRY: {**{s: "_retry" for s in ALL}, State.RECONCILING: "_retry_during_reconcile"},
+    # QUARANTINED: the operator decides; timers armed before the quarantine send nothing.
+    Trigger.RETRY: {**{s: "_retry" for s in ALL}, State.RECONCILING: "_retry_during_reconcile",
+                    State.QUARANTINED: "_retry_while_quarantined"},
 }
+
+
+def is_trailing(op: Any) -> bool:
+    """True for a TRAILING_STOP_MARKET placement (its reply is Trigger.TRAILING_REPLY)."""
+    return isinstance(op, PlaceStop) and op.order_type == TRAILING
 
 
 def allowed(state: State, trigger: Trigger) -> bool:
@@ -179,6 +199,48 @@ def protect(s: SymbolState, ctx: Context) -> tuple[SymbolState, list[Any]]:
     return s.replace(state=State.OPEN_UNPROTECTED), [op]
 
 
+def native(ctx: Context) -> bool:
+    """True when the exchange trails (protection.trailing.mode: native)."""
+    return ctx.policy.trailing.mode == "native"
+
+
+def trailing_op(s: SymbolState, ctx: Context, order: StopOrder) -> PlaceStop:
+    """The PlaceStop for `order` (a TRAILING_STOP_MARKET record), closing `s`'s position."""
+    assert s.side is not None
+    return PlaceStop(symbol=s.symbol, side=closing_order_side(s.side), qty=order.qty,
+                     client_id=order.client_id, order_type=TRAILING, trigger_price=None,
+                     working_type=ctx.policy.working_type,
+                     callback_rate_pct=order.callback_rate_pct,
+                     activate_price=order.activate_price)
+
+
+def place_trailing(s: SymbolState, ctx: Context, *,
+                   again: StopOrder | None = None) -> tuple[SymbolState, PlaceStop]:
+    """Make a full-size reduce-only TRAILING_STOP_MARKET (native mode); record it as pending.
+
+    `again`: re-send that order under its own client id (sized to the position now), so that
+    if an earlier attempt landed after all the exchange refuses the copy (-4116).
+    """
+    assert s.side is not None and s.entry_price is not None and ctx.rules is not None
+    if again is not None:
+        order = _replace(again, qty=s.qty)
+        return s.replace(pending_trailing=order), trailing_op(s, ctx, order)
+    params = native_trailing_params(s.side, s.entry_price, ctx.policy, ctx.rules)
+    client_id, counter = next_client_id(s, ctx, Purpose.TRAILING)
+    order = StopOrder(client_id, None, None, s.qty, TRAILING, params.callback_rate_pct,
+                      on_tick(params.activate_price, ctx.rules))
+    return s.replace(pending_trailing=order, order_counter=counter), trailing_op(s, ctx, order)
+
+
+def protect_new(s: SymbolState, ctx: Context) -> tuple[SymbolState, list[Any]]:
+    """A new position: its stop, and in native mode the exchange's trailing stop as well."""
+    s, ops = protect(s, ctx)
+    if native(ctx):
+        s, op = place_trailing(s, ctx)
+        ops.append(op)
+    return s, ops
+
+
 def cancel_ops(s: SymbolState, stops: list[StopOrder]) -> tuple[SymbolState, list[Any]]:
     """Cancel `stops` (idempotent on the exchange); they wait in `cancelling`."""
     known = {c.client_id for c in s.cancelling}
@@ -187,13 +249,17 @@ def cancel_ops(s: SymbolState, stops: list[StopOrder]) -> tuple[SymbolState, lis
     return s.replace(cancelling=s.cancelling + tuple(new)), ops
 
 
-def go_flat(s: SymbolState, reason: str) -> tuple[SymbolState, list[Any]]:
-    """The position is gone: cancel every stop we know of, forget the position."""
-    leftovers = [x for x in (s.stop, s.pending_stop) if x is not None and x.algo_id]
+def go_flat(s: SymbolState, reason: str, spent: str | None = None
+            ) -> tuple[SymbolState, list[Any]]:
+    """The position is gone: cancel every stop we know of (but `spent`, the client id of the
+    stop that just filled), forget the position."""
+    known = (s.stop, s.pending_stop, s.trailing, s.pending_trailing)
+    leftovers = [x for x in known if x is not None and x.algo_id and x.client_id != spent]
     s, ops = cancel_ops(s, leftovers)
     # A pending stop without an algo id is still in flight: its reply cleans it up.
     return s.replace(state=State.FLAT, side=None, qty=Decimal(0), entry_price=None,
-                     stop=None, pending_stop=None, trail=None, close_order=None,
+                     stop=None, pending_stop=None, trailing=None, pending_trailing=None,
+                     trail=None, close_order=None,
                      stop_failures=0, adopted=False,
                      last_error=None if reason == "closed" else s.last_error), ops
 
@@ -206,6 +272,40 @@ def close_at_market(s: SymbolState, ctx: Context, command_id: str) -> tuple[Symb
     op = PlaceMarket(s.symbol, side, s.qty, cid, reduce_only=True)
     pending = PendingOrder(cid, command_id, side, s.qty)
     return s.replace(state=State.CLOSING, close_order=pending, order_counter=counter), op
+
+
+def backoff_ms(failures: int) -> int:
+    """Retry delay for the n-th consecutive failure (the shell adds jitter)."""
+    return min(100 * 2 ** max(failures - 1, 0), 5000)
+
+
+def quarantine(s: SymbolState, reason: str, info: dict[str, Any]) -> Step:
+    """Stop acting on the symbol: the state says why; exchange stops stay where they are."""
+    return Step(s.replace(state=State.QUARANTINED, quarantine_reason=reason, op_failures={}),
+                "quarantined", {**info, "reason": reason})
+
+
+def retry_or_quarantine(s: SymbolState, key: str, failure: ExchangeFailure, what: str,
+                        kind: str, info: dict[str, Any], cap: int = MAX_OP_FAILURES) -> Step:
+    """A failed lookup, cancel or trailing placement: a transient failure is retried with
+    backoff, at most `cap` times in a row; anything else (auth, permissions, an invalid
+    request) would fail the same way again, so it quarantines at once."""
+    err = f"{what}: {failure.message}"
+    n = s.op_failures.get(key, 0) + 1
+    s = s.replace(last_error=err)
+    if failure.kind not in TRANSIENT:
+        return quarantine(s, f"{err} ({failure.kind.value}, not retried)", info)
+    if n >= cap:
+        return quarantine(s, f"{err} (failed {n} times in a row, gave up)", info)
+    return Step(s.replace(op_failures={**s.op_failures, key: n}), kind, info,
+                retry_after_ms=backoff_ms(n))
+
+
+def succeeded(s: SymbolState, key: str) -> SymbolState:
+    """`s` with the failure count of operation `key` cleared."""
+    if key not in s.op_failures:
+        return s
+    return s.replace(op_failures={k: v for k, v in s.op_failures.items() if k != key})
 
 
 def side_of(amount: Decimal) -> Side | None:

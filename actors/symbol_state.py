@@ -45,6 +45,10 @@ class StopOrder:
     """Quantity it closes."""
     order_type: str
     """STOP_MARKET or TRAILING_STOP_MARKET."""
+    callback_rate_pct: Decimal | None = None
+    """TRAILING_STOP_MARKET: callbackRate in percent (None for STOP_MARKET)."""
+    activate_price: Decimal | None = None
+    """TRAILING_STOP_MARKET: activatePrice (None: activated at placement, or STOP_MARKET)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,8 @@ class SymbolState:
     stop: StopOrder | None = None
     pending_stop: StopOrder | None = None
     cancelling: tuple[StopOrder, ...] = ()
+    trailing: StopOrder | None = None          # native mode: the resting TRAILING_STOP_MARKET
+    pending_trailing: StopOrder | None = None  # native mode: a trailing placement in flight
     trail: TrailState | None = None
     open_order: PendingOrder | None = None
     close_order: PendingOrder | None = None
@@ -85,6 +91,8 @@ class SymbolState:
     last_event_ms: int = 0
     quarantine_reason: str | None = None
     adopted: bool = False
+    # consecutive failures of each retried operation, keyed "lookup:<cid>", "cancel:<cid>", ...
+    op_failures: dict[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def replace(self, **changes: Any) -> SymbolState:
@@ -100,7 +108,7 @@ class SymbolState:
     def live(self) -> bool:
         """True while anything is open or in flight (the store lists these at start)."""
         return (self.state is not State.FLAT or self.has_position or bool(self.cancelling)
-                or self.pending_stop is not None)
+                or self.pending_stop is not None or self.pending_trailing is not None)
 
     def remember_command(self, command_id: str) -> tuple[str, ...]:
         """The command-id list with `command_id` added (bounded, oldest dropped)."""
@@ -118,6 +126,7 @@ def to_dict(s: SymbolState) -> dict[str, Any]:
         "entry_price": _s(s.entry_price), "mark_price": _s(s.mark_price),
         "stop": _stop_out(s.stop), "pending_stop": _stop_out(s.pending_stop),
         "cancelling": [_stop_out(c) for c in s.cancelling],
+        "trailing": _stop_out(s.trailing), "pending_trailing": _stop_out(s.pending_trailing),
         "trail": None if s.trail is None else {
             "active": s.trail.active, "peak": _s(s.trail.peak),
             "stop_price": str(s.trail.stop_price), "last_move_ms": s.trail.last_move_ms,
@@ -126,12 +135,17 @@ def to_dict(s: SymbolState) -> dict[str, Any]:
         "order_counter": s.order_counter, "command_ids": list(s.command_ids),
         "realized_pnl": str(s.realized_pnl), "stop_failures": s.stop_failures,
         "last_error": s.last_error, "last_event_ms": s.last_event_ms,
-        "quarantine_reason": s.quarantine_reason, "adopted": s.adopted, "extra": s.extra,
+        "quarantine_reason": s.quarantine_reason, "adopted": s.adopted,
+        "op_failures": dict(s.op_failures), "extra": s.extra,
     }
 
 
 def from_dict(d: dict[str, Any]) -> SymbolState:
-    """Plain data (a stored snapshot) -> SymbolState; unknown schema versions are refused."""
+    """Plain data (a stored snapshot) -> SymbolState; unknown schema versions are refused.
+
+    Keys added after schema 1 shipped (native trailing, op_failures) are optional, so older
+    snapshots load with their defaults.
+    """
     if d.get("v") != SCHEMA:
         raise ValueError(f"symbol snapshot schema {d.get('v')!r} is not supported "
                          f"(this posguard reads schema {SCHEMA})")
@@ -142,6 +156,8 @@ def from_dict(d: dict[str, Any]) -> SymbolState:
         entry_price=_dec(d.get("entry_price")), mark_price=_dec(d.get("mark_price")),
         stop=_stop_in(d.get("stop")), pending_stop=_stop_in(d.get("pending_stop")),
         cancelling=tuple(x for x in (_stop_in(c) for c in d.get("cancelling", [])) if x),
+        trailing=_stop_in(d.get("trailing")),
+        pending_trailing=_stop_in(d.get("pending_trailing")),
         trail=None if t is None else TrailState(
             active=t["active"], peak=_dec(t.get("peak")), stop_price=Decimal(t["stop_price"]),
             last_move_ms=t["last_move_ms"], moves=t["moves"]),
@@ -151,7 +167,8 @@ def from_dict(d: dict[str, Any]) -> SymbolState:
         realized_pnl=Decimal(d.get("realized_pnl", "0")),
         stop_failures=d.get("stop_failures", 0), last_error=d.get("last_error"),
         last_event_ms=d.get("last_event_ms", 0), quarantine_reason=d.get("quarantine_reason"),
-        adopted=d.get("adopted", False), extra=dict(d.get("extra") or {}))
+        adopted=d.get("adopted", False), op_failures=dict(d.get("op_failures") or {}),
+        extra=dict(d.get("extra") or {}))
 
 
 def _s(v: Decimal | None) -> str | None:
@@ -166,14 +183,16 @@ def _stop_out(o: StopOrder | None) -> dict[str, Any] | None:
     if o is None:
         return None
     return {"client_id": o.client_id, "algo_id": o.algo_id,
-            "trigger_price": _s(o.trigger_price), "qty": str(o.qty), "order_type": o.order_type}
+            "trigger_price": _s(o.trigger_price), "qty": str(o.qty), "order_type": o.order_type,
+            "callback_rate_pct": _s(o.callback_rate_pct), "activate_price": _s(o.activate_price)}
 
 
 def _stop_in(d: dict[str, Any] | None) -> StopOrder | None:
     if d is None:
         return None
     return StopOrder(d["client_id"], d.get("algo_id"), _dec(d.get("trigger_price")),
-                     Decimal(d["qty"]), d["order_type"])
+                     Decimal(d["qty"]), d["order_type"], _dec(d.get("callback_rate_pct")),
+                     _dec(d.get("activate_price")))
 
 
 def _pending_out(o: PendingOrder | None) -> dict[str, Any] | None:

@@ -297,7 +297,9 @@ def _order_info(symbol: str, raw: dict[str, Any], *, algo: bool) -> OrderInfo:
             qty=_d(raw.get("quantity")) or Decimal(0), filled_qty=Decimal(0),
             avg_price=None, trigger_price=_d(raw.get("triggerPrice")),
             reduce_only=_bool(raw.get("reduceOnly")),
-            close_position=_bool(raw.get("closePosition")), algo=True)
+            close_position=_bool(raw.get("closePosition")), algo=True,
+            callback_rate_pct=_d(raw.get("callbackRate")),
+            activate_price=_d(raw.get("activatePrice")))
     return OrderInfo(
         order_id=str(raw.get("orderId", "")), client_id=str(raw.get("clientOrderId", "")),
         symbol=raw.get("symbol", symbol), order_type=str(raw.get("type", "")),

@@ -78,7 +78,6 @@ class Kernel:
         """Take the lock, check the store, start the simulator and the actors."""
         from persistence.factory import open_instance
         from persistence.store import StoreError
-        self._refuse_unsupported()
         try:
             self.lock, self.holder = open_instance(self.config.store_target(), self.clock)
         except StoreError as e:
@@ -91,17 +90,6 @@ class Kernel:
         except BaseException:
             self.stop(grace_secs=0)
             raise
-
-    def _refuse_unsupported(self) -> None:
-        # The policy computes native TRAILING_STOP_MARKET parameters, but the symbol actor does
-        # not place them yet: refuse rather than silently protect with a fixed stop only.
-        p = self.config.protection
-        natives = [s for s, pol in p.symbols.items() if pol.trailing.mode == "native"]
-        if p.default.trailing.mode == "native" or natives:
-            where = "protection.trailing.mode" if not natives else \
-                f"protection.symbols.{natives[0]}.trailing.mode"
-            raise KernelError(f"{where}: native is not supported by the symbol actor yet; "
-                              f"use managed or off")
 
     def _start_sim(self) -> None:
         sim_settings = self.config.exchange.simulator

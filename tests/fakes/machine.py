@@ -6,7 +6,7 @@ the current state, applies triggers through `handle` and records every Step it r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -37,7 +37,7 @@ RULES = MarketRules(tick_size=D("0.1"), step_size=D("0.001"), min_qty=D("0.001")
 
 
 def policy(on_stop_would_trigger: str = "close", **trailing: Any) -> ProtectionPolicy:
-    """ProtectionPolicy defaults, with optional overrides."""
+    """ProtectionPolicy defaults, with optional overrides (e.g. mode="native")."""
     return ProtectionPolicy(trailing=TrailingPolicy(**trailing),
                             on_stop_would_trigger=on_stop_would_trigger)  # type: ignore[arg-type]
 
@@ -69,9 +69,10 @@ def order_update(client_id: str, *, order_type: str = "STOP_MARKET", side: str =
 
 def algo_update(client_id: str, status: str = "NEW", *, algo_id: str = "4000000001",
                 side: str = "SELL", trigger: str = "58800", qty: str = "0.010",
+                order_type: str = "STOP_MARKET", reason: str = "",
                 event_ms: int = T0) -> AlgoUpdate:
-    return AlgoUpdate(SYMBOL, client_id, algo_id, "STOP_MARKET", side, status, D(trigger),
-                      D(qty), False, "", event_ms)
+    return AlgoUpdate(SYMBOL, client_id, algo_id, order_type, side, status, D(trigger),
+                      D(qty), False, reason, event_ms)
 
 
 # --------------------------------------------------------------------------- replies
@@ -106,12 +107,27 @@ def stop_info(client_id: str, trigger: str, *, algo_id: str = "4000000001",
                       algo=True)
 
 
+def trailing_info(client_id: str, *, algo_id: str = "4000000002", side: str = "SELL",
+                  qty: str = "0.010", status: str = "NEW", callback: str = "0.5",
+                  activate: str | None = "60600") -> OrderInfo:
+    """An open algo TRAILING_STOP_MARKET as the exchange lists it."""
+    info = order_info(client_id, order_id=algo_id, order_type="TRAILING_STOP_MARKET",
+                      side=side, status=status, qty=qty, filled="0", avg=None, algo=True)
+    return replace(info, callback_rate_pct=D(callback),
+                   activate_price=None if activate is None else D(activate))
+
+
 def reply(op: Any, result: Any = None, fail: ExchangeFailure | None = None) -> ExchangeReply:
     return ExchangeReply("req-" + getattr(op, "client_id", "fetch"), op, result, fail)
 
 
 def accept(op: PlaceStop, algo_id: str = "4000000001") -> ExchangeReply:
-    """The exchange accepted a PlaceStop."""
+    """The exchange accepted a PlaceStop (a STOP_MARKET or a TRAILING_STOP_MARKET)."""
+    if op.order_type == "TRAILING_STOP_MARKET":
+        return reply(op, trailing_info(
+            op.client_id, algo_id=algo_id, side=op.side, qty=str(op.qty),
+            callback=str(op.callback_rate_pct),
+            activate=None if op.activate_price is None else str(op.activate_price)))
     assert op.trigger_price is not None
     return reply(op, stop_info(op.client_id, str(op.trigger_price), algo_id=algo_id,
                                side=op.side, qty=str(op.qty)))

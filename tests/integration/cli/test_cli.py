@@ -99,7 +99,8 @@ def test_journal_prints_both_timestamps_and_json(tmp_path, store_args):
     (["bench", "disk"], "invalid choice: 'disk'"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     (["journal", "BTCUSDT", "--limit", "-3"], "must be > 0"),
-    (["journal", "BTCUSDT", "--set", "store.backend=oracle"], "store.backend: 'oracle' is not allowed"),
+    (["journal", "BTCUSDT", "--set", "store.backend=oracle"],
+     "store.backend: 'oracle' is not allowed"),
     (["journal", "BTCUSDT", "--config", "/nonexistent.yaml"], "config file not found"),
     (["open", "BTCUSDT", "--side", "up", "--qty", "1"], "invalid choice: 'up'"),
     (["open", "BTCUSDT", "--side", "long", "--qty", "-1"], "must be a positive number"),
@@ -172,11 +173,16 @@ def test_run_with_postgres_but_no_dsn_variable_names_the_variable():
     assert "POSGUARD_PG_DSN" in result.stderr
 
 
-def test_run_refuses_native_trailing_until_the_symbol_actor_places_it(tmp_path, store_args):
-    result = _cli("run", *store_args, "--set", "protection.trailing.mode=native")
+def test_run_starts_with_native_trailing_as_default_and_per_symbol(tmp_path, store_args):
+    port = _free_port()
 
-    assert result.returncode == 3
-    assert "protection.trailing.mode: native is not supported" in result.stderr
+    result = _cli("run", *store_args, "--set", f"actor_system.admin_port={port}",
+                  "--set", "protection.trailing.mode=native",
+                  "--set", "protection.symbols.ETHUSDT.trailing.mode=managed",
+                  "--duration-secs", "1")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("posguard paper")
 
 
 @pytest.mark.parametrize("command", [["status"], ["status", "BTCUSDT", "--json"], ["actors"],

@@ -24,6 +24,7 @@ from tests.fakes.machine import (
     reply,
     snapshot,
     stop_info,
+    trailing_info,
 )
 
 D = Decimal
@@ -183,3 +184,103 @@ def test_failed_fetch_retries_and_halt_quarantines():
 def test_reconciled_state_survives_the_snapshot_codec():
     step = run(had_position(), snapshot("0.010", "60000"))
     assert from_dict(to_dict(step.state)) == step.state
+
+
+# --------------------------------------------------------------------------- native trailing
+
+NATIVE_TR_ID = "pg-7-BTCUSDT-tr-4"
+
+
+def native_ctx():
+    return ctx(pol=policy(mode="native"))
+
+
+def native_had_position(**kw) -> SymbolState:
+    """A native-mode snapshot loaded after a restart: fixed stop and trailing order known."""
+    base = SymbolState(SYMBOL, State.RECONCILING, Side.LONG, QTY, D("60000"),
+                       trail=initial_trail_state(Side.LONG, D("60000"), policy(), RULES),
+                       order_counter=4,
+                       stop=StopOrder(OLD_ID, "11", D("58800"), QTY, "STOP_MARKET"),
+                       trailing=StopOrder(NATIVE_TR_ID, "21", None, QTY, "TRAILING_STOP_MARKET",
+                                          D("0.5"), D("60600")))
+    return base.replace(**kw)
+
+
+def native_run(s: SymbolState, snap):
+    return handle(s, Trigger.SNAPSHOT, reply(FetchSymbol(SYMBOL), snap), native_ctx())
+
+
+def test_native_matching_trailing_order_is_kept_with_its_exchange_id():
+    step = native_run(native_had_position(), snapshot("0.010", "60000", (
+        stop_info(OLD_ID, "58800", algo_id="11"), trailing_info(NATIVE_TR_ID, algo_id="21"))))
+    assert step.kind == "reconciled_protected" and step.requests == ()
+    assert step.state.trailing == native_had_position().trailing
+    assert step.payload["trailing"] == "kept"
+
+
+def test_native_missing_trailing_order_is_restored_and_the_fixed_stop_kept():
+    step = native_run(native_had_position(), snapshot("0.010", "60000", (
+        stop_info(OLD_ID, "58800", algo_id="11"),)))
+    assert step.kind == "trailing_restored_on_reconcile"
+    (place,) = requests_of(step, PlaceStop)
+    assert (place.order_type, place.qty, place.side) == ("TRAILING_STOP_MARKET", QTY, "SELL")
+    assert (place.callback_rate_pct, place.activate_price) == (D("0.5"), D("60600"))
+    assert place.client_id == "pg-7-BTCUSDT-tr-5"
+    assert step.state.stop.client_id == OLD_ID and step.state.trailing is None
+    assert step.state.pending_trailing.client_id == place.client_id
+
+
+def test_native_duplicate_trailing_orders_keep_the_known_one_and_cancel_the_rest():
+    step = native_run(native_had_position(), snapshot("0.010", "60000", (
+        stop_info(OLD_ID, "58800", algo_id="11"),
+        trailing_info("pg-7-BTCUSDT-tr-9", algo_id="29"),
+        trailing_info(NATIVE_TR_ID, algo_id="21"),
+        trailing_info(FOREIGN_ID, algo_id="99"))))
+    assert step.kind == "duplicate_trailing_cancelled"
+    assert [(c.client_id, c.algo_id) for c in requests_of(step, CancelStop)] == [
+        ("pg-7-BTCUSDT-tr-9", "29")]
+    assert step.state.trailing.client_id == NATIVE_TR_ID and not requests_of(step, PlaceStop)
+
+
+def test_native_trailing_order_of_the_wrong_size_is_resized_new_first():
+    step = native_run(native_had_position(qty=D("0.020")), snapshot("0.020", "60000", (
+        stop_info(OLD_ID, "58800", algo_id="11", qty="0.020"),
+        trailing_info(NATIVE_TR_ID, algo_id="21"))))
+    (place,) = requests_of(step, PlaceStop)
+    assert place.order_type == "TRAILING_STOP_MARKET" and place.qty == D("0.020")
+    assert not requests_of(step, CancelStop) and step.state.trailing.client_id == NATIVE_TR_ID
+    assert step.payload["trailing"] == "resized"
+
+
+def test_native_recovery_of_an_unknown_position_places_both_stops():
+    step = native_run(SymbolState(SYMBOL, State.RECONCILING), snapshot("-0.020", "60000"))
+    assert step.kind == "position_adopted"
+    kinds = sorted(p.order_type for p in requests_of(step, PlaceStop))
+    assert kinds == ["STOP_MARKET", "TRAILING_STOP_MARKET"]
+    assert all(p.side == "BUY" and p.qty == D("0.020") for p in requests_of(step, PlaceStop))
+
+
+def test_trailing_orders_of_ours_are_cancelled_when_the_mode_is_not_native():
+    s = native_had_position()
+    step = run(s, snapshot("0.010", "60000", (stop_info(OLD_ID, "58800", algo_id="11"),
+                                              trailing_info(NATIVE_TR_ID, algo_id="21"))))
+    assert [c.client_id for c in requests_of(step, CancelStop)] == [NATIVE_TR_ID]
+    assert step.state.trailing is None and not requests_of(step, PlaceStop)
+
+
+def test_closed_while_away_cancels_the_trailing_order_too():
+    step = native_run(native_had_position(), snapshot("0", "0", (
+        stop_info(OLD_ID, "58800", algo_id="11"), trailing_info(NATIVE_TR_ID, algo_id="21"))))
+    assert step.kind == "closed_while_away" and step.state.trailing is None
+    assert sorted(c.client_id for c in requests_of(step, CancelStop)) == sorted(
+        [OLD_ID, NATIVE_TR_ID])
+
+
+def test_trailing_order_of_ours_is_never_taken_for_the_fixed_stop():
+    # the fixed stop is gone, only the trailing order rests: the fixed stop is re-placed
+    step = native_run(native_had_position(), snapshot("0.010", "60000", (
+        trailing_info(NATIVE_TR_ID, algo_id="21"),)))
+    assert step.kind == "stop_missing_replaced"
+    (place,) = requests_of(step, PlaceStop)
+    assert place.order_type == "STOP_MARKET" and place.trigger_price == D("58800")
+    assert step.state.trailing.client_id == NATIVE_TR_ID

@@ -26,7 +26,15 @@ from actors.messages import (
     ReconcileRequest,
 )
 from actors.protection import Side, initial_trail_state
-from actors.symbol_machine import TABLE, IllegalTransition, Step, Trigger, allowed, handle
+from actors.symbol_machine import (
+    TABLE,
+    IllegalTransition,
+    Step,
+    Trigger,
+    allowed,
+    handle,
+    is_trailing,
+)
 from actors.symbol_state import (
     PendingOrder,
     State,
@@ -137,6 +145,13 @@ def _stop_op(s: SymbolState) -> PlaceStop:
     return PlaceStop(SYMBOL, "SELL", QTY, cid, "STOP_MARKET", trig, "MARK_PRICE")
 
 
+def _trailing_op(s: SymbolState) -> PlaceStop:
+    p = s.pending_trailing
+    cid = p.client_id if p else "pg-7-BTCUSDT-tr-3"
+    return PlaceStop(SYMBOL, "SELL", QTY, cid, "TRAILING_STOP_MARKET", None, "MARK_PRICE",
+                     D("0.5"), D("60600"))
+
+
 def event_for(trigger: Trigger, s: SymbolState) -> Any:
     """A plausible event for `trigger` in state `s` (matching the ids `s` waits for)."""
     cid = _stop_cid(s)
@@ -150,6 +165,7 @@ def event_for(trigger: Trigger, s: SymbolState) -> Any:
         Trigger.ALGO: lambda: algo_update(cid, "NEW"),
         Trigger.MARKET_REPLY: lambda: filled(_market_op(s)),
         Trigger.STOP_REPLY: lambda: accept(_stop_op(s)),
+        Trigger.TRAILING_REPLY: lambda: accept(_trailing_op(s)),
         Trigger.CANCEL_REPLY: lambda: reply(CancelStop(SYMBOL, "4000000001", cid)),
         Trigger.LOOKUP_REPLY: lambda: reply(LookupOrder(SYMBOL, cid, True),
                                             stop_info(cid, "58800")),
@@ -554,7 +570,8 @@ def _event_strategy():
                              "lookup_new", "lookup_none"])
     replies = st.tuples(st.just("reply"), st.integers(0, 10), kinds)
     others = st.sampled_from([("algo_new", None), ("stop_fill", None), ("retry", None),
-                              ("snap", None), ("reconcile", None)])
+                              ("snap", None), ("reconcile", None), ("trailing_new", None),
+                              ("trailing_fill", None), ("trailing_lost", None)])
     return st.one_of(marks, marks, positions, replies, replies, replies, others)
 
 
@@ -586,6 +603,19 @@ def _exchange_event(d: Driver, w: World, ev: tuple) -> tuple[Trigger, Any] | Non
         return Trigger.ALGO, algo_update(s.pending_stop.client_id, "NEW", algo_id="a-alg")
     if kind == "stop_fill" and s.stop is not None:
         return Trigger.ORDER, order_update(s.stop.client_id, qty=str(s.qty), pnl="1")
+    return _trailing_event(s, kind)
+
+
+def _trailing_event(s: SymbolState, kind: str) -> tuple[Trigger, Any] | None:
+    """Native mode: the exchange accepts, fills or drops our trailing order."""
+    tr = "TRAILING_STOP_MARKET"
+    if kind == "trailing_new" and s.pending_trailing is not None:
+        return Trigger.ALGO, algo_update(s.pending_trailing.client_id, "NEW", algo_id="t-alg",
+                                         order_type=tr)
+    if kind == "trailing_fill" and s.trailing is not None:
+        return Trigger.ORDER, order_update(s.trailing.client_id, qty=str(s.qty), order_type=tr)
+    if kind == "trailing_lost" and s.trailing is not None:
+        return Trigger.ALGO, algo_update(s.trailing.client_id, "CANCELED", order_type=tr)
     return None
 
 
@@ -613,8 +643,9 @@ def _reply_for(op: Any, how: str) -> tuple[Trigger, Any]:
              "temporary": failure(FailureKind.TEMPORARY, -1001),
              "rejected": failure(FailureKind.REJECTED, -2022)}
     if isinstance(op, PlaceStop):
-        return Trigger.STOP_REPLY, (reply(op, fail=fails[how]) if how in fails
-                                    else accept(op, algo_id="x" + op.client_id[-3:]))
+        trigger = Trigger.TRAILING_REPLY if is_trailing(op) else Trigger.STOP_REPLY
+        return trigger, (reply(op, fail=fails[how]) if how in fails
+                         else accept(op, algo_id="x" + op.client_id[-3:]))
     if isinstance(op, PlaceMarket):
         if how == "timeout":
             return Trigger.MARKET_REPLY, reply(op, fail=TIMEOUT)
@@ -632,13 +663,16 @@ def _not_looser(side: Side, new: Decimal, old: Decimal) -> bool:
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(side=st.sampled_from(["long", "short"]),
+@given(side=st.sampled_from(["long", "short"]), mode=st.sampled_from(["managed", "native"]),
        events=st.lists(_event_strategy(), min_size=1, max_size=40))
-def test_any_event_sequence_keeps_snapshot_codec_trail_and_stop_invariants(side, events):
-    # Arrange: a protected position with its stop resting
-    d = Driver()
-    _open_and_protect(d, side)
+def test_any_event_sequence_keeps_snapshot_codec_trail_and_stop_invariants(side, mode, events):
+    # Arrange: a protected position with its stop (and in native mode its trailing) resting
+    d = Driver(pol=policy(mode=mode))
     w = World(amount=QTY if side == "long" else -QTY)
+    w.inflight.extend(d.apply(Trigger.OPEN, OpenPosition(SYMBOL, side, QTY, "cmd-1")).requests)
+    while w.inflight:
+        _feed(d, w, ("reply", 0, "ok"))
+    assert d.s.state is State.PROTECTED and (d.s.trailing is not None) == (mode == "native")
     # Act / Assert after every step
     for ev in events:
         before = d.s
