@@ -228,3 +228,16 @@ def test_an_idle_flat_actor_is_passivated_and_an_event_brings_it_back(launched, 
 
     row = launched.wait_state(sym, "PROTECTED")
     assert (row["side"], Decimal(row["qty"])) == ("short", Decimal(100))
+
+
+@pytest.mark.launch_config("reconcile.interval_secs=1")
+def test_the_periodic_sweep_adopts_a_position_whose_events_were_all_lost(launched, ccxt_sync):
+    sym = "SOLUSDT"
+    launched.control.drop_events(50)  # the user stream never tells us about this position
+
+    ccxt_sync.create_order("SOL/USDT:USDT", "market", "buy", 2)
+
+    row = launched.wait_state(sym, "PROTECTED", timeout_secs=20)
+    assert Decimal(row["qty"]) == 2
+    assert launched.control.state()["faults"]["stream"], "some events got through the drop"
+    assert len(_resting(launched.control.state(), sym)) == 1
