@@ -91,7 +91,10 @@ def connect(address: str, port: int) -> Any:
     os.environ.setdefault("THESPIAN_BASE_IPADDR", address)
     bind_only_to(address)
     from thespian.actors import ActorSystem
-    return ActorSystem(BASE, capabilities(address, port))
+    # transientUnique: a handle on THIS admin. Without it Thespian keeps one process-wide
+    # singleton bound to the first admin it reached, so a process that outlives one system
+    # (the launcher re-creating things, a test, a bench) would keep talking to a dead admin.
+    return ActorSystem(BASE, capabilities(address, port), transientUnique=True)
 
 
 def shutdown(address: str, port: int, timeout_secs: float = 15.0) -> None:

@@ -1,0 +1,256 @@
+"""Incident I-3 replayed end to end: posguard never runs on state it could not persist.
+
+Real `posguard run` launcher processes (tests/fixtures/launcher.py) against the external
+simulator, on a real store. Every claim about the exchange is read from the simulator itself:
+its complete order book (`_client_ids`: every order and algo order it ever accepted,
+working, filled or cancelled), not posguard's view.
+
+- A store that is not there at start (PostgreSQL socket with no server, SQLite folder this
+  user cannot write) ends `posguard run` with exit 3 and a message naming the store, before
+  any exchange call: no order, no listenKey, no stream connection, no actor system.
+- The database going away mid-run, with a PROTECTED position and a price move that makes
+  the symbol actor journal a trailing activation before it may move the stop. Two readings,
+  because on PostgreSQL the instance lock lives on the same server:
+  * The server itself stops: the advisory-lock session dies with it, so the launcher stops
+    trading at once (LockLost, I-2: it can no longer prove it is the only instance) and
+    exits non-zero; nothing is placed after the failed write, the stop rests; once the
+    server is back (same data dir and port) the next `posguard run` recovers the symbol
+    from its last durable snapshot and ends PROTECTED with exactly one resting stop.
+  * The database refuses the actors (connections cut, ALLOW_CONNECTIONS false) while the
+    lock session survives: this is the path where the supervisor rides the outage out. The
+    actor's write fails, it ends without placing anything, and the supervisor restarts it
+    with backoff (each start fails on the store) until the database is back. Design
+    choice: keep retrying, not quarantine. With supervisor.max_restarts=50 within 60 s and
+    backoff_max_ms=1000 the symbol cannot exhaust its restarts during the outage, so the
+    test sees the recovery itself; quarantine after max_restarts is already proved by
+    tests/integration/system/test_running_system.py.
+  In both readings the journal holds nothing the actor did not commit: seq 1..n without a
+  gap, the rows from before the outage unchanged, and the first row after them is the
+  recovered actor's own `recovery_started`, not the write that failed.
+
+Restoring 14 of 14 trailing stops with their activation flag, peak, stop price and order
+ids after a restart (the rest of I-3) is proved by tests/integration/actors/test_recovery.py.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from persistence.factory import attach
+from persistence.lock import PG_LOCK_KEY
+from persistence.store import JournalRow
+from system.clock import SystemClock
+from system.config import load_config
+from system.processes import system_pids
+from tests.fixtures.engine import REPO
+from tests.fixtures.launcher import Launched
+
+SYM = "BTCUSDT"
+ENTRY, TRAILING_MOVE = "60000", "61000"  # +1.7 %: past the 1 % activation, the stop must move
+RETRYING = ("supervisor.max_restarts=50", "supervisor.within_secs=60",
+            "supervisor.backoff_min_ms=100", "supervisor.backoff_max_ms=1000")
+WAIT_SECS = 60
+
+
+@pytest.fixture
+def systems(tmp_path, sim, sim_control) -> Iterator[Callable[..., Launched]]:
+    """Factory: start a `posguard run` with extra --set values; all stopped afterwards."""
+    made: list[Launched] = []
+
+    def start(*extra: str) -> Launched:
+        system = Launched(tmp_path, sim, sim_control, extra)
+        made.append(system)
+        system.start()
+        return system
+
+    yield start
+    left = [pid for system in made for pid in system.cleanup()]
+    assert not left, f"processes left running after the test: {left}"
+
+
+def _client_ids(sim: Any) -> list[str]:
+    """Client id of every order and algo order the simulator ever accepted."""
+    return sorted(sim.call(lambda s: [o.client_id for o in s.engine.orders.values()]
+                           + [a.client_algo_id for a in s.engine.algos.values()]))
+
+
+def _resting(system: Launched, symbol: str) -> list[str]:
+    return [str(o["algoId"]) for o in system.control.state()["open_algo_orders"]
+            if o["symbol"] == symbol]
+
+
+def _open_protected(system: Launched) -> dict[str, Any]:
+    system.control.set_price(SYM, ENTRY)
+    r = system.cli("open", SYM, "--side", "long", "--qty", "0.010")
+    assert r.returncode == 0, f"open failed: {r.stdout} {r.stderr}"
+    return system.wait_state(SYM, "PROTECTED")
+
+
+def _journal(system: Launched) -> list[JournalRow]:
+    """The symbol's journal, read straight from the store the launcher uses."""
+    target = load_config(REPO / "config.yaml", system.sets).store_target()
+    store = attach(target, 0, SystemClock())  # reading is not fenced
+    try:
+        return store.journal(SYM)
+    finally:
+        store.close()
+
+
+def _recovered_and_trailed(system: Launched) -> dict[str, Any]:
+    return system.wait_for(
+        lambda: (s := system.symbols().get(SYM)) and s["state"] == "PROTECTED"
+        and s["trailing_active"] and s, "the symbol recovered, PROTECTED and trailing",
+        WAIT_SECS)
+
+
+def _assert_nothing_invented(before: list[JournalRow], after: list[JournalRow]) -> None:
+    assert [r.seq for r in after] == list(range(1, len(after) + 1)), "a gap in the journal"
+    assert after[:len(before)] == before, "rows committed before the outage changed"
+    assert after[len(before)].kind == "recovery_started", (
+        f"a row the failed actor never committed: {after[len(before)]}")
+
+
+# --------------------------------------------------------------------------- at start
+
+
+def _unwritable_folder(tmp_path: Path) -> Path:
+    """A folder that exists but in which this process cannot create a file.
+
+    Mode 0555 is enough for a normal user; root ignores modes, so as root a folder of the
+    read-only sysfs is used instead.
+    """
+    read_only = tmp_path / "read-only"
+    read_only.mkdir()
+    read_only.chmod(0o555)
+    for folder in (read_only, Path("/sys/kernel")):
+        probe = folder / f"probe-{os.getpid()}"
+        try:
+            probe.touch()
+        except OSError:
+            return folder
+        probe.unlink()
+    pytest.fail("found no folder this user cannot write to", pytrace=False)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_store_unavailable_at_start_ends_run_with_exit_3_before_any_exchange_call(
+        backend, tmp_path, sim, sim_control, monkeypatch):
+    if backend == "postgres":
+        socket_dir = f"/nonexistent/posguard-{os.getpid()}"
+        monkeypatch.setenv("POSGUARD_PG_DSN",
+                           f"host={socket_dir} port=5999 user=postgres dbname=posguard")
+        extra: tuple[str, ...] = ("store.backend=postgres", "store.connect_timeout_secs=2")
+        problem = f"PostgreSQL unreachable or not ready at host {socket_dir} port 5999"
+    else:
+        folder = _unwritable_folder(tmp_path)
+        extra = (f"store.sqlite_path={folder / 'posguard.sqlite3'}",)
+        problem = str(folder / "posguard.sqlite3")
+    system = Launched(tmp_path, sim, sim_control, extra)
+
+    r = system.cli("run", "--duration-secs", "5", timeout_secs=WAIT_SECS)
+
+    assert r.returncode == 3, f"exit {r.returncode}: {r.stderr[-2000:]}"
+    assert "posguard run: cannot start:" in r.stderr and problem in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr, r.stderr
+    truth = sim_control.state()
+    assert _client_ids(sim) == []
+    assert truth["user_stream"]["listen_key"] is None, "a listenKey was created"
+    assert (truth["user_stream"]["connections"], truth["market_stream_connections"]) == (0, 0)
+    assert system_pids("127.0.0.1", system.port) == [], "an actor system was started"
+
+
+# --------------------------------------------------------------------------- mid-run
+
+
+@pytest.mark.postgres
+def test_postgresql_stopped_mid_run_stops_trading_and_the_next_run_recovers_the_snapshot(
+        systems, make_pg_server, monkeypatch, sim):
+    server = make_pg_server()
+    monkeypatch.setenv("POSGUARD_PG_DSN", server.dsn())
+    first = systems("store.backend=postgres")
+    protected = _open_protected(first)
+    epoch = first.json("status")["epoch"]
+    journal_before, orders_before = _journal(first), _client_ids(sim)
+
+    server.stop()
+    first.control.set_price(SYM, TRAILING_MOVE)  # the actor must journal before moving
+
+    assert first.proc is not None
+    rc = first.proc.wait(timeout=WAIT_SECS)
+    assert rc != 0, "the launcher went on without its instance lock"
+    assert "stopping at once" in first.tail(), first.tail()
+    assert _client_ids(sim) == orders_before, "an order was placed after the store went away"
+    assert _resting(first, SYM) == [protected["stop_order_id"]]
+
+    server.start()  # same data dir and port
+    second = systems("store.backend=postgres")
+    after = _recovered_and_trailed(second)
+
+    assert second.json("status")["epoch"] > epoch
+    assert _resting(second, SYM) == [after["stop_order_id"]]
+    journal = _journal(second)
+    _assert_nothing_invented(journal_before, journal)
+    assert {r.epoch for r in journal[len(journal_before):]} == {epoch + 1}
+
+
+def _lock_backend(admin: psycopg.Connection, dbname: str) -> int:
+    row = admin.execute(
+        "SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+        "WHERE l.locktype = 'advisory' AND l.classid = 0 AND l.objid = %s AND l.granted "
+        "AND d.datname = %s", (PG_LOCK_KEY, dbname)).fetchone()
+    assert row is not None, "no session holds posguard's advisory lock"
+    return int(row[0])
+
+
+def _cut_everyone_but_the_lock(admin: psycopg.Connection, dbname: str) -> int:
+    """Refuse new connections to `dbname` and end every session on it but the lock's."""
+    lock_pid = _lock_backend(admin, dbname)
+    admin.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS false')
+    others = "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> %s"
+    admin.execute(f"SELECT pg_terminate_backend(pid) FROM ({others}) o", (dbname, lock_pid))
+    deadline = time.monotonic() + WAIT_SECS
+    while admin.execute(others, (dbname, lock_pid)).fetchall():
+        assert time.monotonic() < deadline, "terminated sessions did not end"
+        time.sleep(0.05)
+    return lock_pid
+
+
+@pytest.mark.postgres
+def test_database_gone_for_the_actors_restarts_the_symbol_with_backoff_until_it_recovers(
+        systems, pg_server, pg_dsn, monkeypatch, sim):
+    monkeypatch.setenv("POSGUARD_PG_DSN", pg_dsn)
+    dbname = psycopg.conninfo.conninfo_to_dict(pg_dsn)["dbname"]
+    system = systems("store.backend=postgres", *RETRYING)
+    protected = _open_protected(system)
+    epoch = system.json("status")["epoch"]
+    journal_before, orders_before = _journal(system), _client_ids(sim)
+
+    with psycopg.connect(pg_server.dsn(), autocommit=True) as admin:
+        lock_pid = _cut_everyone_but_the_lock(admin, dbname)
+        try:
+            system.control.set_price(SYM, TRAILING_MOVE)  # the actor must journal first
+            down = system.wait_for(lambda: (s := system.symbols()[SYM])["restarts"] >= 3 and s,
+                                   "the supervisor to restart the actor again and again",
+                                   WAIT_SECS)
+            orders_during = _client_ids(sim)
+            still_locked = _lock_backend(admin, dbname) == lock_pid
+        finally:
+            admin.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true')
+
+    assert orders_during == orders_before, "an order was placed after the failed write"
+    assert down["state"] != "QUARANTINED" and "store" in (down["last_error"] or ""), down
+    assert still_locked and system.proc is not None and system.proc.poll() is None
+    assert "store write failed" in system.tail(200_000), "the first failure was not the write"
+    after = _recovered_and_trailed(system)
+    assert after["stop_order_id"] != protected["stop_order_id"], "the stop never moved"
+    assert _resting(system, SYM) == [after["stop_order_id"]]
+    journal = _journal(system)
+    _assert_nothing_invented(journal_before, journal)
+    assert {r.epoch for r in journal} == {epoch}
