@@ -19,12 +19,19 @@ from system.sim.faults import FaultQueue
 log = logging.getLogger(__name__)
 
 
+SILENCE_POLL_SECS = 0.02
+
+
 @dataclass(eq=False)
 class _Conn:
     ws: web.WebSocketResponse
     key: str
     opened_ms: int
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+    silent_until: float = 0.0
+    """Sim-clock monotonic seconds: until then nothing is sent and no ping is answered."""
+    ended: bool = False
+    """The client closed its side (the reader stopped)."""
 
 
 class UserStreams:
@@ -80,6 +87,23 @@ class UserStreams:
             c.queue.put_nowait(None)
         return n
 
+    def inject(self, raw: str) -> int:
+        """Send `raw` as one text frame to every connection, as is (no faults apply)."""
+        for c in self.conns:
+            c.queue.put_nowait(raw)
+        return len(self.conns)
+
+    def silence(self, secs: float) -> int:
+        """Stall every connection open now for `secs`: no frames, no pongs (a dead peer).
+
+        Events published meanwhile wait on the stalled connection and go out when the stall
+        ends, unless the client has given up on it by then. Later connections are not stalled.
+        """
+        until = self.clock.monotonic() + secs
+        for c in self.conns:
+            c.silent_until = until
+        return len(self.conns)
+
     def housekeeping(self) -> None:
         """Expire the key on the sim clock; end connections past their maximum age."""
         now = self.clock.now_ms()
@@ -121,13 +145,14 @@ class UserStreams:
         if self.key is None or key != self.key:
             e = err(E.NO_LISTEN_KEY)
             return web.json_response(e.body(), status=400)
-        ws = web.WebSocketResponse(heartbeat=None, autoping=True)
+        # autoping off: pings are answered by _read_loop, which can refuse while silenced.
+        ws = web.WebSocketResponse(heartbeat=None, autoping=False)
         await ws.prepare(request)
         conn = _Conn(ws, key, self.clock.now_ms())
         self.conns.append(conn)
-        reader = asyncio.ensure_future(_drain_incoming(ws))
+        reader = asyncio.ensure_future(self._read_loop(conn))
         try:
-            await _write_loop(conn)
+            await self._write_loop(conn)
         finally:
             self.conns.remove(conn)
             reader.cancel()
@@ -135,19 +160,30 @@ class UserStreams:
         return ws
 
 
-async def _write_loop(conn: _Conn) -> None:
-    while True:
-        item = await conn.queue.get()
-        if item is None or conn.ws.closed:
-            return
-        await conn.ws.send_str(item if isinstance(item, str) else json.dumps(item))
+    def _silent(self, conn: _Conn) -> bool:
+        return self.clock.monotonic() < conn.silent_until
 
+    async def _write_loop(self, conn: _Conn) -> None:
+        while True:
+            item = await conn.queue.get()
+            while self._silent(conn) and not (conn.ended or conn.ws.closed):
+                await asyncio.sleep(SILENCE_POLL_SECS)
+            if item is None or conn.ended or conn.ws.closed:
+                return
+            await conn.ws.send_str(item if isinstance(item, str) else json.dumps(item))
 
-async def _drain_incoming(ws: web.WebSocketResponse) -> None:
-    # The user stream takes no requests; reading keeps pings answered and notices closes.
-    async for msg in ws:
-        if msg.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
-            break
+    async def _read_loop(self, conn: _Conn) -> None:
+        # The user stream takes no requests; reading answers pings (unless silenced) and
+        # notices the client's close, which also ends the write loop.
+        try:
+            async for msg in conn.ws:
+                if msg.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
+                    break
+                if msg.type == WSMsgType.PING and not self._silent(conn):
+                    await conn.ws.pong(msg.data)
+        finally:
+            conn.ended = True
+            conn.queue.put_nowait(None)
 
 
 def parse_stream(name: str) -> str | None:
