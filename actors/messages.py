@@ -380,7 +380,7 @@ class ExchangeRequest:
 
     request_id: str
     """Id the reply carries back."""
-    op: PlaceMarket | PlaceStop | CancelStop | LookupOrder | FetchSymbol
+    op: PlaceMarket | PlaceStop | CancelStop | LookupOrder | FetchSymbol | FetchPositions
     """The operation."""
     reply_to: Any
     """ActorAddress that gets the ExchangeReply."""
@@ -452,9 +452,9 @@ class ExchangeReply:
 
     request_id: str
     """The request this answers."""
-    op: PlaceMarket | PlaceStop | CancelStop | LookupOrder | FetchSymbol
+    op: PlaceMarket | PlaceStop | CancelStop | LookupOrder | FetchSymbol | FetchPositions
     """The operation that was attempted."""
-    result: OrderInfo | SymbolSnapshot | None
+    result: OrderInfo | SymbolSnapshot | tuple[PositionInfo, ...] | None
     """The result (LookupOrder: None when not found)."""
     failure: ExchangeFailure | None
     """The failure, if the call failed."""

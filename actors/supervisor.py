@@ -356,6 +356,7 @@ class Supervisor(ActorTypeDispatcher):
 
     def receiveMsg_Where(self, msg: Where, sender: Any) -> None:
         """The address of a symbol's actor (created on request)."""
+        child: Child | None
         if msg.create and not self.stopping:
             child = self._ensure(msg.symbol, "command")
         else:
@@ -365,8 +366,8 @@ class Supervisor(ActorTypeDispatcher):
             self.send(sender, Located(msg.symbol, None, detail))
             return
         addr = child.address if child.status in ALIVE else None
-        detail = child.quarantine_reason if child.status == QUARANTINED else child.status
-        self.send(sender, Located(msg.symbol, addr, detail or child.status))
+        why = child.quarantine_reason if child.status == QUARANTINED else None
+        self.send(sender, Located(msg.symbol, addr, why or child.status))
 
     def receiveMsg_RestartSymbol(self, msg: RestartSymbol, sender: Any) -> None:
         """Operator restart: stop the actor, recreate it from its snapshot, answer when loaded."""
@@ -475,7 +476,8 @@ class Supervisor(ActorTypeDispatcher):
         if msg.failure is not None:
             log.warning("reconcile sweep failed: %s", msg.failure.message)
             return
-        create, reconcile = plan_sweep(msg.result or (), self.routes.children)
+        positions = msg.result if isinstance(msg.result, tuple) else ()
+        create, reconcile = plan_sweep(positions, self.routes.children)
         for symbol in create:
             log.warning("sweep: %s has a position on the exchange and no actor; adopting",
                         symbol)

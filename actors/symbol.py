@@ -41,6 +41,7 @@ from actors.messages import (
     Retry,
     StateQuery,
     SymbolInit,
+    SymbolSnapshot,
     SymbolView,
     new_id,
 )
@@ -178,7 +179,7 @@ class SymbolActor(Lifecycle, ActorTypeDispatcher):
     def _answer(self, sender: Any, msg: Any, outcome: str, detail: str) -> None:
         if sender is None:
             return
-        cid = getattr(msg, "command_id", None) or getattr(msg, "msg_id", "")
+        cid = str(getattr(msg, "command_id", None) or getattr(msg, "msg_id", ""))
         self.send(sender, CommandResult(msg.symbol, cid, outcome, detail, self.seq))
 
     def _serve_deferred(self) -> None:
@@ -214,7 +215,8 @@ class SymbolActor(Lifecycle, ActorTypeDispatcher):
             if msg.request_id != self.fetch_id or self.s is None \
                     or self.s.state is not State.RECONCILING:
                 return  # an older fetch, superseded by a newer one
-            if msg.failure is None and msg.result is not None and msg.result.rules:
+            if msg.failure is None and isinstance(msg.result, SymbolSnapshot) \
+                    and msg.result.rules:
                 r = msg.result.rules
                 self.rules = MarketRules(r.tick_size, r.step_size, r.min_qty)
         self._event(trigger, msg)

@@ -26,6 +26,7 @@ from actors.messages import (
     PlaceStop,
     PositionUpdate,
     ReconcileRequest,
+    SymbolSnapshot,
 )
 from actors.protection import PolicyError, Side, accept_move, on_mark, truncate_qty
 from actors.reconcile import reconcile_with
@@ -286,9 +287,9 @@ def _stop_accepted(s: SymbolState, algo_id: str, ctx: Context, source: str) -> S
     placed = StopOrder(p.client_id, algo_id, p.trigger_price, p.qty, p.order_type)
     if not s.has_position or s.state in (State.FLAT, State.CLOSING):
         # The position closed while the stop was in flight (I-4): remove what we created.
-        new, ops = cancel_ops(s.replace(pending_stop=None), [placed])
+        new, cancels = cancel_ops(s.replace(pending_stop=None), [placed])
         return Step(new, "stale_stop_cancelled", payload(client_id=p.client_id),
-                    requests=tuple(ops))
+                    requests=tuple(cancels))
     info = payload(client_id=p.client_id, algo_id=algo_id, trigger=p.trigger_price,
                    qty=p.qty, source=source)
     if s.state is State.QUARANTINED:
@@ -520,7 +521,8 @@ def _snapshot(s: SymbolState, r: ExchangeReply, ctx: Context) -> Step | None:
         extra = {**s.extra, "dirty": False, "refetches": refetches + 1}
         return Step(s.replace(extra=extra), "reconcile_refetch", {}, persist=False,
                     refetch=True)
-    return reconcile_with(s, r.result, ctx)
+    snap = r.result if isinstance(r.result, SymbolSnapshot) else None
+    return reconcile_with(s, snap, ctx)
 
 
 def _retry(s: SymbolState, op: Any, ctx: Context) -> Step | None:

@@ -279,9 +279,11 @@ class Gateway:
 
     def execute(self, op: Any) -> Any:
         """Run one operation message (the worker's single entry point)."""
-        handler = {PlaceMarket: self.place_market, PlaceStop: self.place_stop,
-                   CancelStop: self.cancel_stop, LookupOrder: self.lookup,
-                   FetchSymbol: self.fetch_symbol, FetchPositions: self.positions}.get(type(op))
+        handlers: dict[type, Callable[[Any], Any]] = {
+            PlaceMarket: self.place_market, PlaceStop: self.place_stop,
+            CancelStop: self.cancel_stop, LookupOrder: self.lookup,
+            FetchSymbol: self.fetch_symbol, FetchPositions: self.positions}
+        handler = handlers.get(type(op))
         if handler is None:
             raise TypeError(f"unknown exchange operation {type(op).__name__}")
         return handler(op)
