@@ -9,7 +9,6 @@ the account-wide order budgets. Workers reply directly to the requesting symbol 
 from __future__ import annotations
 
 import collections
-import logging
 import os
 import time
 from datetime import timedelta
@@ -32,8 +31,9 @@ from actors.messages import (
     WorkerIdle,
     WorkerInit,
 )
+from system.logs import ActorLogger
 
-log = logging.getLogger("posguard.exchange")
+log = ActorLogger("posguard.exchange")  # looked up per call: see system/logs.py
 PLACING = (PlaceMarket, PlaceStop)
 
 

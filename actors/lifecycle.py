@@ -9,7 +9,6 @@ parent can show the reason as `last_exit_reason`.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import threading
@@ -17,8 +16,9 @@ from datetime import timedelta
 from typing import Any
 
 from actors.messages import ChildFailing, ParentCheck
+from system.logs import ActorLogger
 
-log = logging.getLogger("posguard.lifecycle")
+log = ActorLogger("posguard.lifecycle")  # looked up per call: see system/logs.py
 PARENT_CHECK_SECS = 0.5
 EXIT_ORPHANED = 0
 EXIT_FAILED = 70

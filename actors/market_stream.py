@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import logging
 from typing import Any
 
 import websocket
@@ -20,8 +19,9 @@ import websocket
 from actors.messages import MarkPrice, StreamSettings, Subscriptions
 from actors.stream_base import StreamActor
 from system.binance_events import FrameError, parse_frame
+from system.logs import ActorLogger
 
-log = logging.getLogger("posguard.market_stream")
+log = ActorLogger("posguard.market_stream")  # looked up per call: see system/logs.py
 
 
 def stream_name(symbol: str) -> str:

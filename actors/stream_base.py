@@ -16,7 +16,6 @@ backoff and jitter.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import random
 import select
@@ -29,8 +28,9 @@ from thespian.actors import ActorTypeDispatcher, ThespianWatch, WakeupMessage, W
 
 from actors.lifecycle import Lifecycle
 from actors.messages import ParentCheck, StreamSettings, StreamStatus, Timer, now_ms
+from system.logs import ActorLogger
 
-log = logging.getLogger("posguard.stream")
+log = ActorLogger("posguard.stream")  # looked up per call: see system/logs.py
 RECV_TIMEOUT_SECS = 2.0
 MAX_FRAMES_PER_DRAIN = 10_000
 

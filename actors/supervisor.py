@@ -10,7 +10,6 @@ shown, the operator decides). The supervisor never blocks: exchange calls go thr
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from datetime import timedelta
@@ -72,8 +71,9 @@ from actors.routing import (
 )
 from actors.sweep import plan_sweep
 from system.clock import SystemClock
+from system.logs import ActorLogger
 
-log = logging.getLogger("posguard.supervisor")
+log = ActorLogger("posguard.supervisor")  # looked up per call: see system/logs.py
 HOUSEKEEPING_SECS = 1.0
 BUSY_STATES = ("OPENING", "MOVING_STOP", "CLOSING", "RECONCILING")
 

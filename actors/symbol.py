@@ -9,7 +9,6 @@ the supervisor restarts it from the last durable snapshot and it reconciles with
 
 from __future__ import annotations
 
-import logging
 import os
 import random
 from datetime import timedelta
@@ -49,8 +48,9 @@ from actors.protection import MarketRules
 from actors.symbol_machine import STABLE, Context, Step, Trigger, allowed, handle, is_trailing
 from actors.symbol_state import State, SymbolState, from_dict, to_dict
 from system.clock import SystemClock
+from system.logs import ActorLogger
 
-log = logging.getLogger("posguard.symbol")
+log = ActorLogger("posguard.symbol")  # looked up per call: see system/logs.py
 
 _REPLY_TRIGGERS = {PlaceMarket: Trigger.MARKET_REPLY, PlaceStop: Trigger.STOP_REPLY,
                    CancelStop: Trigger.CANCEL_REPLY, LookupOrder: Trigger.LOOKUP_REPLY,

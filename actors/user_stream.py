@@ -14,7 +14,6 @@ this actor waits for them (nobody sends to it but the supervisor).
 from __future__ import annotations
 
 import json
-import logging
 import os
 import urllib.error
 import urllib.request
@@ -26,8 +25,9 @@ import websocket
 from actors.messages import StreamConnected, StreamSettings, Timer
 from actors.stream_base import StreamActor
 from system.binance_events import FrameError, ListenKeyExpired, parse_frame
+from system.logs import ActorLogger
 
-log = logging.getLogger("posguard.user_stream")
+log = ActorLogger("posguard.user_stream")  # looked up per call: see system/logs.py
 LISTEN_KEY_PATH = "/fapi/v1/listenKey"
 
 

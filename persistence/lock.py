@@ -17,7 +17,7 @@ from typing import Any
 from persistence import migrate
 from persistence import postgres as pg
 from persistence import sqlite as sq
-from persistence.store import HolderInfo, InstanceLock, InstanceLocked, LockLost
+from persistence.store import HolderInfo, InstanceLock, InstanceLocked, LockLost, StoreUnavailable
 
 PG_LOCK_KEY = 0x706F_7367  # "posg": fits 32 bits, so pg_locks shows it as objid, classid 0
 
@@ -38,7 +38,11 @@ class SqliteInstanceLock(InstanceLock):
 
     def acquire(self) -> HolderInfo:
         """flock, migrate, bump the epoch, then write our details into the lock file."""
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:  # e.g. a folder this user cannot write: a clear exit 3, no trace
+            raise StoreUnavailable(f"cannot open the lock file of SQLite store {self.path}: "
+                                   f"{e}") from e
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -8,7 +8,6 @@ that starts after the bump committed sees the new epoch and is refused with Stal
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,8 +25,9 @@ from persistence.store import (
     StoreNotSafe,
     StoreUnavailable,
 )
+from system.logs import ActorLogger
 
-log = logging.getLogger(__name__)
+log = ActorLogger(__name__)  # looked up per call: see system/logs.py
 
 # The server's clock at the moment of the statement (not of BEGIN): commit-time stamp.
 NOW_MS_SQL = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"

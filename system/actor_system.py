@@ -37,7 +37,18 @@ def port_answers(address: str, port: int, timeout_secs: float = 1.0) -> bool:
         return s.connect_ex((address, port)) == 0
 
 
-def start(address: str, port: int, timeout_secs: float = 20.0) -> None:
+def log_defs(path: str) -> dict[str, Any]:
+    """Thespian logDefs (a dictConfig): every actor's records, INFO and up, to `path`."""
+    return {"version": 1, "disable_existing_loggers": False,
+            "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s "
+                                              "[%(process)d]: %(message)s"}},
+            "handlers": {"file": {"class": "logging.FileHandler", "filename": path,
+                                  "formatter": "line", "level": "INFO"}},
+            "root": {"handlers": ["file"], "level": "INFO"}}
+
+
+def start(address: str, port: int, timeout_secs: float = 20.0,
+          log_file: str | None = None) -> None:
     """Start a new actor system in a clean (exec'd) process and wait until it answers."""
     if port_answers(address, port):
         raise ActorSystemError(f"something already listens on {address}:{port}")
@@ -47,7 +58,8 @@ def start(address: str, port: int, timeout_secs: float = 20.0) -> None:
     with tempfile.TemporaryFile(mode="w+") as err:
         proc = subprocess.run(
             [sys.executable, "-m", "system.actor_system", "start", "--address", address,
-             "--port", str(port)], env=env, timeout=timeout_secs, stdin=subprocess.DEVNULL,
+             "--port", str(port), *(["--log-file", log_file] if log_file else [])],
+            env=env, timeout=timeout_secs, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=err)
         if proc.returncode != 0:
             err.seek(0)
@@ -114,6 +126,7 @@ def _main() -> int:
     p.add_argument("action", choices=["start"])
     p.add_argument("--address", required=True)
     p.add_argument("--port", type=int, required=True)
+    p.add_argument("--log-file", default=None)
     a = p.parse_args()
     os.environ["THESPIAN_BASE_IPADDR"] = a.address
     bind_only_to(a.address)
@@ -125,7 +138,10 @@ def _main() -> int:
     import actors.supervisor  # noqa: F401
     import actors.symbol  # noqa: F401
     import actors.user_stream  # noqa: F401
-    ActorSystem(BASE, capabilities(a.address, a.port))
+    if a.log_file:
+        os.makedirs(os.path.dirname(os.path.abspath(a.log_file)), exist_ok=True)
+    ActorSystem(BASE, capabilities(a.address, a.port),
+                logDefs=log_defs(a.log_file) if a.log_file else None)
     return 0
 
 

@@ -8,6 +8,7 @@ operation failed (not running, refused, timed out), 2 bad usage.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -110,7 +111,10 @@ def status(args: argparse.Namespace, config: Config) -> int:
         raise AdminError(f"{args.symbol}: no actor for this symbol")
     rows = []
     for e in entries:
-        view = admin.view(e.symbol) if e.pid else None
+        view = None
+        # An actor that is exiting does not answer: its last pushed view is shown instead.
+        with contextlib.suppress(AdminError):
+            view = admin.view(e.symbol) if e.pid else None
         rows.append(symbol_row(view if isinstance(view, SymbolView) else None, e))
     if args.json:
         print(json.dumps({"mode": st.mode, "exchange_url": st.exchange_url, "epoch": st.epoch,

@@ -86,6 +86,9 @@ class ActorSystemConfig:
     shutdown_grace_secs: float = field(default=10.0, metadata=_m(
         "on SIGTERM, how long in-flight exchange requests may take to finish, in seconds",
         min=0.5, max=300))
+    log_file: str = field(default="var/posguard-actors.log", metadata=_m(
+        "where the actors' log lines go (alerts such as QUARANTINED included); relative to "
+        "the config file's folder"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +235,10 @@ def from_data(data: Mapping[str, Any], *, base_dir: Path, source: str = "<data>"
     if not sqlite_path.is_absolute():
         sqlite_path = base_dir / sqlite_path
     sections["store"] = _replace(store, sqlite_path=str(sqlite_path))
+    log_file = Path(sections["actor_system"].log_file)
+    if not log_file.is_absolute():
+        sections["actor_system"] = _replace(sections["actor_system"],
+                                            log_file=str(base_dir / log_file))
     _check_cross_fields(mode, sections)
     return Config(mode=mode, protection=_protection(data.get("protection")), source=source,
                   **sections)

@@ -11,7 +11,6 @@ Runs only inside exchange worker processes (ccxt costs ~64 MB of memory per proc
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 from collections.abc import Callable
@@ -34,8 +33,9 @@ from actors.messages import (
     PositionInfo,
     SymbolSnapshot,
 )
+from system.logs import ActorLogger
 
-log = logging.getLogger(__name__)
+log = ActorLogger(__name__)  # looked up per call: see system/logs.py
 T = TypeVar("T")
 
 

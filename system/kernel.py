@@ -112,7 +112,7 @@ class Kernel:
             # of a launcher that was killed. Its actors' writes already fail on the epoch.
             log.warning("stopping a leftover actor system on port %d", a.admin_port)
             actor_system.shutdown(a.admin_address, a.admin_port)
-        actor_system.start(a.admin_address, a.admin_port)
+        actor_system.start(a.admin_address, a.admin_port, log_file=a.log_file)
         self.asys = actor_system.connect(a.admin_address, a.admin_port)
         self._create_supervisor()
 
@@ -240,7 +240,8 @@ def banner(k: Kernel) -> str:
     where = k.exchange_url or "binance"
     a = k.config.actor_system
     return (f"posguard {k.config.mode} | epoch {k.holder.epoch} | exchange {where} | store "
-            f"{k.config.store.backend} | admin {a.admin_address}:{a.admin_port}")
+            f"{k.config.store.backend} | admin {a.admin_address}:{a.admin_port} | actor log "
+            f"{a.log_file}")
 
 
 def status_line(st: SupervisorStatus, supervisor_restarts: int = 0) -> str:

@@ -43,6 +43,9 @@ def test_a_symbol_that_crashes_on_every_start_is_quarantined_with_its_stop_resti
                 if o["symbol"] == "SOLUSDT"] == [stop_id]
         entry = next(a for a in again.actors() if a["symbol"] == "SOLUSDT")
         assert (entry["state"], entry["pid"], entry["restarts"]) == ("QUARANTINED", None, 2)
+        alerts = [line for line in (tmp_path / "actors.log").read_text().splitlines()
+                  if "ALERT SOLUSDT QUARANTINED" in line]
+        assert len(alerts) == 1, "the quarantine alert is in the actor log, once"
     finally:
         left = again.cleanup()
     assert left == []
