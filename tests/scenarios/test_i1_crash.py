@@ -180,6 +180,7 @@ def _journal(system: Launched) -> dict[str, list[Any]]:
         store.close()
 
 
+@pytest.mark.timeout(60 + 45 * TRIALS)  # many trials in one test; each one is bounded too
 def test_sigkill_of_the_whole_system_at_random_moments_loses_nothing_acknowledged(
         tmp_path, pg_server, monkeypatch):
     seed = int(os.environ.get("POSGUARD_I1_SEED", random.randrange(2 ** 32)))
