@@ -54,10 +54,14 @@ def reconcile_with(s: SymbolState, snap: SymbolSnapshot | None, ctx: Context) ->
     ours = [o for o in snap.open_algo_orders if client_ids.is_ours(o.client_id, s.symbol)]
     foreign = len(snap.open_algo_orders) - len(ours)
     trailing = [o for o in ours if native_trailing.is_trailing_order(o)]
+    # stop_failures is kept: a stop refused by the exchange is followed by a reconcile, and
+    # resetting the count here would let a refusal that repeats loop forever instead of
+    # quarantining after MAX_STOP_FAILURES (it resets when a stop is accepted, the position
+    # goes flat, or the operator releases a quarantine).
     base = s.replace(extra={k: v for k, v in s.extra.items() if k not in ("dirty", "refetches")},
                      mark_price=snap.mark_price or s.mark_price, pending_stop=None,
                      pending_trailing=None, open_order=None, close_order=None, cancelling=(),
-                     stop_failures=0, op_failures={}, quarantine_reason=None, last_error=None)
+                     op_failures={}, quarantine_reason=None, last_error=None)
     side, qty = side_of(snap.amount), abs(snap.amount)
     info = payload(amount=snap.amount, entry=snap.entry_price, ours=len(ours),
                    foreign_stops=foreign or None)

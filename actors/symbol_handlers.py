@@ -99,7 +99,10 @@ def _close(s: SymbolState, cmd: ClosePosition, ctx: Context) -> Step:
 def _reconcile(s: SymbolState, req: ReconcileRequest, ctx: Context) -> Step:
     """Start a reconcile: fetch the exchange's truth (QUARANTINED: the operator's release)."""
     extra = {**s.extra, "dirty": False, "refetches": 0}
-    return Step(s.replace(state=State.RECONCILING, extra=extra, quarantine_reason=None),
+    # Released from QUARANTINED: the stop gets MAX_STOP_FAILURES fresh attempts.
+    failures = 0 if s.state is State.QUARANTINED else s.stop_failures
+    return Step(s.replace(state=State.RECONCILING, extra=extra, quarantine_reason=None,
+                          stop_failures=failures),
                 "reconcile_started", payload(reason=req.reason, was=s.state.value),
                 refetch=True)
 

@@ -28,6 +28,8 @@ def parse_frame(raw: str | bytes, received_ms: int | None = None) -> list[Any]:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as e:
         raise FrameError(f"not JSON: {e}") from e
+    except RecursionError as e:  # e.g. "[[[[..." 100,000 deep: the decoder recurses per level
+        raise FrameError("not JSON: nested too deeply") from e
     if isinstance(data, dict) and "stream" in data and "data" in data:
         data = data["data"]  # combined-stream wrapper
     if not isinstance(data, dict):
@@ -102,6 +104,12 @@ def _str(d: dict[str, Any], key: str) -> str:
     return v
 
 
+# No price, quantity or PnL comes near this; a larger number is garbage, and computing with
+# it would overflow Decimal's context (1e999999999 parses, but adding to it raises).
+MAX_MAGNITUDE_DIGITS = 18
+MAX_TIME_MS = 2 ** 63 - 1  # event times are journaled as 64-bit integers
+
+
 def _dec(d: dict[str, Any], key: str, default: str | None = None) -> Decimal:
     v = d.get(key, default)
     if v is None:
@@ -112,6 +120,8 @@ def _dec(d: dict[str, Any], key: str, default: str | None = None) -> Decimal:
         raise FrameError(f"field {key!r} is not a number: {v!r}") from e
     if not out.is_finite():
         raise FrameError(f"field {key!r} is not finite: {v!r}")
+    if out and out.adjusted() >= MAX_MAGNITUDE_DIGITS:
+        raise FrameError(f"field {key!r} is out of range: {v!r:.40}")
     return out
 
 
@@ -120,6 +130,9 @@ def _int(d: dict[str, Any], key: str, default: int | None = None) -> int:
     if v is None:
         raise FrameError(f"missing field {key!r}")
     try:
-        return int(v)  # Binance sometimes sends E as a string
+        out = int(v)  # Binance sometimes sends E as a string
     except (TypeError, ValueError, OverflowError) as e:  # OverflowError: JSON Infinity
         raise FrameError(f"field {key!r} is not an integer: {v!r}") from e
+    if isinstance(v, bool) or not 0 <= out <= MAX_TIME_MS:
+        raise FrameError(f"field {key!r} is out of range: {v!r:.40}")
+    return out

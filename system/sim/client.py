@@ -85,6 +85,14 @@ class SimControl:
         """Expire the listen key now (listenKeyExpired, then close)."""
         return self._call("POST", "fault/expire_listen_key", {})
 
+    def inject_frame(self, raw: str) -> dict:
+        """Send `raw` as one text frame, unchanged, to every user-stream connection."""
+        return self._call("POST", "fault/inject_frame", {"raw": raw})
+
+    def silence_user_streams(self, secs: float) -> dict:
+        """Stall the open user streams for `secs`: no frames and no pongs."""
+        return self._call("POST", "fault/silence", {"secs": secs})
+
     def fail_next(self, method: str, path: str, code: int = -1001, status: int = 400,
                   msg: str = "Injected failure.") -> dict:
         """The next `method path` request gets `{"code", "msg"}` with `status`."""

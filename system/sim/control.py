@@ -111,6 +111,23 @@ def c_expire_key(sim, body):
     return {"expired": had}
 
 
+MAX_SILENCE_SECS = 3600.0
+
+
+def c_inject_frame(sim, body):
+    """POST /_sim/fault/inject_frame {"raw"}: one raw text frame to every user stream."""
+    raw = _get(body, "raw", str)
+    return {"sent": sim.users.inject(raw)}
+
+
+def c_silence(sim, body):
+    """POST /_sim/fault/silence {"secs"}: the open user streams send and answer nothing."""
+    secs = _get(body, "secs", float)
+    if not 0 < secs <= MAX_SILENCE_SECS:
+        raise ControlError(f"0 < secs <= {MAX_SILENCE_SECS:g}, got {secs!r}")
+    return {"silenced": sim.users.silence(secs), "secs": secs}
+
+
 def _http_target(body: dict) -> tuple[str, str]:
     method = _get(body, "method", str).upper()
     path = _get(body, "path", str)
@@ -167,6 +184,8 @@ CONTROL_ROUTES = {
     ("POST", "/_sim/fault/stream"): c_stream_fault,
     ("POST", "/_sim/fault/close_stream"): c_close_stream,
     ("POST", "/_sim/fault/expire_listen_key"): c_expire_key,
+    ("POST", "/_sim/fault/inject_frame"): c_inject_frame,
+    ("POST", "/_sim/fault/silence"): c_silence,
     ("POST", "/_sim/fault/fail"): c_fail,
     ("POST", "/_sim/fault/timeout"): c_timeout,
     ("POST", "/_sim/fault/partial_fill"): c_partial,
