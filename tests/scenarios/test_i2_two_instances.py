@@ -19,7 +19,6 @@ import datetime as dt
 import re
 import socket
 import time
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -47,20 +46,6 @@ def store_sets(request, monkeypatch) -> tuple[str, ...]:
     return ("store.backend=postgres",)
 
 
-@pytest.fixture
-def systems(tmp_path, sim, sim_control) -> Iterator[Callable[..., Launched]]:
-    """Factory: start a `posguard run` with extra --set values; all stopped afterwards."""
-    made: list[Launched] = []
-
-    def start(*extra: str) -> Launched:
-        system = Launched(tmp_path, sim, sim_control, extra)
-        made.append(system)
-        system.start()
-        return system
-
-    yield start
-    left = [pid for system in made for pid in system.cleanup()]
-    assert not left, f"processes left running after the test: {left}"
 
 
 def _orders(sim: Any) -> dict[str, str]:

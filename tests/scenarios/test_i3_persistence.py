@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,20 +55,6 @@ RETRYING = ("supervisor.max_restarts=50", "supervisor.within_secs=60",
 WAIT_SECS = 60
 
 
-@pytest.fixture
-def systems(tmp_path, sim, sim_control) -> Iterator[Callable[..., Launched]]:
-    """Factory: start a `posguard run` with extra --set values; all stopped afterwards."""
-    made: list[Launched] = []
-
-    def start(*extra: str) -> Launched:
-        system = Launched(tmp_path, sim, sim_control, extra)
-        made.append(system)
-        system.start()
-        return system
-
-    yield start
-    left = [pid for system in made for pid in system.cleanup()]
-    assert not left, f"processes left running after the test: {left}"
 
 
 def _client_ids(sim: Any) -> list[str]:
