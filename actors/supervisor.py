@@ -60,6 +60,7 @@ from actors.messages import (
 from actors.restarts import RestartIntensity
 from actors.routing import (
     ALIVE,
+    MAX_PENDING,
     PASSIVATED,
     PASSIVATING,
     QUARANTINED,
@@ -194,7 +195,7 @@ class Supervisor(ActorTypeDispatcher):
                 self.send(reply_to, CommandResult(symbol, getattr(msg, "command_id", ""),
                                                   "rejected", f"quarantined: "
                                                   f"{child.quarantine_reason}", -1))
-        elif len(child.pending) < 10_000:
+        elif len(child.pending) < MAX_PENDING:
             child.pending.append((msg, reply_to))  # delivered once the actor exists
         else:
             log.error("%s: pending queue full; %s not queued", symbol, type(msg).__name__)

@@ -138,6 +138,12 @@ class Kernel:
                               st.listen_key_keepalive_secs, st.stream_silence_secs,
                               st.reconnect_backoff_min_ms, st.reconnect_backoff_max_ms)
 
+    def init_supervisor(self) -> None:
+        """Initialise a fresh, empty supervisor once the dead one's children are gone."""
+        self.pids.wait_gone(self.pids.children_of_supervisor(), ORPHAN_WAIT_SECS)
+        self.supervisor_restarts += 1
+        self._create_supervisor()
+
     def _create_supervisor(self) -> None:
         self.supervisor = self.asys.createActor(SUPERVISOR, globalName=SUPERVISOR_NAME)
         status = self.asys.ask(self.supervisor, self.supervisor_init(), timedelta(seconds=30))
@@ -158,6 +164,12 @@ class Kernel:
 
     def recreate_supervisor(self) -> None:
         """The supervisor is gone: wait for its orphans to exit (or end them), start another."""
+        alive = [p for p in self.pids.supervisor_pids() if self.pids.alive(p)]
+        if alive:
+            # Slow, not dead: its children are healthy and must not be killed. globalName hands
+            # back the live one; a repeated SupervisorInit changes nothing.
+            log.warning("the supervisor (pid %d) is alive but slow to answer", alive[0])
+            return
         log.error("the supervisor is not answering; re-creating it")
         self.pids.wait_gone(self.pids.children_of_supervisor(), ORPHAN_WAIT_SECS)
         self.supervisor_restarts += 1
@@ -296,9 +308,14 @@ def _watch(kernel: Kernel, done: threading.Event, duration_secs: float | None) -
             log.critical("the actor system's admin on port %d is gone", a.admin_port)
             return 1
         st = kernel.status()
-        if st is None or not st.initialized:
+        if st is not None and not st.initialized:
+            # A supervisor nobody initialised (the CLI's globalName lookup made it after ours
+            # died): it has no children yet, so initialise it.
+            kernel.init_supervisor()
+            continue
+        if st is None:
             misses += 1
-            if misses >= 2 or (st is not None and not st.initialized):
+            if misses >= 2:
                 kernel.recreate_supervisor()
                 misses = 0
             continue

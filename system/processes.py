@@ -54,6 +54,10 @@ class PidBook:
         """Every pid in the book."""
         return list(self.known)
 
+    def supervisor_pids(self) -> list[int]:
+        """The supervisor pids in the book (one per supervisor this launcher has had)."""
+        return [p for p, (kind, _) in self.known.items() if kind == "supervisor"]
+
     def children_of_supervisor(self) -> list[int]:
         """Every pid but the supervisor's (its children, grandchildren)."""
         return [p for p, (kind, _) in self.known.items() if kind != "supervisor"]

@@ -179,7 +179,7 @@ def test_an_event_for_a_symbol_without_an_actor_creates_it_and_ends_protected(la
 
 
 def test_a_second_run_on_the_same_store_is_refused_naming_the_holder(launched):
-    r = launched.cli("run", "--set", "actor_system.admin_port=1")
+    r = launched.cli("run")
 
     assert r.returncode == 3
     assert "another posguard instance holds" in r.stderr, r.stderr
