@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from decimal import Decimal
 
 from aiohttp import web
@@ -16,6 +17,7 @@ from system.sim.errors import SimError
 from system.sim.faults import FaultQueue, HttpFault
 from system.sim.params import Params, check_signature, parse, signed_payload
 from system.sim.pricepath import CsvReplay, RandomWalk
+from system.sim.probe import Probe
 from system.sim.rest import ROUTES
 from system.sim.settings import SimSettings
 from system.sim.streams import MarketStreams, UserStreams
@@ -35,13 +37,30 @@ class Sim:
         self.users = UserStreams(clock, self.faults, settings.listen_key_ttl_secs,
                                  settings.user_stream_max_age_secs)
         self.market_streams = MarketStreams(clock, self._mark, self._marks,
-                                            settings.mark_stream_interval_ms)
+                                            settings.mark_stream_interval_ms,
+                                            settings.mark_stream_phase)
         self.paused = False
         self.path = self._new_path()
 
+    @property
+    def probe(self) -> Probe | None:
+        """The bench probe, or None (the default: nothing recorded).
+
+        Setting it hands it to the engine and the market streams; `reset` keeps it, so a
+        bench may reset the account without losing its recording.
+        """
+        return self.engine.probe
+
+    @probe.setter
+    def probe(self, probe: Probe | None) -> None:
+        self.engine.probe = probe
+        self.market_streams.probe = probe
+
     def _new_path(self):
         s = self.settings
-        return CsvReplay(s.price_csv) if s.price_csv else RandomWalk(s.seed, s.volatility_pct)
+        if s.price_csv:
+            return CsvReplay(s.price_csv)
+        return RandomWalk(s.seed, s.volatility_pct, s.drift_pct)
 
     def _mark(self, symbol: str) -> str | None:
         m = self.engine.markets.get(symbol)
@@ -52,7 +71,7 @@ class Sim:
         return [(s, m.fmt_price(e.prices[s])) for s, m in e.markets.items()]
 
     def reset(self) -> None:
-        """Start state again (connections stay open, the listen key is dropped)."""
+        """Start state again: connections stay open, the listen key is dropped, the probe stays."""
         self.engine.reset()
         self.faults.clear()
         self.users.close_all()
@@ -229,16 +248,29 @@ async def _serve_control(sim: Sim, request: web.Request) -> web.Response:
         sim.flush()
 
 
+def next_walk_after(due: float, now: float, interval: float) -> float:
+    """The step after the one due at `due`, on the same phase; missed steps are skipped."""
+    nxt = due + interval
+    if nxt <= now:  # more than a whole interval behind: skip ahead rather than burst
+        nxt += (math.floor((now - nxt) / interval) + 1) * interval
+    return nxt
+
+
 async def background(sim: Sim) -> None:
-    """Walk the price path and run timers until cancelled."""
-    loop = asyncio.get_running_loop()
-    next_walk = loop.time() + sim.settings.walk_interval_ms / 1000  # start prices hold one step
+    """Walk the price path and run timers until cancelled.
+
+    Steps are due at absolute times on the sim clock (start + k * walk_interval), so a
+    slow step does not shift the walk's phase against the mark streams' ticks.
+    """
+    clock = sim.clock
+    interval = sim.settings.walk_interval_ms / 1000
+    next_walk = clock.monotonic() + interval  # start prices hold one step
     while True:
-        now = loop.time()
+        now = clock.monotonic()
         if now >= next_walk:
             sim.walk_step()
-            next_walk = now + sim.settings.walk_interval_ms / 1000
+            next_walk = next_walk_after(next_walk, now, interval)
         sim.engine.run_due()
         sim.users.housekeeping()
         sim.flush()
-        await asyncio.sleep(min(HOUSEKEEPING_SECS, max(0.0, next_walk - loop.time())))
+        await asyncio.sleep(min(HOUSEKEEPING_SECS, max(0.0, next_walk - clock.monotonic())))

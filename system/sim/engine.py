@@ -20,6 +20,7 @@ from system.sim.ledger import Ledger
 from system.sim.markets import Market, build_markets
 from system.sim.meter import UnprotectedMeter
 from system.sim.model import ZERO, AlgoOrder, Order
+from system.sim.probe import Probe
 from system.sim.settings import SimSettings
 
 MIN_CALLBACK, MAX_CALLBACK = Decimal("0.1"), Decimal("10")
@@ -55,6 +56,8 @@ class Engine:
         self.settings = settings
         self.clock = clock
         self.markets: dict[str, Market] = build_markets(settings.synthetic_symbols)
+        self.probe: Probe | None = None
+        """Records accepted algo orders and cancels when set (Sim sets it; reset keeps it)."""
         self.reset()
 
     def reset(self) -> None:
@@ -207,6 +210,10 @@ class Engine:
             a.trigger_price = ZERO
             triggers.observe(a, price)  # no activatePrice: tracking starts now
         self.algos[a.algo_id] = a
+        if self.probe is not None:
+            self.probe.placed(a.symbol, self.clock.monotonic(), a.order_type,
+                              m.fmt_price(a.trigger_price), m.fmt_qty(a.quantity),
+                              a.client_algo_id)
         self.outbox.append(ev.algo_update(a, m, now))
         self._meter(r.symbol)
         return a
@@ -222,6 +229,8 @@ class Engine:
             raise err(E.UNKNOWN_ORDER)
         a.status = "CANCELED"
         a.update_ms = self.clock.now_ms()
+        if self.probe is not None:
+            self.probe.cancelled(symbol, self.clock.monotonic(), a.client_algo_id)
         self.outbox.append(ev.algo_update(a, m, a.update_ms))
         self._meter(symbol)
         return a

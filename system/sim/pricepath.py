@@ -9,17 +9,22 @@ from pathlib import Path
 
 
 class RandomWalk:
-    """Each step multiplies every price by (1 + N(0, volatility_pct/100))."""
+    """Each step multiplies every price by (1 + N(drift_pct/100, volatility_pct/100)).
 
-    def __init__(self, seed: int, volatility_pct: float) -> None:
+    With volatility_pct 0 the path is a steady trend: every step moves every price by
+    exactly drift_pct (before the engine rounds it to the tick).
+    """
+
+    def __init__(self, seed: int, volatility_pct: float, drift_pct: float = 0.0) -> None:
         self._rng = random.Random(seed)
         self._sigma = volatility_pct / 100.0
+        self._mu = drift_pct / 100.0
 
     def step(self, prices: dict[str, Decimal]) -> dict[str, Decimal]:
         """The next price of every symbol (unrounded; the engine rounds to the tick)."""
         out = {}
         for sym in sorted(prices):  # sorted: same seed -> same path whatever the dict order
-            factor = 1.0 + self._rng.gauss(0.0, self._sigma)
+            factor = 1.0 + self._rng.gauss(self._mu, self._sigma)
             out[sym] = prices[sym] * Decimal(repr(max(factor, 0.5)))
         return out
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+MARK_STREAM_PHASES = ("aligned", "spread")
+"""Allowed values of `mark_stream_phase` (see MarketStreams)."""
+
 
 def _f(default, doc: str, **limits):
     """A field with a default and the metadata the config loader validates against."""
@@ -26,8 +29,17 @@ class SimSettings:
     volatility_pct: float = _f(
         0.05, "standard deviation of one random-walk step (% of price)", min=0.0, max=50.0
     )
+    drift_pct: float = _f(
+        0.0, "mean of one random-walk step (% of price); with volatility_pct 0 a steady trend",
+        min=-5.0, max=5.0,
+    )
     mark_stream_interval_ms: int = _f(
         1000, "update interval of the markPrice stream (ms)", min=10, max=60_000
+    )
+    mark_stream_phase: str = _f(
+        "aligned", "when markPrice streams tick within the interval: aligned (all at each "
+        "multiple of the interval, Binance's burst) | spread (each at its own crc32 offset)",
+        choices=MARK_STREAM_PHASES,
     )
     taker_fee_pct: float = _f(0.05, "fee charged on every fill (% of notional)", min=0.0, max=5.0)
     starting_balance_usdt: float = _f(

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 import json
 import logging
+import math
 import secrets
+import zlib
 from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
@@ -15,6 +18,8 @@ from system.sim import errors as E
 from system.sim.errors import err
 from system.sim.events import listen_key_expired, mark_price_update
 from system.sim.faults import FaultQueue
+from system.sim.probe import Probe
+from system.sim.settings import MARK_STREAM_PHASES
 
 log = logging.getLogger(__name__)
 
@@ -197,17 +202,81 @@ def parse_stream(name: str) -> str | None:
     return None
 
 
-class MarketStreams:
-    """markPriceUpdate connections: raw (/ws/<stream>) or combined (/stream?streams=)."""
+def stream_offset(stream: str, interval: float) -> float:
+    """Where `stream` ticks within each interval in the spread phase (seconds)."""
+    return (zlib.crc32(stream.encode()) % 1000) / 1000 * interval
 
-    def __init__(self, clock: Clock, price_of, all_prices, interval_ms: int) -> None:
+
+def next_slot(after: float, interval: float, offset: float) -> float:
+    """The first instant k * interval + offset strictly later than `after`."""
+    t = offset + (math.floor((after - offset) / interval) + 1) * interval
+    # Float rounding can land on `after` itself when `after` is a slot; never repeat one.
+    return t + interval if t <= after else t
+
+
+@dataclass(eq=False)
+class _MarketConn:
+    ws: web.WebSocketResponse
+    combined: bool
+    subs: list[str]
+    """Subscribed stream names in subscription order (SUBSCRIBE / UNSUBSCRIBE edit it)."""
+    heap: list[tuple[float, int, str]] = field(default_factory=list)
+    """(due, seq, stream): the push schedule; an entry whose seq is not live is stale."""
+    live: dict[str, int] = field(default_factory=dict)
+    """stream -> seq of its one live heap entry."""
+    seq: int = 0
+    changed: bool = True
+    """`subs` changed since the schedule was last synced with it."""
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    """Ends the push loop's wait: set by its timer or by a subscription change."""
+
+
+async def _wait(conn: _MarketConn, secs: float | None) -> None:
+    """Until `secs` have passed (None: no limit) or the subscriptions change."""
+    timer = None if secs is None else asyncio.get_running_loop().call_later(
+        secs, conn.wake.set)
+    try:
+        await conn.wake.wait()
+    finally:
+        if timer is not None:
+            timer.cancel()
+    conn.wake.clear()
+
+
+class MarketStreams:
+    """markPriceUpdate connections: raw (/ws/<stream>) or combined (/stream?streams=).
+
+    Every stream of a connection is pushed on absolute due times on the sim clock, so ticks
+    keep a fixed phase however long a push takes. `phase` "aligned" pushes them all at each
+    multiple of the interval (Binance's once-a-second burst); "spread" pushes stream `s` at
+    offset (crc32(s) % 1000) / 1000 * interval within each interval. Changing `phase` or
+    `interval` at runtime takes effect at each stream's next schedule.
+    """
+
+    def __init__(self, clock: Clock, price_of, all_prices, interval_ms: int,
+                 phase: str = "aligned") -> None:
         self.clock = clock
         self.prices = price_of
         """Callable: symbol -> formatted mark price, or None for an unknown symbol."""
         self.symbols = all_prices
         """Callable: -> iterable of (symbol, formatted mark price)."""
         self.interval = interval_ms / 1000
+        self.phase = phase
+        self.probe: Probe | None = None
+        """Records every tick right before it is sent, when set (Sim sets it)."""
         self.conns: set[web.WebSocketResponse] = set()
+
+    @property
+    def phase(self) -> str:
+        """The push phase, "aligned" or "spread" (mark_stream_phase)."""
+        return self._phase
+
+    @phase.setter
+    def phase(self, value: str) -> None:
+        if value not in MARK_STREAM_PHASES:
+            raise ValueError(f"mark_stream_phase: {value!r} is not allowed; choose one of "
+                             f"{', '.join(MARK_STREAM_PHASES)}")
+        self._phase = value
 
     def payloads(self, stream: str) -> dict | list | None:
         """The current payload of one stream."""
@@ -220,30 +289,81 @@ class MarketStreams:
 
     async def serve(self, request: web.Request, streams: list[str], combined: bool):
         """Serve one market-data WebSocket until the client or the server closes it."""
-        subs = [s for s in (parse_stream(n) for n in streams) if s]
+        subs = list(dict.fromkeys(s for s in (parse_stream(n) for n in streams) if s))
         ws = web.WebSocketResponse(heartbeat=None)
         await ws.prepare(request)
+        conn = _MarketConn(ws, combined, subs)
         self.conns.add(ws)
-        pusher = asyncio.ensure_future(self._push(ws, subs, combined))
+        pusher = asyncio.ensure_future(self._push(conn))
         try:
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
                     break
                 await ws.send_str(json.dumps(_control_reply(msg.data, subs)))
+                conn.changed = True  # the push loop re-reads the subscriptions
+                conn.wake.set()
         finally:
             pusher.cancel()
             self.conns.discard(ws)
         return ws
 
-    async def _push(self, ws: web.WebSocketResponse, subs: list[str], combined: bool) -> None:
-        while not ws.closed:
-            for stream in list(subs):
-                data = self.payloads(stream)
-                if data is None:
-                    continue
-                out = {"stream": stream, "data": data} if combined else data
-                await ws.send_str(json.dumps(out, separators=(",", ":")))
-            await asyncio.sleep(self.interval)
+    def _slot(self, stream: str, after: float) -> float:
+        offset = stream_offset(stream, self.interval) if self.phase == "spread" else 0.0
+        return next_slot(after, self.interval, offset)
+
+    def _schedule(self, conn: _MarketConn, stream: str, due: float) -> None:
+        conn.seq += 1
+        conn.live[stream] = conn.seq
+        heapq.heappush(conn.heap, (due, conn.seq, stream))
+
+    def _sync(self, conn: _MarketConn) -> None:
+        """Schedule new subscriptions at their next slot; forget dropped ones."""
+        subs = set(conn.subs)
+        for stream in [s for s in conn.live if s not in subs]:
+            del conn.live[stream]  # its heap entry is now stale
+        now = self.clock.monotonic()
+        for stream in conn.subs:
+            if stream not in conn.live:
+                self._schedule(conn, stream, self._slot(stream, now))
+
+    def _next_due(self, conn: _MarketConn) -> tuple[float, str] | None:
+        heap = conn.heap
+        while heap and conn.live.get(heap[0][2]) != heap[0][1]:
+            heapq.heappop(heap)
+        return (heap[0][0], heap[0][2]) if heap else None
+
+    async def _push(self, conn: _MarketConn) -> None:
+        while not conn.ws.closed:
+            if conn.changed:
+                conn.changed = False
+                self._sync(conn)
+            head = self._next_due(conn)
+            if head is None:
+                await _wait(conn, None)  # nothing subscribed: sleep until a SUBSCRIBE
+                continue
+            due, stream = head
+            now = self.clock.monotonic()
+            if due > now:
+                # Capped so a clock that jumps (a manual one) is looked at again soon.
+                await _wait(conn, min(due - now, self.interval))
+                continue
+            heapq.heappop(conn.heap)
+            nxt = self._slot(stream, due)
+            # Fallen a whole interval behind: skip the missed slots rather than burst.
+            self._schedule(conn, stream, nxt if nxt > now else self._slot(stream, now))
+            await self._send(conn, stream)
+
+    async def _send(self, conn: _MarketConn, stream: str) -> None:
+        data = self.payloads(stream)
+        if data is None:
+            return
+        text = json.dumps({"stream": stream, "data": data} if conn.combined else data,
+                          separators=(",", ":"))
+        if self.probe is not None:
+            t = self.clock.monotonic()
+            for d in data if isinstance(data, list) else [data]:
+                self.probe.tick(d["s"], d["p"], t)
+        await conn.ws.send_str(text)
 
 
 def _control_reply(text: str, subs: list[str]) -> dict:

@@ -1,0 +1,195 @@
+"""Mark-stream phase over a real SimServer: aligned bursts, spread offsets, runtime switch.
+
+Tick times come from the simulator's probe (its own clock, stamped right before each send),
+so the assertions measure the schedule itself, not the client's reading jitter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections import defaultdict
+
+import pytest
+
+from system.sim.probe import Probe
+from system.sim.server import SimServer
+from system.sim.settings import SimSettings
+from system.sim.streams import stream_offset
+from tests.fixtures.sim import TEST_SETTINGS
+from tests.integration.sim.wsutil import connect, read_for, read_until
+
+INTERVAL = 0.2
+TOLERANCE = 0.01
+"""Largest accepted distance of a tick from its slot (s); slots are 200 ms apart."""
+NAMES = [f"sym{n:04d}usdt@markprice@1s" for n in range(1, 21)]
+
+
+@pytest.fixture
+def sim_settings():
+    return dataclasses.replace(TEST_SETTINGS, mark_stream_interval_ms=int(INTERVAL * 1000),
+                               synthetic_symbols=20)
+
+
+def _stream(symbol: str) -> str:
+    return f"{symbol.lower()}@markprice@1s"
+
+
+def _off_slot(t: float, offset: float) -> float:
+    """Distance of `t` from the nearest instant k * INTERVAL + offset."""
+    r = (t - offset) % INTERVAL
+    return min(r, INTERVAL - r)
+
+
+def _start_probe(sim) -> float:
+    def enable(s):
+        s.probe = Probe()
+        return s.clock.monotonic()
+    return sim.call(enable)
+
+
+def _take(sim) -> list[dict]:
+    return sim.call(lambda s: s.probe.take())["ticks"]
+
+
+def _set_phase(sim, phase: str) -> float:
+    def switch(s):
+        s.market_streams.phase = phase
+        return s.clock.monotonic()
+    return sim.call(switch)
+
+
+def _combined(sim):
+    return connect(sim.url, "/stream?streams=" + "/".join(NAMES))
+
+
+def test_aligned_phase_pushes_every_stream_at_each_interval_boundary(sim):
+    ws = _combined(sim)
+    try:
+        _start_probe(sim)
+        received = read_for(ws, 3.2 * INTERVAL)
+        ticks = _take(sim)
+    finally:
+        ws.close()
+
+    assert {m["stream"] for m in received} == set(NAMES)
+    rounds = defaultdict(list)
+    for t in ticks:
+        rounds[round(t["t_mono"] / INTERVAL)].append(t)
+    full = [r for r in rounds.values() if len(r) == len(NAMES)]
+    assert len(full) >= 2, {k: len(v) for k, v in rounds.items()}
+    for r in full:
+        times = [t["t_mono"] for t in r]
+        assert max(times) - min(times) < 0.005
+        assert {t["symbol"] for t in r} == {n.split("@")[0].upper() for n in NAMES}
+    assert max(_off_slot(t["t_mono"], 0.0) for t in ticks) < TOLERANCE
+
+
+def test_spread_phase_pushes_each_stream_at_its_crc32_offset(sim):
+    _set_phase(sim, "spread")
+    ws = _combined(sim)
+    try:
+        _start_probe(sim)
+        received = read_for(ws, 2.2 * INTERVAL)
+        ticks = _take(sim)
+    finally:
+        ws.close()
+
+    assert {m["stream"] for m in received} == set(NAMES)
+    assert {t["symbol"] for t in ticks} == {n.split("@")[0].upper() for n in NAMES}
+    errors = {t["symbol"]: _off_slot(t["t_mono"], stream_offset(_stream(t["symbol"]), INTERVAL))
+              for t in ticks}
+    assert max(errors.values()) < TOLERANCE, errors
+    phases = [t["t_mono"] % INTERVAL for t in ticks]
+    assert max(phases) - min(phases) > INTERVAL / 2  # spread over the interval, not a burst
+
+
+def test_phase_switched_at_runtime_applies_from_each_streams_next_schedule(sim):
+    ws = _combined(sim)
+    try:
+        read_until(ws, lambda m: "stream" in m)
+        _start_probe(sim)
+        read_for(ws, 1.5 * INTERVAL)
+        switched = _set_phase(sim, "spread")
+        read_for(ws, 2.5 * INTERVAL)
+        ticks = _take(sim)
+    finally:
+        ws.close()
+
+    before = [t for t in ticks if t["t_mono"] < switched]
+    after = [t for t in ticks if t["t_mono"] > switched + INTERVAL + TOLERANCE]
+    assert before and max(_off_slot(t["t_mono"], 0.0) for t in before) < TOLERANCE
+    assert {t["symbol"] for t in after} == {n.split("@")[0].upper() for n in NAMES}
+    assert max(_off_slot(t["t_mono"], stream_offset(_stream(t["symbol"]), INTERVAL))
+               for t in after) < TOLERANCE
+
+
+def test_live_subscribe_is_scheduled_unsubscribe_stops_and_idle_does_not_spin(sim):
+    _set_phase(sim, "spread")
+    ws = connect(sim.url, "/ws")
+    try:
+        _start_probe(sim)
+        cpu = time.process_time()
+        assert read_for(ws, 2 * INTERVAL) == []
+        idle_cpu = time.process_time() - cpu
+        ws.send(json.dumps({"method": "SUBSCRIBE", "params": NAMES[:3], "id": 1}))
+        read_until(ws, lambda m: isinstance(m, dict) and m.get("id") == 1)
+        read_for(ws, 1.5 * INTERVAL)
+        ws.send(json.dumps({"method": "UNSUBSCRIBE", "params": NAMES[:1], "id": 2}))
+        read_until(ws, lambda m: isinstance(m, dict) and m.get("id") == 2)
+        dropped = sim.call(lambda s: s.clock.monotonic())
+        read_for(ws, 1.5 * INTERVAL)
+        ws.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 3}))
+        listed = read_until(ws, lambda m: isinstance(m, dict) and m.get("id") == 3)[-1]
+        ticks = _take(sim)
+    finally:
+        ws.close()
+
+    assert idle_cpu < 0.15  # a spinning push loop would burn the whole wait
+    assert listed["result"] == NAMES[1:3]
+    by_symbol = defaultdict(list)
+    for t in ticks:
+        by_symbol[t["symbol"]].append(t["t_mono"])
+    gone, kept = NAMES[0].split("@")[0].upper(), NAMES[1].split("@")[0].upper()
+    assert set(by_symbol) == {n.split("@")[0].upper() for n in NAMES[:3]}
+    assert by_symbol[gone] and max(by_symbol[gone]) < dropped
+    assert any(t > dropped for t in by_symbol[kept])
+    assert max(_off_slot(t["t_mono"], stream_offset(_stream(t["symbol"]), INTERVAL))
+               for t in ticks) < TOLERANCE
+
+
+def test_walk_steps_keep_their_phase_and_do_not_burst_after_an_overrun():
+    interval = 0.1
+    with SimServer(SimSettings(walk_interval_ms=100)) as server:
+        times: list[float] = []
+
+        def install(s):
+            original = s.walk_step
+
+            def step():
+                times.append(s.clock.monotonic())
+                if len(times) == 2:
+                    time.sleep(0.03)  # a little late: the next step stays on its slot
+                if len(times) == 4:
+                    time.sleep(0.25)  # 2.5 intervals: the next two slots pass meanwhile
+                original()
+            s.walk_step = step
+
+        server.call(install)
+        deadline = time.monotonic() + 5.0
+        while server.call(lambda s: len(times)) < 8:
+            assert time.monotonic() < deadline, times
+            time.sleep(0.02)
+        seen = server.call(lambda s: list(times))
+
+    # Slots are t0 + k * 100 ms. Step 4 (slot 300 ms) runs until 550 ms: slot 400 ms is
+    # skipped, slot 500 ms runs once, late, at 550 ms, and from 600 ms on the phase holds.
+    on_phase = seen[:4] + seen[5:]
+    errors = [min((t - seen[0]) % interval, interval - (t - seen[0]) % interval)
+              for t in on_phase]
+    assert max(errors) < TOLERANCE, errors
+    gaps = [b - a for a, b in zip(seen, seen[1:], strict=False)]
+    assert gaps[3] == pytest.approx(0.25, abs=TOLERANCE)
+    assert gaps[4] == pytest.approx(0.05, abs=TOLERANCE)  # one late step, then on phase
+    assert min(gaps) > 0.03, gaps  # never two steps back to back to catch up
