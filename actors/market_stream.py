@@ -90,10 +90,10 @@ class MarketStreamActor(StreamActor):
         """Symbols subscribed."""
         return len(self.subscribed)
 
-    def on_text(self, raw: str) -> None:
+    def on_text(self, raw: str, received_mono: float) -> None:
         """Keep only the latest price per symbol (conflation)."""
         try:
-            events = parse_frame(raw)
+            events = parse_frame(raw, received_mono=received_mono)
         except FrameError as e:
             self.bad_frames += 1
             log.warning("market stream: malformed frame rejected (%s): %.200s", e, raw)

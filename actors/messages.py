@@ -94,6 +94,37 @@ class StateQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class TimingsQuery:
+    """Ask a symbol actor for its SymbolTimings (stream frame read -> state applied)."""
+
+    symbol: str
+    """Exchange symbol."""
+    msg_id: str = field(default_factory=new_id)
+    """Message id."""
+    engine_ms: int = field(default_factory=now_ms)
+    """When posguard created this message."""
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolTimings:
+    """The answer to TimingsQuery: recent routing latencies, one clock (time.monotonic).
+
+    Each sample is (received_mono, latency_ms): when the stream actor read the frame, and how
+    long until the symbol actor had applied it (state changed and any step journaled). Only the
+    latest samples are kept (a bounded window per series).
+    """
+
+    symbol: str
+    """Exchange symbol."""
+    pid: int
+    """Process id of the symbol actor."""
+    route: tuple[tuple[float, float], ...]
+    """User-stream events (PositionUpdate, OrderUpdate, AlgoUpdate): received -> applied."""
+    mark: tuple[tuple[float, float], ...]
+    """MarkPrice ticks from the market stream: received -> applied."""
+
+
+@dataclass(frozen=True, slots=True)
 class CommandResult:
     """The answer to a command: accepted, duplicate or rejected, with a reason."""
 
@@ -182,6 +213,8 @@ class PositionUpdate:
     """Message id."""
     engine_ms: int = field(default_factory=now_ms)
     """When posguard received the frame."""
+    received_mono: float = 0.0
+    """time.monotonic() when posguard read the frame; 0 when not from a stream."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +255,8 @@ class OrderUpdate:
     """Message id."""
     engine_ms: int = field(default_factory=now_ms)
     """When posguard received the frame."""
+    received_mono: float = 0.0
+    """time.monotonic() when posguard read the frame; 0 when not from a stream."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +289,8 @@ class AlgoUpdate:
     """Message id."""
     engine_ms: int = field(default_factory=now_ms)
     """When posguard received the frame."""
+    received_mono: float = 0.0
+    """time.monotonic() when posguard read the frame; 0 when not from a stream."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +307,8 @@ class MarkPrice:
     """Message id."""
     engine_ms: int = field(default_factory=now_ms)
     """When posguard received the frame."""
+    received_mono: float = 0.0
+    """time.monotonic() when posguard read the frame; 0 when not from a stream."""
 
 
 STREAM_EVENTS = (PositionUpdate, OrderUpdate, AlgoUpdate, MarkPrice)
@@ -851,6 +890,6 @@ class Forward:
     """The supervisor hands a command or query to a symbol actor; the answer goes to reply_to."""
 
     payload: Any
-    """OpenPosition, ClosePosition, ReconcileRequest or StateQuery."""
+    """OpenPosition, ClosePosition, ReconcileRequest, StateQuery or TimingsQuery."""
     reply_to: Any
-    """ActorAddress (the CLI's endpoint) that gets the CommandResult or SymbolView."""
+    """ActorAddress (the CLI's endpoint) that gets the CommandResult, SymbolView or timings."""

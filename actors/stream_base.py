@@ -60,8 +60,8 @@ class StreamActor(Lifecycle, ActorTypeDispatcher):
         """Open (and subscribe) the WebSocket; raise OSError/WebSocketException on failure."""
         raise NotImplementedError
 
-    def on_text(self, raw: str) -> None:
-        """Handle one text frame."""
+    def on_text(self, raw: str, received_mono: float) -> None:
+        """Handle one text frame, read at `received_mono` (time.monotonic())."""
         raise NotImplementedError
 
     def after_drain(self) -> None:
@@ -129,14 +129,15 @@ class StreamActor(Lifecycle, ActorTypeDispatcher):
             except (websocket.WebSocketException, OSError) as e:
                 self.reconnect(f"read failed: {type(e).__name__}: {e}")
                 break
-            self.last_rx = time.monotonic()
+            self.last_rx = time.monotonic()  # also the frame's received_mono (routing latency)
             if opcode == websocket.ABNF.OPCODE_CLOSE:
                 self.reconnect("closed by the server")
                 break
             if opcode in (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY):
                 self.frames += 1
                 data = frame.data
-                self.on_text(data.decode("utf-8", "replace") if isinstance(data, bytes) else data)
+                self.on_text(data.decode("utf-8", "replace") if isinstance(data, bytes) else data,
+                             self.last_rx)
         self.after_drain()
 
     def _readable(self) -> bool:

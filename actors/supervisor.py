@@ -54,6 +54,7 @@ from actors.messages import (
     SymbolInit,
     SymbolView,
     Timer,
+    TimingsQuery,
     Where,
     new_id,
 )
@@ -341,6 +342,14 @@ class Supervisor(ActorTypeDispatcher):
 
     def receiveMsg_StateQuery(self, msg: StateQuery, sender: Any) -> None:
         """CLI: one symbol's fresh view (or its table entry when it has no running actor)."""
+        self._query(msg, sender)
+
+    def receiveMsg_TimingsQuery(self, msg: TimingsQuery, sender: Any) -> None:
+        """Bench: one symbol's routing latencies (or its table entry when it has no actor)."""
+        self._query(msg, sender)
+
+    def _query(self, msg: StateQuery | TimingsQuery, sender: Any) -> None:
+        """Relay a query to the symbol's live actor; never creates one."""
         known = self.routes.get(msg.symbol)
         if known is None or known.status not in ALIVE:
             self.send(sender, known.entry() if known else Located(

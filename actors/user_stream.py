@@ -62,10 +62,10 @@ class UserStreamActor(StreamActor):
         """Tell the supervisor: every symbol must reconcile (events may have been missed)."""
         self.send(self.parent_addr, StreamConnected("user", self.connections))
 
-    def on_text(self, raw: str) -> None:
+    def on_text(self, raw: str, received_mono: float) -> None:
         """Parse one frame; route its events; a bad frame is logged and counted."""
         try:
-            events = parse_frame(raw)
+            events = parse_frame(raw, received_mono=received_mono)
         except ListenKeyExpired:
             self.key = None
             self.reconnect("listen key expired")

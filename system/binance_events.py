@@ -8,8 +8,9 @@ returned as an empty list, not errors.
 from __future__ import annotations
 
 import json
+import time
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from actors.messages import AlgoUpdate, MarkPrice, OrderUpdate, PositionUpdate, now_ms
 
@@ -22,8 +23,15 @@ class ListenKeyExpired(Exception):
     """The user stream's listen key expired: reconnect with a new one."""
 
 
-def parse_frame(raw: str | bytes, received_ms: int | None = None) -> list[Any]:
-    """One WebSocket text frame -> zero or more typed events."""
+def parse_frame(raw: str | bytes, received_ms: int | None = None,
+                received_mono: float | None = None) -> list[Any]:
+    """One WebSocket text frame -> zero or more typed events.
+
+    `received_ms` (wall clock) and `received_mono` (time.monotonic, comparable across the
+    actor processes) are when the frame was read; each defaults to now.
+    """
+    if received_mono is None:
+        received_mono = time.monotonic()  # before decoding: the decode is part of the route
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as e:
@@ -34,23 +42,26 @@ def parse_frame(raw: str | bytes, received_ms: int | None = None) -> list[Any]:
         data = data["data"]  # combined-stream wrapper
     if not isinstance(data, dict):
         raise FrameError(f"expected a JSON object, got {type(data).__name__}")
-    return parse_event(data, now_ms() if received_ms is None else received_ms)
+    return parse_event(data, now_ms() if received_ms is None else received_ms, received_mono)
 
 
-def parse_event(d: dict[str, Any], received_ms: int) -> list[Any]:
-    """A decoded event object -> typed events."""
+def parse_event(d: dict[str, Any], received_ms: int,
+                received_mono: float | None = None) -> list[Any]:
+    """A decoded event object -> typed events, stamped with when the frame was read."""
+    rx = _Received(received_ms, time.monotonic() if received_mono is None else received_mono)
     kind = d.get("e")
     if kind is None and "result" in d and "id" in d:
         return []  # SUBSCRIBE / UNSUBSCRIBE acknowledgement
     try:
         if kind == "ACCOUNT_UPDATE":
-            return _account(d, received_ms)
+            return _account(d, rx)
         if kind == "ORDER_TRADE_UPDATE":
-            return [_order(d, received_ms)]
+            return [_order(d, rx)]
         if kind == "ALGO_UPDATE":
-            return [_algo(d, received_ms)]
+            return [_algo(d, rx)]
         if kind == "markPriceUpdate":
-            return [MarkPrice(_str(d, "s"), _dec(d, "p"), _int(d, "E"), engine_ms=received_ms)]
+            return [MarkPrice(_str(d, "s"), _dec(d, "p"), _int(d, "E"), engine_ms=rx.ms,
+                              received_mono=rx.mono)]
         if kind == "listenKeyExpired":
             raise ListenKeyExpired(str(d.get("listenKey", "")))
     except (KeyError, TypeError, AttributeError) as e:
@@ -60,7 +71,14 @@ def parse_event(d: dict[str, Any], received_ms: int) -> list[Any]:
     return []
 
 
-def _account(d: dict[str, Any], received_ms: int) -> list[PositionUpdate]:
+class _Received(NamedTuple):
+    """When the frame was read, on both clocks."""
+
+    ms: int
+    mono: float
+
+
+def _account(d: dict[str, Any], rx: _Received) -> list[PositionUpdate]:
     a = d["a"]
     if not isinstance(a, dict):
         raise FrameError("ACCOUNT_UPDATE: 'a' is not an object")
@@ -72,11 +90,12 @@ def _account(d: dict[str, Any], received_ms: int) -> list[PositionUpdate]:
         if p.get("ps", "BOTH") != "BOTH":
             continue  # hedge-mode legs are not managed by posguard (one-way mode only)
         out.append(PositionUpdate(_str(p, "s"), _dec(p, "pa"), _dec(p, "ep"), reason,
-                                  _int(d, "E"), _int(d, "T", 0), engine_ms=received_ms))
+                                  _int(d, "E"), _int(d, "T", 0), engine_ms=rx.ms,
+                                  received_mono=rx.mono))
     return out
 
 
-def _order(d: dict[str, Any], received_ms: int) -> OrderUpdate:
+def _order(d: dict[str, Any], rx: _Received) -> OrderUpdate:
     o = d["o"]
     return OrderUpdate(
         symbol=_str(o, "s"), client_id=_str(o, "c"), order_id=str(o["i"]),
@@ -84,17 +103,18 @@ def _order(d: dict[str, Any], received_ms: int) -> OrderUpdate:
         status=_str(o, "X"), last_qty=_dec(o, "l"), cum_qty=_dec(o, "z"),
         avg_price=_dec(o, "ap"), realized_pnl=_dec(o, "rp", "0"),
         reduce_only=bool(o.get("R", False)), close_position=bool(o.get("cp", False)),
-        event_ms=_int(d, "E"), tx_ms=_int(d, "T", 0), engine_ms=received_ms)
+        event_ms=_int(d, "E"), tx_ms=_int(d, "T", 0), engine_ms=rx.ms,
+        received_mono=rx.mono)
 
 
-def _algo(d: dict[str, Any], received_ms: int) -> AlgoUpdate:
+def _algo(d: dict[str, Any], rx: _Received) -> AlgoUpdate:
     o = d["o"]
     return AlgoUpdate(
         symbol=_str(o, "s"), client_id=_str(o, "caid"), algo_id=str(o["aid"]),
         order_type=_str(o, "o"), side=_str(o, "S"), status=_str(o, "X"),
         trigger_price=_dec(o, "tp", "0"), qty=_dec(o, "q", "0"),
         close_position=bool(o.get("cp", False)), reject_reason=str(o.get("rm", "")),
-        event_ms=_int(d, "E"), engine_ms=received_ms)
+        event_ms=_int(d, "E"), engine_ms=rx.ms, received_mono=rx.mono)
 
 
 def _str(d: dict[str, Any], key: str) -> str:

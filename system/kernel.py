@@ -34,7 +34,9 @@ from actors.messages import (
     StreamSettings,
     SupervisorInit,
     SupervisorStatus,
+    SymbolTimings,
     SymbolView,
+    TimingsQuery,
     Where,
 )
 from system import actor_system
@@ -198,6 +200,11 @@ class Kernel:
         """One symbol's fresh view (None on timeout or when it has no running actor)."""
         reply = self.ask(StateQuery(symbol), timeout_secs)
         return reply if isinstance(reply, SymbolView) else None
+
+    def timings(self, symbol: str, timeout_secs: float = 5.0) -> SymbolTimings | None:
+        """One symbol's routing-latency samples (None on timeout or with no running actor)."""
+        reply = self.ask(TimingsQuery(symbol), timeout_secs)
+        return reply if isinstance(reply, SymbolTimings) else None
 
     def open(self, symbol: str, side: str, qty: Any, command_id: str) -> CommandResult | None:
         """Open a position (through the supervisor)."""
