@@ -122,6 +122,10 @@ class SymbolTimings:
     """User-stream events (PositionUpdate, OrderUpdate, AlgoUpdate): received -> applied."""
     mark: tuple[tuple[float, float], ...]
     """MarkPrice ticks from the market stream: received -> applied."""
+    route_delivery: tuple[float, ...] = ()
+    """Per `route` sample (same index): ms from received to the handler starting."""
+    mark_delivery: tuple[float, ...] = ()
+    """Per `mark` sample (same index): ms from received to the handler starting."""
 
 
 @dataclass(frozen=True, slots=True)

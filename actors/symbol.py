@@ -95,6 +95,8 @@ class SymbolActor(Lifecycle, ActorTypeDispatcher):
         self.pre_init: list[tuple[Trigger, Any]] = []
         self.route_ms: deque[tuple[float, float]] = deque(maxlen=TIMING_SAMPLES)
         self.mark_ms: deque[tuple[float, float]] = deque(maxlen=TIMING_SAMPLES)
+        self.route_delivery: deque[float] = deque(maxlen=TIMING_SAMPLES)
+        self.mark_delivery: deque[float] = deque(maxlen=TIMING_SAMPLES)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -121,8 +123,9 @@ class SymbolActor(Lifecycle, ActorTypeDispatcher):
                           refetch=True)
         self._commit(recovering, correlation_id=new_id(), event_ms=self.clock.now_ms())
         for trigger, event in self.pre_init:
+            started = time.monotonic()  # delivery then includes the wait for the init
             self._apply(trigger, event)
-            self._timed(event)
+            self._timed(event, started)
         self.pre_init.clear()
 
     def receiveMsg_ActorExitRequest(self, msg: ActorExitRequest, sender: Any) -> None:
@@ -244,17 +247,24 @@ class SymbolActor(Lifecycle, ActorTypeDispatcher):
         if self.s is None:
             self.pre_init.append((trigger, msg))  # never dropped (I-5): applied after init
             return
+        arrived = time.monotonic()
         self._apply(trigger, msg)
-        self._timed(msg)
+        self._timed(msg, arrived)
 
-    def _timed(self, msg: Any) -> None:
-        """Record a stream event's routing latency: frame read -> applied (and journaled)."""
+    def _timed(self, msg: Any, arrived: float) -> None:
+        """Record a stream event's routing latency: frame read -> applied (and journaled).
+
+        `arrived` (the handler started) splits it into delivery (stream actor, supervisor,
+        transport, queueing) and apply (state machine, journal commit, requests sent).
+        """
         received = getattr(msg, "received_mono", 0.0)
         if received <= 0 or self.dying is not None:
             return  # not from a stream (a reply, a timer, a test's tick), or not applied
         # time.monotonic() is one system-wide clock on Linux: comparable across processes.
-        series = self.mark_ms if isinstance(msg, MarkPrice) else self.route_ms
+        series, delivery = (self.mark_ms, self.mark_delivery) if isinstance(msg, MarkPrice) \
+            else (self.route_ms, self.route_delivery)
         series.append((received, (time.monotonic() - received) * 1000))
+        delivery.append((arrived - received) * 1000)
 
     # ------------------------------------------------------------------ queries
 
@@ -269,7 +279,8 @@ class SymbolActor(Lifecycle, ActorTypeDispatcher):
     def timings(self, asked: str) -> SymbolTimings:
         """The routing-latency samples kept so far (for `posguard bench`)."""
         return SymbolTimings(self.init.symbol if self.init else asked, os.getpid(),
-                             tuple(self.route_ms), tuple(self.mark_ms))
+                             tuple(self.route_ms), tuple(self.mark_ms),
+                             tuple(self.route_delivery), tuple(self.mark_delivery))
 
     def view(self) -> SymbolView:
         """The operator's view of this symbol."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -116,11 +117,53 @@ def _journal(args: argparse.Namespace, config: Config) -> int:
 # --------------------------------------------------------------------------- bench
 
 
+def _levels(text: str) -> tuple[int, ...]:
+    try:
+        levels = tuple(sorted({int(x) for x in text.split(",") if x.strip()}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give symbol counts like 1,10,100") from None
+    if not levels or levels[0] < 1 or levels[-1] > MAX_BENCH_SYMBOLS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: each count must be between 1 and {MAX_BENCH_SYMBOLS}")
+    return levels
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
+    return value
+
+
+MAX_BENCH_SYMBOLS = 1000
+
+
 def _bench_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("what", choices=["store", "sim"], help="what to measure")
-    p.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both",
-                   help="store backend(s) for `bench store`")
-    p.add_argument("--appends", type=_positive_int, default=500, help="appends per backend")
+    p.add_argument("what", nargs="?", choices=["system", "store", "sim"], default="system",
+                   help="system (default): the whole engine in paper mode; store: append "
+                        "latency only; sim: the simulator's loopback floor only")
+    p.add_argument("--symbols", type=_levels, default=None, metavar="N,N,...",
+                   help="symbol counts to measure at (default 1,10,100,300,500)")
+    p.add_argument("--duration-secs", type=_positive_float, default=None,
+                   help="measuring window per symbol count (default 20)")
+    p.add_argument("--store", choices=["sqlite", "postgres", "both"], default=None,
+                   help="system: the engine's store (default sqlite; durability and append "
+                        "latency always cover both); store: backend(s) (default both)")
+    p.add_argument("--quick", action="store_true",
+                   help="a smoke run in under a minute (1 and 10 symbols, few trials)")
+    p.add_argument("--recovery-trials", type=_positive_int, default=None,
+                   help="SIGKILLs of single symbol actors (default 20)")
+    p.add_argument("--durability-trials", type=_positive_int, default=None,
+                   help="whole-system SIGKILL trials per store backend (default 6)")
+    p.add_argument("--seed", type=int, default=1, help="seed of the random choices")
+    p.add_argument("--plot", metavar="FILE.png", default=None,
+                   help="draw the latency distributions (needs matplotlib: pip install "
+                        "-e '.[plot]')")
+    p.add_argument("--appends", type=_positive_int, default=None,
+                   help="durable appends per backend (default 500)")
     p.add_argument("--requests", type=_positive_int, default=200,
                    help="REST round trips for `bench sim`")
     p.add_argument("--events", type=_positive_int, default=100,
@@ -131,18 +174,72 @@ def _bench_args(p: argparse.ArgumentParser) -> None:
 def _bench(args: argparse.Namespace, config: Config) -> int:
     if args.what == "store":
         from persistence.bench import bench_store, format_bench_store
-        backends = ["sqlite", "postgres"] if args.store == "both" else [args.store]
+        backends = ["sqlite", "postgres"] if args.store in (None, "both") else [args.store]
         results = []
         for backend in backends:
-            print(f"bench store: {backend}, {args.appends} durable appends ...", file=sys.stderr)
-            results.append(bench_store(backend, appends=args.appends))
+            appends = args.appends or 500
+            print(f"bench store: {backend}, {appends} durable appends ...", file=sys.stderr)
+            results.append(bench_store(backend, appends=appends))
         print(json.dumps(results, indent=1) if args.json else format_bench_store(results))
         return EXIT_OK
-    from system.sim.bench import bench_sim, format_bench_sim
-    print(f"bench sim: {args.requests} REST round trips, {args.events} stream events ...",
-          file=sys.stderr)
-    result = bench_sim(config.exchange.simulator, requests=args.requests, events=args.events)
-    print(json.dumps(result, indent=1) if args.json else format_bench_sim(result))
+    if args.what == "sim":
+        from system.sim.bench import bench_sim, format_bench_sim
+        print(f"bench sim: {args.requests} REST round trips, {args.events} stream events ...",
+              file=sys.stderr)
+        result = bench_sim(config.exchange.simulator, requests=args.requests,
+                           events=args.events)
+        print(json.dumps(result, indent=1) if args.json else format_bench_sim(result))
+        return EXIT_OK
+    return _bench_system(args, config)
+
+
+def _bench_options(args: argparse.Namespace) -> Any:
+    import dataclasses
+
+    from system.bench.run import Options
+    if args.store == "both":
+        from system.cli import UsageError
+        raise UsageError("--store both applies to `bench store`; the system bench runs the "
+                         "engine on one store (durability and append latency cover both)")
+    store = args.store or "sqlite"
+    opts = Options.quick_run(store, args.seed) if args.quick else Options(store=store,
+                                                                          seed=args.seed)
+    changes = {k: v for k, v in (("levels", args.symbols), ("duration_secs", args.duration_secs),
+                                 ("recovery_trials", args.recovery_trials),
+                                 ("durability_trials", args.durability_trials),
+                                 ("appends", args.appends)) if v is not None}
+    return dataclasses.replace(opts, **changes)
+
+
+def _bench_system(args: argparse.Namespace, config: Config) -> int:
+    from system.bench import report
+    from system.bench.run import run
+    from system.bench.target import BenchError
+    from system.kernel import KernelError
+    opts = _bench_options(args)
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401 - fail before a long run, not after it
+        except ImportError:
+            print("posguard bench: --plot needs matplotlib: .venv/bin/pip install -e '.[plot]'",
+                  file=sys.stderr)
+            return EXIT_USAGE
+    started = time.monotonic()
+
+    def say(line: str) -> None:
+        print(f"[{time.monotonic() - started:6.1f}s] bench: {line}", file=sys.stderr, flush=True)
+    try:
+        result = run(opts, config.source, list(getattr(args, "overrides", [])), say)
+    except (BenchError, KernelError) as e:
+        print(f"posguard bench: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps(result, indent=1, default=str))
+    else:
+        print(report.format_table(result))
+    if args.plot:
+        report.plot(result, args.plot)
+        say(f"plot written to {args.plot}")
     return EXIT_OK
 
 
@@ -152,5 +249,6 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
     "sim": ("run the exchange simulator alone", _sim_args, _sim),
     **ADMIN_COMMANDS,
     "journal": ("print a symbol's journal from the store", _journal_args, _journal),
-    "bench": ("measure speed (store, sim)", _bench_args, _bench),
+    "bench": ("measure the system in paper mode (reaction, routing, recovery, scale)",
+              _bench_args, _bench),
 }

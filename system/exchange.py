@@ -111,7 +111,12 @@ def build_client(*, base_url: str | None, api_key: str, secret: str,
     """A sync ccxt.binanceusdm: at `base_url` (the simulator) or at Binance when None."""
     if base_url is not None:
         from system.ccxt_factory import make_binanceusdm
-        return make_binanceusdm(base_url, api_key, secret, timeout_ms=timeout_ms)
+        client = make_binanceusdm(base_url, api_key, secret, timeout_ms=timeout_ms)
+        # ccxt's throttle spaces a client's requests 50 ms apart (Binance's request weight);
+        # the simulator has no weight limit, so in paper mode it would only add queueing
+        # (4 workers = 80 requests/s). The pool's order budget applies in both modes.
+        client.enableRateLimit = False
+        return client
     return ccxt.binanceusdm({"apiKey": api_key, "secret": secret, "timeout": timeout_ms,
                              "enableRateLimit": True,
                              "options": {"fetchCurrencies": False}})

@@ -1,0 +1,211 @@
+"""The bench result as one plain-text table, and (optionally) a PNG of the distributions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _ms(v: float | None) -> str:
+    return f"{v:8.2f}" if v is not None else f"{'-':>8}"
+
+
+def _x(v: float | None) -> str:
+    return f"{v:6.1f}x" if v is not None else f"{'-':>7}"
+
+
+def _row(label: str, s: dict, width: int = 30) -> str:
+    return (f"  {label:<{width}}{s['n']:>6}{_ms(s['p50_ms'])}{_ms(s['p99_ms'])}"
+            f"{_ms(s['max_ms'])}")
+
+
+def _verdict(ok: bool | None) -> str:
+    return "" if ok is None else ("  [target met]" if ok else "  [TARGET MISSED]")
+
+
+def _le(value: float | None, limit: float) -> bool | None:
+    return None if value is None else value <= limit
+
+
+HEAD = f"{'':<32}{'N':>6}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}"
+
+
+def format_table(r: dict) -> str:
+    """Everything the bench measured, one section per figure of the issue."""
+    m, o = r["machine"], r["options"]
+    quick = " (QUICK: a smoke run, not figures)" if o["quick"] else ""
+    out = [f"posguard bench: {m['cores']} cores, Python {m['python']}, store {o['store']}, "
+           f"{o['duration_secs']:g} s windows{quick}"]
+    for section in (_floor, _reaction, _profile, _unprotected, _routing, _recovery, _durability,
+                    _scale):
+        out += ["", *section(r)]
+    out += ["", f"elapsed {r['elapsed_secs']:.0f} s; /fl = multiple of the floor's p50 "
+            "(reaction: REST round trip; routing: order -> user-stream event)"]
+    return "\n".join(out)
+
+
+def _floor(r: dict) -> list[str]:
+    return ["1. floor (bare simulator, loopback)", HEAD,
+            _row("REST round trip via ccxt", r["floor"]["rest_round_trip"]),
+            _row("order accepted -> stream event", r["floor"]["user_stream"])]
+
+
+def _reaction(r: dict) -> list[str]:
+    out = ["2. reaction: mark tick emitted -> replacement stop accepted (simulator clock)",
+           f"  {'symbols':>7} {'ticks':<8}{'demanded':>9}{'moves':>7}{'missed':>7}"
+           f"{'N':>7}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'p50/fl':>8}{'p99/fl':>8}"
+           f"{'actor p50':>10}{'p99':>8}"]
+    for lv in r["levels"]:
+        for w in (lv, lv.get("burst")):
+            if not w or "reaction" not in w:
+                continue
+            s, a = w["reaction"], w["mark_routing"]
+            out.append(f"  {lv['symbols']:>7} {w['phase']:<8}{w['ticks']:>9}{w['moves']:>7}"
+                       f"{w['missed']:>7}{s['n']:>7}{_ms(s['p50_ms'])}{_ms(s['p99_ms'])}"
+                       f"{_ms(s['max_ms'])}{_x(s['p50_x_floor']):>8}{_x(s['p99_x_floor']):>8}"
+                       f"{_ms(a['p50_ms']):>10}{_ms(a['p99_ms'])}")
+    out.append("  actor = of which: tick frame read -> applied in the symbol actor (the stop "
+               "move committed and its request sent to the exchange pool)")
+    at100 = next((lv for lv in r["levels"] if lv["symbols"] == 100), None)
+    if at100:
+        out.append("  target p99 <= 50 ms at 100 symbols (spread ticks)"
+                   f"{_verdict(_le(at100['reaction']['p99_ms'], 50.0))}")
+    return out
+
+
+def _profile(r: dict) -> list[str]:
+    out = ["   where the time goes (per window): delivery = frame read -> symbol actor's handler "
+           "starts (stream actor, supervisor hop, transport, queueing); CPU = cores used per "
+           "component"]
+    for lv in r["levels"]:
+        for w in (lv, lv.get("burst")):
+            if not w or "profile" not in w:
+                continue
+            p = w["profile"]
+            td, ed = p["tick_delivery"], p["event_delivery"]
+            cpu = ", ".join(f"{k} {v:.2f}" for k, v in p["cpu_cores"].items() if v >= 0.01)
+            total = sum(p["cpu_cores"].values())
+            out.append(f"  {lv['symbols']:>4} {w['phase']:<8} tick delivery p50/p99 "
+                       f"{_ms(td['p50_ms']).strip()}/{_ms(td['p99_ms']).strip()} ms, event "
+                       f"delivery {_ms(ed['p50_ms']).strip()}/{_ms(ed['p99_ms']).strip()} ms; "
+                       f"CPU {total:.2f} cores ({cpu}); {p['cpu_ms_per_move'] or '-'} CPU ms "
+                       "per move")
+    return out
+
+
+def _unprotected(r: dict) -> list[str]:
+    u = r.get("unprotected")
+    if not u:
+        return ["3. unprotected window: not measured"]
+    moves = sum(lv.get("moves", 0) + (lv.get("burst") or {}).get("moves", 0)
+                for lv in r["levels"])
+    op = u["open_to_protected"]
+    return ["3. unprotected window (simulator meter, whole run)",
+            f"  coverage lost: {u['coverage_lost_total_ms']:.1f} ms in "
+            f"{u['coverage_lost_gaps']} gaps over {moves} measured stop moves and "
+            f"{u['symbols']} symbols{_verdict(u['coverage_lost_total_ms'] == 0)}",
+            f"  open -> first stop resting (not a move; reported apart): N {op['n']}, "
+            f"p50 {_ms(op['p50_ms']).strip()} ms, p99 {_ms(op['p99_ms']).strip()} ms, "
+            f"max {_ms(op['max_ms']).strip()} ms"]
+
+
+def _routing(r: dict) -> list[str]:
+    out = ["4. routing: user-stream frame read -> state applied in the symbol actor",
+           f"  {'symbols':>7}{'N':>8}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'p50/fl':>8}"
+           f"{'p99/fl':>8}"]
+    for lv in r["levels"]:
+        s = lv["routing"]
+        verdict = _verdict(_le(s["p99_ms"], 10.0)) if lv["symbols"] >= 100 else ""
+        out.append(f"  {lv['symbols']:>7}{s['n']:>8}{_ms(s['p50_ms'])}{_ms(s['p99_ms'])}"
+                   f"{_ms(s['max_ms'])}{_x(s['p50_x_floor']):>8}{_x(s['p99_x_floor']):>8}"
+                   f"{verdict}")
+    return out
+
+
+def _recovery(r: dict) -> list[str]:
+    rec, cold = r.get("recovery"), r.get("cold_restart")
+    out = ["5. recovery", HEAD]
+    if rec:
+        out += [_row("SIGKILL -> replacement answers", rec["restored"]),
+                _row("SIGKILL -> reconciled, PROTECTED", rec["reconciled"]),
+                f"  journal continued at the killed actor's seq: {rec['seq_kept']}/"
+                f"{rec['trials']}; failures: {len(rec['failures'])}"
+                f"{_verdict(_le(rec['reconciled']['p99_ms'], 250.0))}"]
+        out += [f"    {f}" for f in rec["failures"][:5]]
+    if cold:
+        out.append(f"  cold restart, {cold['positions']} open positions: engine up "
+                   f"{cold['system_up_secs']:.2f} s, all PROTECTED "
+                   f"{cold['all_protected_secs']:.2f} s"
+                   f"{_verdict(_le(cold['all_protected_secs'], 10.0))}")
+    return out
+
+
+def _durability(r: dict) -> list[str]:
+    out = ["6. durability: whole-system SIGKILL trials",
+           f"  {'backend':<10}{'trials':>7}{'acked':>7}{'found':>7}{'lost':>6}{'dup-ok':>8}"
+           f"{'unsettled':>10}{'positions':>10}"]
+    for d in r["durability"]:
+        out.append(f"  {d['backend']:<10}{d['trials']:>7}{d['acknowledged']:>7}{d['found']:>7}"
+                   f"{d['lost']:>6}{d['acknowledged'] - d['not_refused_as_duplicate']:>8}"
+                   f"{len(d['unsettled']):>10}{d['positions_restored']:>10}"
+                   f"{_verdict(d['lost'] == 0 and not d['unsettled'])}")
+    out += ["  store append (journal row + snapshot, one durable commit)",
+            f"  {'backend':<30}{'N':>6}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'per s':>9}"]
+    for s in r["store_append"]:
+        out.append(f"  {s['backend']:<30}{s['n']:>6}{_ms(s['p50_ms'])}{_ms(s['p99_ms'])}"
+                   f"{_ms(s['max_ms'])}{s['appends_per_sec']:>9.0f}")
+    return out
+
+
+def _scale(r: dict) -> list[str]:
+    out = ["7. scale",
+           f"  {'symbols':>7}{'create s':>10}{'ms/actor':>10}{'PSS/actor':>11}{'USS/actor':>11}"
+           f"{'actors PSS':>12}{'system PSS':>12}{'routing p99':>13}"]
+    for lv in r["levels"]:
+        sm, sy = lv["memory"]["symbol_actors"], lv["memory"]["actor_system"]
+        per = lv["create_ms_per_actor"]
+        out.append(f"  {lv['symbols']:>7}{lv['create_secs']:>10.2f}"
+                   f"{(f'{per:.1f}' if per is not None else '-'):>10}"
+                   f"{sm.get('pss_mb_mean', 0):>9.2f}MB{sm.get('uss_mb_mean', 0):>9.2f}MB"
+                   f"{sm.get('total_pss_mb', 0):>10.0f}MB{sy.get('total_pss_mb', 0):>10.0f}MB"
+                   f"{_ms(lv['routing']['p99_ms']):>13}")
+    top = r["levels"][-1]["memory"]["symbol_actors"]
+    out.append("  target <= 8 MB PSS per symbol actor"
+               f"{_verdict(_le(top.get('pss_mb_mean'), 8.0))}")
+    return out
+
+
+def plot(r: dict, path: str) -> None:
+    """Reaction, routing and recovery distributions (CDFs) in one PNG (needs matplotlib)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 3, figsize=(16, 5))
+
+    def cdf(ax: Any, samples: list[float], label: str) -> None:
+        if not samples:
+            return
+        s = sorted(samples)
+        ax.plot(s, [(i + 1) / len(s) for i in range(len(s))], label=f"{label} (N={len(s)})")
+
+    for lv in r["levels"]:
+        cdf(axes[0], lv["samples"]["reaction"], f"{lv['symbols']} sym spread")
+        if lv.get("burst"):
+            cdf(axes[0], lv["burst"]["samples"]["reaction"], f"{lv['symbols']} sym aligned")
+        cdf(axes[1], lv["samples"]["routing"], f"{lv['symbols']} sym")
+    if r.get("recovery"):
+        cdf(axes[2], r["recovery"]["samples"]["reconciled"], "SIGKILL -> PROTECTED")
+    titles = ("reaction: tick -> stop accepted", "routing: frame -> applied",
+              "recovery: kill -> reconciled")
+    limits = (50.0, 10.0, 250.0)
+    for ax, title, limit in zip(axes, titles, limits, strict=True):
+        ax.set_title(title)
+        ax.set_xscale("log")
+        ax.set_xlabel("ms (log)")
+        ax.set_ylabel("fraction <= x")
+        ax.axvline(limit, color="red", linestyle="--", linewidth=1, label=f"target {limit:g} ms")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"posguard bench, {r['machine']['cores']} cores")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

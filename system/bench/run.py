@@ -1,0 +1,328 @@
+"""The bench's sections, in order; each returns plain data for the report (and --json).
+
+1 floor        REST round trip and order -> user-stream event, on a bare simulator
+2 reaction     mark tick emitted -> replacement stop accepted (simulator clock), per level
+3 unprotected  the simulator's meter over every managed move of the run
+4 routing      user-stream frame read -> state applied in the symbol actor, per level
+5 recovery     SIGKILL one symbol actor -> restored / reconciled; cold restart of everything
+6 durability   whole-system SIGKILL trials per store backend; store append latency
+7 scale        actor creation time and memory per level (up to the largest level)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+import random
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from system.bench import stats
+from system.bench.reaction import Placed, Tick, attribute
+from system.bench.target import BenchError, Target, synthetic
+
+RECOVERY_LEVEL = 100
+"""Recovery and cold-restart run at this level (or the largest level below it)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Options:
+    """What to run; the defaults are the full bench."""
+
+    levels: tuple[int, ...] = (1, 10, 100, 300, 500)
+    duration_secs: float = 20.0
+    store: str = "sqlite"
+    recovery_trials: int = 20
+    durability_trials: int = 6
+    appends: int = 500
+    seed: int = 1
+    quick: bool = False
+
+    @staticmethod
+    def quick_run(store: str = "sqlite", seed: int = 1) -> Options:
+        """Under a minute: two small levels, few trials (a smoke run, not figures)."""
+        return Options(levels=(1, 10), duration_secs=4.0, store=store, recovery_trials=3,
+                       durability_trials=1, appends=100, seed=seed, quick=True)
+
+
+Say = Callable[[str], None]
+
+
+def run(opts: Options, config_path: str, overrides: list[str], say: Say) -> dict:
+    """Everything, in order; the result dict is what --json prints."""
+    started = time.time()
+    result: dict[str, Any] = {
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform()},
+        "options": dataclasses.asdict(opts),
+        "command": "posguard " + " ".join(sys.argv[1:]) if sys.argv else "posguard bench",
+    }
+    result["floor"] = floor(config_path, overrides, say)
+    rest_p50 = result["floor"]["rest_round_trip"]["p50_ms"]
+    stream_p50 = result["floor"]["user_stream"]["p50_ms"]
+    levels: list[dict] = []
+    result["levels"] = levels
+    with Target(config_path, overrides, backend=opts.store, symbols=max(opts.levels),
+                progress=say) as target:
+        say(f"starting the engine ({opts.store} store) ...")
+        target.start()
+        rec_level = max([lv for lv in opts.levels if lv <= RECOVERY_LEVEL] or [opts.levels[0]])
+        active: list[str] = []
+        for level in sorted(opts.levels):
+            new = synthetic(level)[len(active):]
+            levels.append(grow(target, active, new, level, say))
+            active += new
+            levels[-1].update(measure(target, active, opts.duration_secs, "spread",
+                                      rest_p50, stream_p50, say))
+            if level == rec_level:
+                levels[-1]["burst"] = measure(target, active, opts.duration_secs, "aligned",
+                                              rest_p50, stream_p50, say)
+                result["recovery"] = recovery(target, active, opts, say)
+                result["cold_restart"] = cold_restart(target, active, say)
+        result["unprotected"] = unprotected(target)
+    result["durability"] = durability(config_path, opts, say)
+    result["store_append"] = store_append(opts, say)
+    result["elapsed_secs"] = round(time.time() - started, 1)
+    return result
+
+
+# ---------------------------------------------------------------------------- 1 floor
+
+
+def floor(config_path: str, overrides: list[str], say: Say) -> dict:
+    """REST round trip through ccxt and order -> user-stream event, on a bare simulator."""
+    from system.config import load_config
+    from system.sim.bench import bench_sim
+    say("floor: REST round trips and user-stream events on a bare simulator ...")
+    settings = dataclasses.replace(load_config(config_path, overrides).exchange.simulator,
+                                   host="127.0.0.1", port=0)
+    r = bench_sim(settings, requests=300, events=100)
+    return {"rest_round_trip": r["rest_round_trip"], "user_stream": r["user_stream_latency"]}
+
+
+# ---------------------------------------------------------------------------- 2-4, 7
+
+
+def grow(target: Target, active: list[str], new: list[str], level: int, say: Say) -> dict:
+    """Create and open `new` symbols; creation time and memory at this level."""
+    say(f"level {level}: creating {len(new)} symbol actors ...")
+    created = target.create(new) if new else 0.0
+    say(f"level {level}: opening {len(new)} positions ...")
+    t0 = time.monotonic()
+    target.open(new)
+    target.wait_protected(active + new, 60 + len(new) / 2)
+    opened = time.monotonic() - t0
+    return {"symbols": level, "created": len(new), "create_secs": round(created, 2),
+            "create_ms_per_actor": round(created * 1000 / len(new), 1) if new else None,
+            "open_secs": round(opened, 2), "memory": target.memory()}
+
+
+def measure(target: Target, active: list[str], secs: float, phase: str, rest_p50: float,
+            stream_p50: float, say: Say) -> dict:
+    """One window of ticking at 1 Hz: reaction and routing samples."""
+    target.set_phase(phase)
+    time.sleep(2.5)  # the previous phase's ticks and moves settle
+    target.probe()   # discard them
+    say(f"level {len(active)}: measuring {secs:.0f} s, ticks {phase} ...")
+    cpu0 = target.cpu_seconds()
+    t0 = time.monotonic()
+    time.sleep(secs)
+    data = target.probe()
+    elapsed = time.monotonic() - t0
+    cpu1 = target.cpu_seconds()
+    if any(data["dropped"].values()):
+        raise BenchError(f"the simulator's probe overflowed: {data['dropped']}")
+    react = attribute([Tick(t["symbol"], float(t["price"]), t["t_mono"]) for t in data["ticks"]],
+                      [Placed(p["symbol"], p["t_mono"], p["order_type"])
+                       for p in data["placements"]])
+    route: list[float] = []
+    mark: list[float] = []
+    route_delivery: list[float] = []
+    mark_delivery: list[float] = []
+    for sym in active:
+        tm = target.k.timings(sym, 5.0)
+        if tm is None:
+            raise BenchError(f"{sym}: no answer to a timings query")
+        route += [ms for (rx, ms) in tm.route if rx >= t0]
+        mark += [ms for (rx, ms) in tm.mark if rx >= t0]
+        route_delivery += [d for (rx, _), d in zip(tm.route, tm.route_delivery, strict=True)
+                           if rx >= t0]
+        mark_delivery += [d for (rx, _), d in zip(tm.mark, tm.mark_delivery, strict=True)
+                          if rx >= t0]
+    cpu = {k: round((cpu1.get(k, 0.0) - v) / elapsed, 3) for k, v in cpu0.items()}
+    return {
+        "phase": phase, "window_secs": secs, "ticks": react.ticks, "moves": react.moves,
+        "missed": react.missed, "unattributed": react.unattributed,
+        "reaction": stats.with_ratio(stats.summary(react.samples_ms), rest_p50),
+        "routing": stats.with_ratio(stats.summary(route), stream_p50),
+        "mark_routing": stats.summary(mark),
+        "profile": {
+            "tick_delivery": stats.summary(mark_delivery),
+            "event_delivery": stats.summary(route_delivery),
+            "cpu_cores": dict(sorted(cpu.items(), key=lambda kv: -kv[1])),
+            "cpu_ms_per_move": round(sum(cpu.values()) * elapsed * 1000 / react.moves, 2)
+            if react.moves else None,
+        },
+        "samples": {"reaction": [round(x, 3) for x in react.samples_ms],
+                    "routing": [round(x, 3) for x in route]},
+    }
+
+
+def unprotected(target: Target) -> dict:
+    """The meter over the whole run: coverage lost (must be 0) and open -> protect gaps."""
+    rep = target.meter()
+    per = rep["per_symbol"].values()
+    lost = [p["total_ms_by_kind"]["coverage_lost"] for p in per]
+    opened = [g["duration_ms"] for g in rep["gaps"] if g["kind"] == "opened_uncovered"]
+    return {"symbols": len(lost),
+            "coverage_lost_total_ms": rep["coverage_lost_total_ms"],
+            "coverage_lost_gaps": sum(p["count_by_kind"]["coverage_lost"] for p in per),
+            "open_to_protected": stats.summary(opened)}
+
+
+# ---------------------------------------------------------------------------- 5 recovery
+
+
+def recovery(target: Target, active: list[str], opts: Options, say: Say) -> dict:
+    """SIGKILL one symbol actor at a time; time until the replacement answers / reconciles."""
+    say(f"recovery: {opts.recovery_trials} SIGKILLs of single symbol actors ...")
+    target.pause(True)
+    time.sleep(2.0)  # the last moves settle: seq must be stable when we kill
+    rng = random.Random(opts.seed)
+    victims = rng.sample(active, min(opts.recovery_trials, len(active)))
+    restored: list[float] = []
+    reconciled: list[float] = []
+    seq_kept = 0
+    failures: list[str] = []
+    try:
+        for sym in victims:
+            before = target.k.view(sym, 5.0)
+            if before is None or before.state != "PROTECTED":
+                failures.append(f"{sym}: not PROTECTED before the kill ({before})")
+                continue
+            t0 = time.monotonic()
+            os.kill(before.pid, signal.SIGKILL)
+            got_restored = got_reconciled = None
+            deadline = t0 + 10.0
+            # A query forwarded to the dead actor before the supervisor heard of the death
+            # (2-4 ms) is lost: wait that out, and never wait long for one answer.
+            time.sleep(0.01)
+            while time.monotonic() < deadline:
+                v = target.k.view(sym, 0.2)
+                if v is not None and v.pid != before.pid:
+                    now = time.monotonic()
+                    got_restored = got_restored or now - t0
+                    if v.state == "PROTECTED":
+                        got_reconciled = now - t0
+                        break
+                time.sleep(0.003)
+            if got_reconciled is None:
+                failures.append(f"{sym}: not PROTECTED again within 10 s")
+                continue
+            restored.append(got_restored * 1000)
+            reconciled.append(got_reconciled * 1000)
+            seq_kept += _restored_from(target, sym, before.seq)
+    finally:
+        target.pause(False)
+    return {"trials": len(victims), "restored": stats.summary(restored),
+            "reconciled": stats.summary(reconciled), "seq_kept": seq_kept,
+            "failures": failures,
+            "samples": {"reconciled": [round(x, 3) for x in reconciled]}}
+
+
+def _restored_from(target: Target, symbol: str, seq: int) -> int:
+    """1 if the replacement continued the journal right after `seq` (nothing lost), else 0."""
+    from persistence.factory import attach
+    from system.clock import SystemClock
+    store = attach(target.k.config.store_target(), 0, SystemClock())
+    try:
+        rows = store.journal(symbol, after_seq=seq - 1, limit=2)
+    finally:
+        store.close()
+    return int(len(rows) == 2 and rows[0].seq == seq and rows[1].kind == "recovery_started")
+
+
+def cold_restart(target: Target, active: list[str], say: Say) -> dict:
+    """Stop the whole engine; start it again; time until every position is PROTECTED."""
+    say(f"cold restart with {len(active)} open positions ...")
+    t0 = time.monotonic()
+    up = target.restart()
+    target.wait_protected(active, 120)
+    total = time.monotonic() - t0
+    return {"positions": len(active), "system_up_secs": round(up, 2),
+            "all_protected_secs": round(total, 2)}
+
+
+# ---------------------------------------------------------------------------- 6 durability
+
+
+def durability(config_path: str, opts: Options, say: Say) -> list[dict]:
+    """Whole-system SIGKILL trials on each store backend: acknowledged vs found."""
+    from system.bench.durability import Trial, run_trial
+    from system.bench.target import DSN_ENV
+    out = []
+    rng = random.Random(opts.seed)
+    for backend in ("sqlite", "postgres"):
+        say(f"durability: {opts.durability_trials} whole-system SIGKILL trials on {backend} ...")
+        pg = None
+        base = Path(tempfile.mkdtemp(prefix="posguard-bench-dur-"))
+        trials: list[Trial] = []
+        try:
+            extra: tuple[str, ...] = ()
+            if backend == "postgres":
+                pg = _pg_server()
+                extra = ("store.backend=postgres", f"store.postgres_dsn_env={DSN_ENV}")
+            for n in range(opts.durability_trials):
+                if pg is not None:
+                    os.environ[DSN_ENV] = _fresh_database(pg)
+                trial = Trial(n, backend, rng.uniform(0.2, 2.5))
+                run_trial(trial, base / f"trial{n}", Path(config_path).resolve(), rng,
+                          extra=extra)
+                trials.append(trial)
+        finally:
+            if pg is not None:
+                pg.cleanup()
+                os.environ.pop(DSN_ENV, None)
+            import shutil
+            shutil.rmtree(base, ignore_errors=True)
+        out.append({
+            "backend": backend, "trials": len(trials),
+            "acknowledged": sum(len(t.acked) for t in trials),
+            "found": sum(len(t.acked) - len(t.lost) for t in trials),
+            "lost": sum(len(t.lost) for t in trials),
+            "not_refused_as_duplicate": sum(len(t.not_duplicate) for t in trials),
+            "unsettled": [t.unsettled for t in trials if t.unsettled],
+            "positions_restored": sum(t.positions for t in trials),
+            "recovered": stats.summary(t.recovered_secs * 1000 for t in trials),
+        })
+    return out
+
+
+def _pg_server() -> Any:
+    from persistence.pg_tempserver import PgTempServer
+    return PgTempServer().start()
+
+
+def _fresh_database(pg: Any) -> str:
+    import psycopg
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg.dsn(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return str(pg.dsn(name))
+
+
+def store_append(opts: Options, say: Say) -> list[dict]:
+    """Durable single-writer append latency per backend (as a symbol actor commits)."""
+    from persistence.bench import bench_store
+    out = []
+    for backend in ("sqlite", "postgres"):
+        say(f"store: {opts.appends} durable appends on {backend} ...")
+        out.append(bench_store(backend, appends=opts.appends))
+    return out

@@ -1,0 +1,161 @@
+"""`posguard run` as an operator runs it: a real launcher process, driven by the real CLI.
+
+Used by the test fixtures (tests/fixtures/launcher.py) and by `posguard bench` (durability
+trials SIGKILL a whole launched system). The launcher runs against an external simulator
+(exchange.simulator.embedded=false) whose port is given; everything else comes from the config
+file plus `--set` overrides (private store, log file and admin port per instance).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from system.processes import kill, system_pids
+
+START_TIMEOUT_SECS = 60
+
+
+class LaunchError(AssertionError):
+    """A launched system did not come up or did not reach a state in time.
+
+    An AssertionError so a test using it fails (not errors) with the launcher's log tail.
+    """
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Launched:
+    """A running `posguard run` and a CLI bound to it."""
+
+    def __init__(self, workdir: Path, config_path: Path, sim_port: int,
+                 extra: Sequence[str] = (), *, cwd: Path | None = None) -> None:
+        self.port = free_port()
+        self.config_path = config_path
+        self.cwd = cwd or config_path.parent
+        self.sets = [f"store.sqlite_path={workdir / 'posguard.sqlite3'}",
+                     f"actor_system.admin_port={self.port}", "exchange.simulator.embedded=false",
+                     f"actor_system.log_file={workdir / 'actors.log'}",
+                     f"exchange.simulator.port={sim_port}", "exchange.request_timeout_ms=2000",
+                     "protection.trailing.min_update_interval_ms=0", *extra]
+        self.log = workdir / f"run-{self.port}.log"
+        self.proc: subprocess.Popen[str] | None = None
+
+    def args(self) -> list[str]:
+        """--config and --set arguments for any posguard command."""
+        out = ["--config", str(self.config_path)]
+        for s in self.sets:
+            out += ["--set", s]
+        return out
+
+    def start(self) -> None:
+        """Start the launcher and wait until its supervisor answers and the stream is up."""
+        with open(self.log, "w") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "system.cli", "run", *self.args()], cwd=self.cwd,
+                stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, text=True)
+        self.wait_for(lambda: self._user_stream_connected(), "posguard run to come up",
+                      START_TIMEOUT_SECS)
+
+    def _user_stream_connected(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise LaunchError(f"posguard run exited {self.proc.returncode}: {self.tail()}")
+        r = self.cli("status", "--json", "--timeout-secs", "2")
+        return r.returncode == 0 and json.loads(r.stdout)["stream"].get(
+            "user", {}).get("state") == "connected"
+
+    def cli(self, *argv: str, timeout_secs: float = 60) -> subprocess.CompletedProcess[str]:
+        """Run `posguard <argv>` against this system."""
+        return subprocess.run([sys.executable, "-m", "system.cli", *argv, *self.args()],
+                              cwd=self.cwd, capture_output=True, text=True,
+                              timeout=timeout_secs)
+
+    def json(self, *argv: str) -> Any:
+        """Run a --json command; LaunchError with its stderr if it fails."""
+        r = self.cli(*argv, "--json")
+        if r.returncode != 0:
+            raise LaunchError(f"posguard {' '.join(argv)} failed: {r.stderr}")
+        return json.loads(r.stdout)
+
+    def symbols(self) -> dict[str, dict[str, Any]]:
+        """`status --json` symbols by name."""
+        return {s["symbol"]: s for s in self.json("status")["symbols"]}
+
+    def actors(self) -> list[dict[str, Any]]:
+        """`actors --json`."""
+        return list(self.json("actors"))
+
+    def wait_for(self, pred: Callable[[], Any], what: str, timeout_secs: float = 30) -> Any:
+        """Poll `pred()` until truthy."""
+        deadline = time.monotonic() + timeout_secs
+        while not (result := pred()):
+            if time.monotonic() > deadline:
+                raise LaunchError(f"timed out waiting for {what}; log: {self.tail()}")
+            time.sleep(0.1)
+        return result
+
+    def wait_state(self, symbol: str, state: str, timeout_secs: float = 30) -> dict[str, Any]:
+        """Poll `status --json` until `symbol` is in `state`."""
+        return self.wait_for(lambda: (s := self.symbols().get(symbol)) and s["state"] == state
+                             and s, f"{symbol} {state}", timeout_secs)
+
+    def tail(self, n: int = 3000) -> str:
+        """The end of the launcher's stderr."""
+        return self.log.read_text()[-n:] if self.log.exists() else ""
+
+    def terminate(self, timeout_secs: float = 30) -> int:
+        """SIGTERM the launcher and wait for it."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout_secs)
+
+    def kill_all(self, wait_secs: float = 10) -> list[int]:
+        """SIGKILL the launcher and every process of its actor system at once; the pids."""
+        assert self.proc is not None
+        pids = [self.proc.pid, *system_pids("127.0.0.1", self.port)]
+        for pid in pids:
+            kill(pid)
+        self.proc.wait(wait_secs)
+        deadline = time.monotonic() + wait_secs
+        while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = [p for p in pids if pid_alive(p)]
+        if left:
+            raise LaunchError(f"SIGKILL left processes running: {left}")
+        return pids
+
+    def cleanup(self) -> list[int]:
+        """Stop everything this launcher started; the pids that had to be killed."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.terminate()
+            except subprocess.TimeoutExpired:
+                kill(self.proc.pid)
+                self.proc.wait(5)
+        left = system_pids("127.0.0.1", self.port)
+        for pid in left:
+            kill(pid)
+        return left
+
+
+def pid_alive(pid: int) -> bool:
+    """True if `pid` runs (zombies count as gone)."""
+    import psutil
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
