@@ -95,6 +95,8 @@ class SymbolActor(Lifecycle, ActorTypeDispatcher):
         self.pre_init: list[tuple[Trigger, Any]] = []
         self.route_ms: deque[tuple[float, float]] = deque(maxlen=TIMING_SAMPLES)
         self.mark_ms: deque[tuple[float, float]] = deque(maxlen=TIMING_SAMPLES)
+        self.pushed: tuple[Any, ...] | None = None
+        """(state, side, qty) last pushed to the supervisor."""
         self.route_delivery: deque[float] = deque(maxlen=TIMING_SAMPLES)
         self.mark_delivery: deque[float] = deque(maxlen=TIMING_SAMPLES)
 
@@ -321,6 +323,21 @@ class SymbolActor(Lifecycle, ActorTypeDispatcher):
         self._serve_deferred()
         return step
 
+    def _push_view(self) -> None:
+        """Tell the supervisor when its table's facts change: state, side or size.
+
+        Its table drives the status line, the sweep (size vs the exchange), passivation and
+        shutdown (busy states); it needs nothing that changes on a stop move. `posguard
+        status` asks each running actor for a fresh view. Pushing on every persisted step
+        made the supervisor handle three views per stop move: `posguard bench` saw it fall
+        behind at 100 symbols moving once a second.
+        """
+        assert self.s is not None
+        facts = (self.s.state, self.s.side, self.s.qty)
+        if facts != self.pushed:
+            self.pushed = facts
+            self.send(self.parent_addr, self.view())
+
     def _commit(self, step: Step, *, correlation_id: str, event_ms: int) -> bool:
         """Persist (durable), then act: the exchange hears of nothing not yet journaled.
 
@@ -339,7 +356,7 @@ class SymbolActor(Lifecycle, ActorTypeDispatcher):
                 return False
         self.s = step.state
         if step.persist and self.parent_addr is not None:
-            self.send(self.parent_addr, self.view())  # the supervisor's table and status line
+            self._push_view()
         for op in step.requests:
             self.send(self.init.pool, ExchangeRequest(new_id(), op, self.myAddress))
         if step.refetch:

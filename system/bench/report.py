@@ -13,6 +13,10 @@ def _x(v: float | None) -> str:
     return f"{v:6.1f}x" if v is not None else f"{'-':>7}"
 
 
+def _drained(v: float | None) -> str:
+    return ">120" if v is None else f"{v:.1f}"
+
+
 def _row(label: str, s: dict, width: int = 30) -> str:
     return (f"  {label:<{width}}{s['n']:>6}{_ms(s['p50_ms'])}{_ms(s['p99_ms'])}"
             f"{_ms(s['max_ms'])}")
@@ -53,7 +57,7 @@ def _reaction(r: dict) -> list[str]:
     out = ["2. reaction: mark tick emitted -> replacement stop accepted (simulator clock)",
            f"  {'symbols':>7} {'ticks':<8}{'demanded':>9}{'moves':>7}{'missed':>7}"
            f"{'N':>7}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'p50/fl':>8}{'p99/fl':>8}"
-           f"{'actor p50':>10}{'p99':>8}"]
+           f"{'actor p50':>10}{'p99':>8}{'drain s':>9}"]
     for lv in r["levels"]:
         for w in (lv, lv.get("burst")):
             if not w or "reaction" not in w:
@@ -62,9 +66,18 @@ def _reaction(r: dict) -> list[str]:
             out.append(f"  {lv['symbols']:>7} {w['phase']:<8}{w['ticks']:>9}{w['moves']:>7}"
                        f"{w['missed']:>7}{s['n']:>7}{_ms(s['p50_ms'])}{_ms(s['p99_ms'])}"
                        f"{_ms(s['max_ms'])}{_x(s['p50_x_floor']):>8}{_x(s['p99_x_floor']):>8}"
-                       f"{_ms(a['p50_ms']):>10}{_ms(a['p99_ms'])}")
+                       f"{_ms(a['p50_ms']):>10}{_ms(a['p99_ms'])}"
+                       f"{_drained(w.get('drain_secs')):>9}")
+    out.append("  drain = seconds until every symbol was PROTECTED again after the window "
+               "(the backlog; '>120' = never caught up)")
     out.append("  actor = of which: tick frame read -> applied in the symbol actor (the stop "
                "move committed and its request sent to the exchange pool)")
+    for lv in r["levels"]:
+        for w in (lv, lv.get("burst")):
+            if w and w.get("collapsed"):
+                out.append(f"  {lv['symbols']} symbols, {w['phase']}: FELL BEHIND "
+                           f"({w['collapsed']}); engine restarted, all PROTECTED again in "
+                           f"{w.get('restart_secs', '-')} s")
     at100 = next((lv for lv in r["levels"] if lv["symbols"] == 100), None)
     if at100:
         out.append("  target p99 <= 50 ms at 100 symbols (spread ticks)"

@@ -81,11 +81,14 @@ def run(opts: Options, config_path: str, overrides: list[str], say: Say) -> dict
             active += new
             levels[-1].update(measure(target, active, opts.duration_secs, "spread",
                                       rest_p50, stream_p50, say))
+            _recover_if_collapsed(target, active, levels[-1], say)
             if level == rec_level:
-                levels[-1]["burst"] = measure(target, active, opts.duration_secs, "aligned",
-                                              rest_p50, stream_p50, say)
                 result["recovery"] = recovery(target, active, opts, say)
                 result["cold_restart"] = cold_restart(target, active, say)
+                levels[-1]["burst"] = measure(target, active, opts.duration_secs, "aligned",
+                                              rest_p50, stream_p50, say)
+                _recover_if_collapsed(target, active, levels[-1]["burst"], say)
+                target.set_phase("spread")
         result["unprotected"] = unprotected(target)
     result["durability"] = durability(config_path, opts, say)
     result["store_append"] = store_append(opts, say)
@@ -112,6 +115,7 @@ def floor(config_path: str, overrides: list[str], say: Say) -> dict:
 
 def grow(target: Target, active: list[str], new: list[str], level: int, say: Say) -> dict:
     """Create and open `new` symbols; creation time and memory at this level."""
+    target.pause(True)  # no trend while growing: every new position settles PROTECTED
     say(f"level {level}: creating {len(new)} symbol actors ...")
     created = target.create(new) if new else 0.0
     say(f"level {level}: opening {len(new)} positions ...")
@@ -128,15 +132,23 @@ def measure(target: Target, active: list[str], secs: float, phase: str, rest_p50
             stream_p50: float, say: Say) -> dict:
     """One window of ticking at 1 Hz: reaction and routing samples."""
     target.set_phase(phase)
-    time.sleep(2.5)  # the previous phase's ticks and moves settle
-    target.probe()   # discard them
+    target.pause(False)
+    time.sleep(2.5)  # the trend is under way in the new phase
+    target.probe()   # discard what came before the window
     say(f"level {len(active)}: measuring {secs:.0f} s, ticks {phase} ...")
     cpu0 = target.cpu_seconds()
     t0 = time.monotonic()
     time.sleep(secs)
     data = target.probe()
     elapsed = time.monotonic() - t0
-    cpu1 = target.cpu_seconds()
+    target.pause(True)
+    drained = _drain(target, active)
+    collapsed = None if drained is not None else \
+        "not every symbol PROTECTED again within 120 s of the trend stopping"
+    try:
+        cpu1 = target.cpu_seconds()
+    except BenchError as e:
+        cpu1, collapsed = {}, collapsed or str(e)
     if any(data["dropped"].values()):
         raise BenchError(f"the simulator's probe overflowed: {data['dropped']}")
     react = attribute([Tick(t["symbol"], float(t["price"]), t["t_mono"]) for t in data["ticks"]],
@@ -146,19 +158,22 @@ def measure(target: Target, active: list[str], secs: float, phase: str, rest_p50
     mark: list[float] = []
     route_delivery: list[float] = []
     mark_delivery: list[float] = []
-    for sym in active:
+    for sym in active if collapsed is None else ():
         tm = target.k.timings(sym, 5.0)
         if tm is None:
-            raise BenchError(f"{sym}: no answer to a timings query")
+            collapsed = f"{sym}: no answer to a timings query"
+            break
         route += [ms for (rx, ms) in tm.route if rx >= t0]
         mark += [ms for (rx, ms) in tm.mark if rx >= t0]
         route_delivery += [d for (rx, _), d in zip(tm.route, tm.route_delivery, strict=True)
                            if rx >= t0]
         mark_delivery += [d for (rx, _), d in zip(tm.mark, tm.mark_delivery, strict=True)
                           if rx >= t0]
-    cpu = {k: round((cpu1.get(k, 0.0) - v) / elapsed, 3) for k, v in cpu0.items()}
+    cpu = {k: round((cpu1[k] - v) / elapsed, 3) for k, v in cpu0.items() if k in cpu1}
     return {
-        "phase": phase, "window_secs": secs, "ticks": react.ticks, "moves": react.moves,
+        "phase": phase, "window_secs": secs, "drain_secs": drained, "collapsed": collapsed,
+        "ticks": react.ticks,
+        "moves": react.moves,
         "missed": react.missed, "unattributed": react.unattributed,
         "reaction": stats.with_ratio(stats.summary(react.samples_ms), rest_p50),
         "routing": stats.with_ratio(stats.summary(route), stream_p50),
@@ -173,6 +188,31 @@ def measure(target: Target, active: list[str], secs: float, phase: str, rest_p50
         "samples": {"reaction": [round(x, 3) for x in react.samples_ms],
                     "routing": [round(x, 3) for x in route]},
     }
+
+
+def _recover_if_collapsed(target: Target, active: list[str], window: dict, say: Say) -> None:
+    """The engine fell behind and did not catch up: restart it, as an operator would."""
+    if not window.get("collapsed"):
+        return
+    say(f"level {len(active)}: the engine did not keep up ({window['collapsed']}); "
+        "restarting it ...")
+    t0 = time.monotonic()
+    target.restart()
+    target.wait_protected(active, 120)
+    window["restart_secs"] = round(time.monotonic() - t0, 2)
+
+
+def _drain(target: Target, active: list[str]) -> float | None:
+    """Seconds until every symbol is PROTECTED again once the trend stops (None: > 120 s).
+
+    Near 0 when the engine kept up; when it fell behind this is its backlog.
+    """
+    t0 = time.monotonic()
+    try:
+        target.wait_protected(active, 120)
+    except BenchError:
+        return None
+    return round(time.monotonic() - t0, 2)
 
 
 def unprotected(target: Target) -> dict:
@@ -193,8 +233,7 @@ def unprotected(target: Target) -> dict:
 def recovery(target: Target, active: list[str], opts: Options, say: Say) -> dict:
     """SIGKILL one symbol actor at a time; time until the replacement answers / reconciles."""
     say(f"recovery: {opts.recovery_trials} SIGKILLs of single symbol actors ...")
-    target.pause(True)
-    time.sleep(2.0)  # the last moves settle: seq must be stable when we kill
+    target.pause(True)  # the trend is paused after every window: seq is stable when we kill
     rng = random.Random(opts.seed)
     victims = rng.sample(active, min(opts.recovery_trials, len(active)))
     restored: list[float] = []
@@ -230,7 +269,7 @@ def recovery(target: Target, active: list[str], opts: Options, say: Say) -> dict
             reconciled.append(got_reconciled * 1000)
             seq_kept += _restored_from(target, sym, before.seq)
     finally:
-        target.pause(False)
+        target.pause(True)
     return {"trials": len(victims), "restored": stats.summary(restored),
             "reconciled": stats.summary(reconciled), "seq_kept": seq_kept,
             "failures": failures,

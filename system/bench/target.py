@@ -124,6 +124,8 @@ class Target:
         try:
             if self.kernel is not None:
                 self.kernel.stop(grace_secs=5)
+        except Exception as e:  # noqa: BLE001 - its processes are killed anyway (Kernel.stop)
+            self.say(f"the engine did not stop cleanly ({e}); its processes were killed")
         finally:
             self.kernel = None
             if self.sim is not None:
