@@ -6,6 +6,16 @@ wait in the table until it exists (nothing is dropped, I-5). A symbol actor that
 restarted from its snapshot after an exponential backoff, at most `max_restarts` times in
 `within_secs`; past that the symbol is QUARANTINED (its exchange stop stays, the reason is
 shown, the operator decides). The supervisor never blocks: exchange calls go through the pool.
+
+Hot path: the stream actors get the routing table (Subscriptions: symbol -> address of every
+live actor, refreshed within HOUSEKEEPING_SECS of a change) and send ticks and user-stream
+events straight to the symbol actors; only events for symbols without a live actor come
+here. An event sent to an actor that died in between is not lost: Thespian hands anything
+sent to a dead address to the dead-letter handler, which is this supervisor, and it is
+routed again like any other (queued until the replacement exists). Through the supervisor,
+every event cost two transport hops and a turn of its loop, whose cost grows with its
+number of children (Thespian re-registers every socket per select): `posguard bench`
+measured user-stream delivery p50 2.7 s at 100 symbols moving once a second.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ from thespian.actors import (
     ActorExitRequest,
     ActorTypeDispatcher,
     ChildActorExited,
+    DeadEnvelope,
     PoisonMessage,
     WakeupMessage,
 )
@@ -96,6 +107,7 @@ class Supervisor(ActorTypeDispatcher):
         self.subs_dirty = False
         self.pool: Any = None
         self.market: Any = None
+        self.user: Any = None
 
     # ------------------------------------------------------------------ start
 
@@ -110,6 +122,7 @@ class Supervisor(ActorTypeDispatcher):
             if msg.streams is not None:
                 self._start_stream("user_stream")
                 self._start_stream("market_stream")
+            self.handleDeadLetters(startHandling=True)
             self._recover()
             self.wakeupAfter(timedelta(seconds=HOUSEKEEPING_SECS), payload=Timer("housekeeping"))
             if msg.reconcile_interval_secs > 0:
@@ -134,7 +147,9 @@ class Supervisor(ActorTypeDispatcher):
         self.send(addr, self.init.streams)
         if kind == "market_stream":
             self.market = addr
-            self.subs_dirty = True
+        else:
+            self.user = addr
+        self.subs_dirty = True
         self.others.append(ActorEntry(kind, None, None, STARTING, restarts, reason, addr))
 
     def _recover(self) -> None:
@@ -328,6 +343,20 @@ class Supervisor(ActorTypeDispatcher):
         """A user-stream event: to the symbol's actor (created if needed, I-5)."""
         self._route(msg.symbol, msg, None, "stream event")
 
+    def receiveMsg_DeadEnvelope(self, msg: DeadEnvelope, sender: Any) -> None:
+        """A message sent to an actor that had died: user-stream events are routed again."""
+        event = msg.deadMessage
+        if not isinstance(event, (PositionUpdate, OrderUpdate, AlgoUpdate)):
+            return  # a tick (a newer one follows), a reply to a gone CLI, a stale timer ...
+        child = self.routes.get(event.symbol)
+        if child is not None and child.address is not None and \
+                child.address == msg.deadAddress and len(child.pending) < MAX_PENDING:
+            # We have not heard of the death yet (ChildActorExited follows): hold the event
+            # for the replacement instead of sending it to the dead address again.
+            child.pending.append((event, None))
+            return
+        self._route(event.symbol, event, None, "stream event (dead letter)")
+
     def receiveMsg_OpenPosition(self, msg: OpenPosition, sender: Any) -> None:
         """CLI: open a position (the symbol's actor answers the sender)."""
         self._command(msg, sender)
@@ -473,11 +502,14 @@ class Supervisor(ActorTypeDispatcher):
                     and now - child.last_active > idle_secs:
                 log.info("%s: FLAT and idle for %.0f s; passivating", child.symbol, idle_secs)
                 child.status = PASSIVATING
+                self.subs_dirty = True  # the streams stop sending to it (flushed below)
                 self.send(child.address, ActorExitRequest())
-        if self.subs_dirty and self.market is not None:
+        if self.subs_dirty:
             self.subs_dirty = False
-            self.send(self.market, Subscriptions(tuple(
-                (c.symbol, c.address) for c in self.routes.alive())))
+            table = Subscriptions(tuple((c.symbol, c.address) for c in self.routes.alive()))
+            for stream in (self.market, self.user):
+                if stream is not None:
+                    self.send(stream, table)
 
     def receiveMsg_ExchangeReply(self, msg: ExchangeReply, sender: Any) -> None:
         """The periodic sweep's positions: adopt what has no actor, reconcile what differs."""

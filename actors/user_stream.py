@@ -1,7 +1,9 @@
 """The user-data stream actor: listenKey lifecycle, the private WebSocket, typed events.
 
-Every frame is parsed by system/binance_events.py into typed messages and sent to the
-supervisor, which routes each to its symbol's actor (creating it if needed, I-5). A malformed
+Every frame is parsed by system/binance_events.py into typed messages and sent straight to
+the symbol's actor when the supervisor's routing table (Subscriptions) has it; otherwise to
+the supervisor, which creates the actor (I-5). A message sent to an actor that died comes
+back to the supervisor as a dead letter and is routed again (see actors/supervisor.py). A malformed
 frame is logged and counted, never fatal. After every (re)connect the supervisor makes every
 symbol actor reconcile over REST: events sent while we were not connected are gone, and
 only the exchange's REST truth can say what they were.
@@ -22,7 +24,7 @@ from typing import Any
 
 import websocket
 
-from actors.messages import StreamConnected, StreamSettings, Timer
+from actors.messages import StreamConnected, StreamSettings, Subscriptions, Timer
 from actors.stream_base import StreamActor
 from system.binance_events import FrameError, ListenKeyExpired, parse_frame
 from system.logs import ActorLogger
@@ -43,6 +45,7 @@ class UserStreamActor(StreamActor):
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.key: str | None = None
+        self.routes: dict[str, Any] = {}
 
     def receiveMsg_StreamSettings(self, msg: StreamSettings, sender: Any) -> None:
         """Start: create a listen key, connect, keep it alive."""
@@ -50,6 +53,10 @@ class UserStreamActor(StreamActor):
             return
         self.start(msg, sender)
         self.wakeupAfter(timedelta(seconds=msg.keepalive_secs), payload=Timer("keepalive"))
+
+    def receiveMsg_Subscriptions(self, msg: Subscriptions, sender: Any) -> None:
+        """The supervisor's routing table: symbol -> address of its live actor."""
+        self.routes = dict(msg.routes)
 
     def open_socket(self) -> websocket.WebSocket:
         """POST a listen key, then open /ws/<key>."""
@@ -75,7 +82,8 @@ class UserStreamActor(StreamActor):
             log.warning("user stream: malformed frame rejected (%s): %.200s", e, raw)
             return
         for ev in events:
-            self.send(self.parent_addr, ev)
+            addr = self.routes.get(ev.symbol)
+            self.send(self.parent_addr if addr is None else addr, ev)
 
     def extra_timer(self, t: Timer) -> None:
         """Keepalive (PUT) every keepalive_secs; a failed keepalive means reconnect."""

@@ -141,14 +141,16 @@ def measure(target: Target, active: list[str], secs: float, phase: str, rest_p50
     time.sleep(secs)
     data = target.probe()
     elapsed = time.monotonic() - t0
+    try:
+        cpu1 = target.cpu_seconds()  # the window's CPU, before the drain
+    except BenchError as e:
+        cpu1, cpu_error = {}, str(e)
+    else:
+        cpu_error = None
     target.pause(True)
     drained = _drain(target, active)
-    collapsed = None if drained is not None else \
+    collapsed = cpu_error if drained is not None else \
         "not every symbol PROTECTED again within 120 s of the trend stopping"
-    try:
-        cpu1 = target.cpu_seconds()
-    except BenchError as e:
-        cpu1, collapsed = {}, collapsed or str(e)
     if any(data["dropped"].values()):
         raise BenchError(f"the simulator's probe overflowed: {data['dropped']}")
     react = attribute([Tick(t["symbol"], float(t["price"]), t["t_mono"]) for t in data["ticks"]],
