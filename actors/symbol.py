@@ -93,12 +93,12 @@ class SymbolActor(Lifecycle, ActorTypeDispatcher):
         self.fetch_id: str | None = None
         self.deferred: list[tuple[Any, Any]] = []
         self.pre_init: list[tuple[Trigger, Any]] = []
-        self.route_ms: deque[tuple[float, float]] = deque(maxlen=TIMING_SAMPLES)
-        self.mark_ms: deque[tuple[float, float]] = deque(maxlen=TIMING_SAMPLES)
+        self.route_samples: deque[tuple[float, float, float]] = deque(maxlen=TIMING_SAMPLES)
+        """User-stream events: (received_mono, latency_ms, delivery_ms)."""
+        self.mark_samples: deque[tuple[float, float, float]] = deque(maxlen=TIMING_SAMPLES)
+        """Mark ticks: (received_mono, latency_ms, delivery_ms)."""
         self.pushed: tuple[Any, ...] | None = None
         """(state, side, qty) last pushed to the supervisor."""
-        self.route_delivery: deque[float] = deque(maxlen=TIMING_SAMPLES)
-        self.mark_delivery: deque[float] = deque(maxlen=TIMING_SAMPLES)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -263,10 +263,9 @@ class SymbolActor(Lifecycle, ActorTypeDispatcher):
         if received <= 0 or self.dying is not None:
             return  # not from a stream (a reply, a timer, a test's tick), or not applied
         # time.monotonic() is one system-wide clock on Linux: comparable across processes.
-        series, delivery = (self.mark_ms, self.mark_delivery) if isinstance(msg, MarkPrice) \
-            else (self.route_ms, self.route_delivery)
-        series.append((received, (time.monotonic() - received) * 1000))
-        delivery.append((arrived - received) * 1000)
+        series = self.mark_samples if isinstance(msg, MarkPrice) else self.route_samples
+        series.append((received, (time.monotonic() - received) * 1000,
+                       (arrived - received) * 1000))
 
     # ------------------------------------------------------------------ queries
 
@@ -280,9 +279,11 @@ class SymbolActor(Lifecycle, ActorTypeDispatcher):
 
     def timings(self, asked: str) -> SymbolTimings:
         """The routing-latency samples kept so far (for `posguard bench`)."""
+        route, mark = self.route_samples, self.mark_samples
         return SymbolTimings(self.init.symbol if self.init else asked, os.getpid(),
-                             tuple(self.route_ms), tuple(self.mark_ms),
-                             tuple(self.route_delivery), tuple(self.mark_delivery))
+                             tuple((r, ms) for r, ms, _ in route),
+                             tuple((r, ms) for r, ms, _ in mark),
+                             tuple(d for _, _, d in route), tuple(d for _, _, d in mark))
 
     def view(self) -> SymbolView:
         """The operator's view of this symbol."""

@@ -15,6 +15,7 @@ import dataclasses
 import os
 import platform
 import random
+import shutil
 import signal
 import sys
 import tempfile
@@ -242,36 +243,33 @@ def recovery(target: Target, active: list[str], opts: Options, say: Say) -> dict
     reconciled: list[float] = []
     seq_kept = 0
     failures: list[str] = []
-    try:
-        for sym in victims:
-            before = target.k.view(sym, 5.0)
-            if before is None or before.state != "PROTECTED":
-                failures.append(f"{sym}: not PROTECTED before the kill ({before})")
-                continue
-            t0 = time.monotonic()
-            os.kill(before.pid, signal.SIGKILL)
-            got_restored = got_reconciled = None
-            deadline = t0 + 10.0
-            # A query forwarded to the dead actor before the supervisor heard of the death
-            # (2-4 ms) is lost: wait that out, and never wait long for one answer.
-            time.sleep(0.01)
-            while time.monotonic() < deadline:
-                v = target.k.view(sym, 0.2)
-                if v is not None and v.pid != before.pid:
-                    now = time.monotonic()
-                    got_restored = got_restored or now - t0
-                    if v.state == "PROTECTED":
-                        got_reconciled = now - t0
-                        break
-                time.sleep(0.003)
-            if got_reconciled is None:
-                failures.append(f"{sym}: not PROTECTED again within 10 s")
-                continue
-            restored.append(got_restored * 1000)
-            reconciled.append(got_reconciled * 1000)
-            seq_kept += _restored_from(target, sym, before.seq)
-    finally:
-        target.pause(True)
+    for sym in victims:
+        before = target.k.view(sym, 5.0)
+        if before is None or before.state != "PROTECTED":
+            failures.append(f"{sym}: not PROTECTED before the kill ({before})")
+            continue
+        t0 = time.monotonic()
+        os.kill(before.pid, signal.SIGKILL)
+        got_restored = got_reconciled = None
+        deadline = t0 + 10.0
+        # A query forwarded to the dead actor before the supervisor heard of the death
+        # (2-4 ms) is lost: wait that out, and never wait long for one answer.
+        time.sleep(0.01)
+        while time.monotonic() < deadline:
+            v = target.k.view(sym, 0.2)
+            if v is not None and v.pid != before.pid:
+                now = time.monotonic()
+                got_restored = got_restored or now - t0
+                if v.state == "PROTECTED":
+                    got_reconciled = now - t0
+                    break
+            time.sleep(0.003)
+        if got_reconciled is None:
+            failures.append(f"{sym}: not PROTECTED again within 10 s")
+            continue
+        restored.append(got_restored * 1000)
+        reconciled.append(got_reconciled * 1000)
+        seq_kept += _restored_from(target, sym, before.seq)
     return {"trials": len(victims), "restored": stats.summary(restored),
             "reconciled": stats.summary(reconciled), "seq_kept": seq_kept,
             "failures": failures,
@@ -331,7 +329,6 @@ def durability(config_path: str, opts: Options, say: Say) -> list[dict]:
             if pg is not None:
                 pg.cleanup()
                 os.environ.pop(DSN_ENV, None)
-            import shutil
             shutil.rmtree(base, ignore_errors=True)
         out.append({
             "backend": backend, "trials": len(trials),
