@@ -172,12 +172,13 @@ class ExchangeWorker(Lifecycle, ActorTypeDispatcher):
             from system.exchange import Gateway, build_client
             s = self.settings
             assert s is not None
-            if s.base_url is not None:
+            if s.venue == "simulator":
                 key, secret = s.paper_key, s.paper_secret
             else:
                 key, secret = os.environ[s.api_key_env], os.environ[s.api_secret_env]
-            self.gateway = Gateway(build_client(base_url=s.base_url, api_key=key,
-                                                secret=secret, timeout_ms=s.timeout_ms))
+            self.gateway = Gateway(build_client(venue=s.venue, base_url=s.base_url,
+                                                api_key=key, secret=secret,
+                                                timeout_ms=s.timeout_ms))
         return self.gateway
 
     def receiveMsg_ExchangeRequest(self, msg: ExchangeRequest, sender: Any) -> None:

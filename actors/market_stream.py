@@ -20,13 +20,9 @@ from actors.messages import MarkPrice, StreamSettings, Subscriptions
 from actors.stream_base import StreamActor
 from system.binance_events import FrameError, parse_frame
 from system.logs import ActorLogger
+from system.venues import mark_price_stream, market_stream_url
 
 log = ActorLogger("posguard.market_stream")  # looked up per call: see system/logs.py
-
-
-def stream_name(symbol: str) -> str:
-    """The mark-price stream of `symbol` (1 s updates)."""
-    return f"{symbol.lower()}@markPrice@1s"
 
 
 class MarketStreamActor(StreamActor):
@@ -52,10 +48,10 @@ class MarketStreamActor(StreamActor):
         self._sync()
 
     def open_socket(self) -> websocket.WebSocket:
-        """An empty raw connection; subscriptions follow."""
+        """An empty connection on the venue's market entry point; subscriptions follow."""
         assert self.settings is not None
         self.subscribed = set()
-        return websocket.create_connection(f"{self.settings.ws_url}/ws",
+        return websocket.create_connection(market_stream_url(self.settings.ws_url),
                                            timeout=self.settings.timeout_secs)
 
     def on_connected(self) -> None:
@@ -83,8 +79,8 @@ class MarketStreamActor(StreamActor):
 
     def _control(self, method: str, symbols: list[str]) -> None:
         assert self.ws is not None
-        self.ws.send(json.dumps({"method": method, "params": [stream_name(s) for s in symbols],
-                                 "id": next(self.ids)}))
+        params = [mark_price_stream(s) for s in symbols]
+        self.ws.send(json.dumps({"method": method, "params": params, "id": next(self.ids)}))
 
     def subscriptions(self) -> int:
         """Symbols subscribed."""

@@ -527,7 +527,10 @@ class ExchangeSettings:
     """How an exchange worker reaches the exchange (no secrets: keys come from env names)."""
 
     base_url: str | None
-    """Simulator URL in paper mode; None for Binance."""
+    """REST base replacing the venue's own (the simulator, or exchange.rest_url); None:
+    the venue's hosts as ccxt knows them."""
+    venue: str
+    """live | demo | testnet (Binance's venues) | simulator (paper mode)."""
     paper_key: str
     """The simulator's API key (paper mode only)."""
     paper_secret: str
@@ -643,7 +646,8 @@ class StreamSettings:
     rest_url: str
     """REST base for the listenKey calls (simulator URL, or https://fapi.binance.com)."""
     ws_url: str
-    """WebSocket base (ws://simulator, or wss://fstream.binance.com)."""
+    """The venue's one stream base (ws://simulator, or wss://fstream.binance.com); every
+    stream path is built on it by system/venues.py."""
     paper_key: str | None
     """The simulator's API key (paper mode); None in live mode."""
     api_key_env: str

@@ -28,9 +28,9 @@ from actors.messages import StreamConnected, StreamSettings, Subscriptions, Time
 from actors.stream_base import StreamActor
 from system.binance_events import FrameError, ListenKeyExpired, parse_frame
 from system.logs import ActorLogger
+from system.venues import LISTEN_KEY_PATH, user_stream_url
 
 log = ActorLogger("posguard.user_stream")  # looked up per call: see system/logs.py
-LISTEN_KEY_PATH = "/fapi/v1/listenKey"
 
 
 class ListenKeyError(OSError):
@@ -59,10 +59,10 @@ class UserStreamActor(StreamActor):
         self.routes = dict(msg.routes)
 
     def open_socket(self) -> websocket.WebSocket:
-        """POST a listen key, then open /ws/<key>."""
+        """POST a listen key, then open the venue's private entry point for it."""
         assert self.settings is not None
         self.key = self._listen_key("POST")
-        return websocket.create_connection(f"{self.settings.ws_url}/ws/{self.key}",
+        return websocket.create_connection(user_stream_url(self.settings.ws_url, self.key),
                                            timeout=self.settings.timeout_secs)
 
     def on_connected(self) -> None:

@@ -28,7 +28,6 @@ def _check_base(base_url: str) -> str:
 def make_binanceusdm(base_url: str, api_key: str, secret: str, *, asynchronous: bool = False,
                      timeout_ms: int = 10000):
     """A ccxt.binanceusdm (or its async twin) whose USD-M endpoints live at `base_url`."""
-    base = _check_base(base_url)
     if timeout_ms <= 0:
         raise ValueError(f"timeout_ms must be > 0, got {timeout_ms}")
     cls = ccxt_async.binanceusdm if asynchronous else ccxt.binanceusdm
@@ -38,8 +37,16 @@ def make_binanceusdm(base_url: str, api_key: str, secret: str, *, asynchronous: 
         # Without this load_markets first calls GET /sapi/v1/capital/config/getall.
         "options": {"fetchCurrencies": False},
     })
+    return point_at(ex, base_url)
+
+
+def point_at(ex, base_url: str):
+    """Move `ex`'s USD-M endpoints (whatever venue they name now) to `base_url`'s host."""
+    base = _check_base(base_url)
     for key in URL_KEYS:
-        url = ex.urls["api"][key]
+        url = ex.urls["api"].get(key)
+        if url is None:  # e.g. ccxt's demo URLs have no fapiData; nothing to move
+            continue
         if not _HOST.match(url):
             raise RuntimeError(f"ccxt URL {key}={url!r} no longer starts with https://host")
         ex.urls["api"][key] = _HOST.sub(base, url)

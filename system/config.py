@@ -20,6 +20,7 @@ from typing import Any, Literal
 import yaml
 
 from actors.protection import ProtectionPolicy
+from system import venues
 from system.config_schema import ConfigError, build, defaults_as_dict
 from system.sim.settings import SimSettings
 
@@ -40,6 +41,14 @@ class ExchangeConfig:
 
     name: Literal["binanceusdm"] = field(default="binanceusdm", metadata=_m(
         "exchange id (ccxt); only Binance USDT-M for now"))
+    venue: Literal["live", "demo", "testnet"] = field(default="live", metadata=_m(
+        "mode live: which Binance venue (live | demo: Demo Trading | testnet: the legacy "
+        "futures testnet); paper mode always uses the simulator"))
+    rest_url: str = field(default="", metadata=_m(
+        "REST base replacing the venue's (scheme://host[:port]); empty: the venue's own"))
+    stream_url: str = field(default="", metadata=_m(
+        "WebSocket base replacing the venue's (ws[s]://host[:port]); empty: the venue's own, "
+        "or the rest_url server's when rest_url is set"))
     api_key_env: str = field(default="POSGUARD_API_KEY", metadata=_m(
         "name of the environment variable holding the live API key"))
     api_secret_env: str = field(default="POSGUARD_API_SECRET", metadata=_m(
@@ -185,6 +194,11 @@ class Config:
         return StoreTarget(self.store.backend, self.store.sqlite_path, dsn,
                            self.store.connect_timeout_secs, self.store.busy_timeout_ms)
 
+    def venue_hosts(self) -> venues.VenueHosts:
+        """Live mode: the configured venue's REST and stream bases (overrides applied)."""
+        ex = self.exchange
+        return venues.resolve(ex.venue, ex.rest_url, ex.stream_url)
+
     def api_keys(self, env: Mapping[str, str] | None = None) -> tuple[str, str]:
         """Live API key and secret from the environment (paper mode: the simulator's)."""
         if self.mode == "paper":
@@ -261,6 +275,10 @@ def _check_cross_fields(mode: str, s: dict[str, Any]) -> None:
         if not _ENV_NAME_RE.match(getattr(ex, key)):
             raise ConfigError(f"exchange.{key}: {getattr(ex, key)!r} is not an environment "
                               f"variable name (keys never go in the file, only the name)")
+    try:
+        venues.resolve(ex.venue, ex.rest_url, ex.stream_url)
+    except venues.VenueURLError as e:
+        raise ConfigError(str(e)) from e
     if mode == "live" and ex.simulator.embedded:
         raise ConfigError("exchange.simulator.embedded: true is not allowed with mode: live "
                           "(set it to false, or use mode: paper)")

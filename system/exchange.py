@@ -34,6 +34,7 @@ from actors.messages import (
     SymbolSnapshot,
 )
 from system.logs import ActorLogger
+from system.venues import VENUES
 
 log = ActorLogger(__name__)  # looked up per call: see system/logs.py
 T = TypeVar("T")
@@ -106,20 +107,36 @@ def _short(text: str) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-def build_client(*, base_url: str | None, api_key: str, secret: str,
+def build_client(*, venue: str, base_url: str | None, api_key: str, secret: str,
                  timeout_ms: int) -> ccxt.binanceusdm:
-    """A sync ccxt.binanceusdm: at `base_url` (the simulator) or at Binance when None."""
+    """A sync ccxt.binanceusdm for `venue`, at `base_url` instead of its hosts when given.
+
+    The venue switch is ccxt's own (demo: `enable_demo_trading`, testnet: sandbox mode), so
+    the hosts are the ones ccxt's maintainers keep current; `base_url` (the simulator, or
+    exchange.rest_url) then replaces only the host of each USD-M URL.
+    """
+    if venue not in (*VENUES, "simulator"):
+        raise ValueError(f"unknown venue {venue!r}")
+    client = ccxt.binanceusdm({"apiKey": api_key, "secret": secret, "timeout": timeout_ms,
+                               "enableRateLimit": True,
+                               "options": {"fetchCurrencies": False}})
+    if venue == "demo":
+        client.enable_demo_trading(True)
+    elif venue == "testnet":
+        # ccxt 4.5.90 refuses signed calls on the futures testnet unless told otherwise: it
+        # calls it deprecated in favour of Demo Trading. Binance still serves it, so posguard
+        # still reaches it when asked to (and `posguard check` says which venue it is on).
+        client.set_sandbox_mode(True)
+        client.options["disableFuturesSandboxWarning"] = True
     if base_url is not None:
-        from system.ccxt_factory import make_binanceusdm
-        client = make_binanceusdm(base_url, api_key, secret, timeout_ms=timeout_ms)
+        from system.ccxt_factory import point_at
+        point_at(client, base_url)
+    if venue == "simulator":
         # ccxt's throttle spaces a client's requests 50 ms apart (Binance's request weight);
-        # the simulator has no weight limit, so in paper mode it would only add queueing
-        # (4 workers = 80 requests/s). The pool's order budget applies in both modes.
+        # in paper mode it would only add queueing (4 workers = 80 requests/s): the pool's
+        # order budget and the server's own rate-limit headers pace the engine instead.
         client.enableRateLimit = False
-        return client
-    return ccxt.binanceusdm({"apiKey": api_key, "secret": secret, "timeout": timeout_ms,
-                             "enableRateLimit": True,
-                             "options": {"fetchCurrencies": False}})
+    return client
 
 
 def _d(value: Any) -> Decimal | None:

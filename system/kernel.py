@@ -39,7 +39,7 @@ from actors.messages import (
     TimingsQuery,
     Where,
 )
-from system import actor_system
+from system import actor_system, venues
 from system.admin import SUPERVISOR, SUPERVISOR_NAME
 from system.clock import Clock, SystemClock
 from system.config import Config
@@ -47,8 +47,6 @@ from system.processes import PidBook, kill, system_pids
 
 log = logging.getLogger("posguard.kernel")
 EXCHANGE_WORKERS = 4
-BINANCE_REST = "https://fapi.binance.com"
-BINANCE_WS = "wss://fstream.binance.com"
 ORPHAN_WAIT_SECS = 5.0
 
 
@@ -73,8 +71,20 @@ class Kernel:
 
     @property
     def exchange_url(self) -> str | None:
-        """The simulator's URL in paper mode, None for live."""
-        return self.sim.url if self.sim is not None else self.external_url
+        """The REST base posguard trades on; None while paper mode's simulator is unknown."""
+        try:
+            return self.hosts().rest_url
+        except KernelError:
+            return None
+
+    def hosts(self) -> venues.VenueHosts:
+        """Where REST and the streams are: the simulator (paper) or the configured venue."""
+        if self.config.mode == "live":
+            return self.config.venue_hosts()
+        url = self.sim.url if self.sim is not None else self.external_url
+        if url is None:
+            raise KernelError("paper mode: the simulator is not started")
+        return venues.simulator(url)
 
     def start(self) -> None:
         """Take the lock, check the store, start the simulator and the actors."""
@@ -121,7 +131,10 @@ class Kernel:
     def supervisor_init(self) -> SupervisorInit:
         """Everything the supervisor needs, from the config (no secrets: env names only)."""
         ex, c = self.config.exchange, self.config
-        settings = ExchangeSettings(self.exchange_url, ex.simulator.api_key,
+        hosts = self.hosts()
+        # Live on a venue's own hosts: None, so ccxt's own venue switch picks the URLs.
+        base = hosts.rest_url if c.mode == "paper" or ex.rest_url else None
+        settings = ExchangeSettings(base, hosts.venue, ex.simulator.api_key,
                                     ex.simulator.api_secret, ex.api_key_env,
                                     ex.api_secret_env, ex.request_timeout_ms)
         pool = PoolInit(settings, EXCHANGE_WORKERS, ex.orders_per_10s, ex.orders_per_min)
@@ -133,10 +146,11 @@ class Kernel:
 
     def stream_settings(self) -> StreamSettings:
         """Where the stream actors connect (the simulator in paper mode)."""
-        st, url = self.config.streams, self.exchange_url
-        rest, ws = (url, "ws" + url[len("http"):]) if url else (BINANCE_REST, BINANCE_WS)
-        paper_key = self.config.exchange.simulator.api_key if url else None
-        return StreamSettings(rest, ws, paper_key, self.config.exchange.api_key_env,
+        st, hosts = self.config.streams, self.hosts()
+        paper_key = self.config.exchange.simulator.api_key if self.config.mode == "paper" \
+            else None
+        return StreamSettings(hosts.rest_url, hosts.stream_base, paper_key,
+                              self.config.exchange.api_key_env,
                               st.listen_key_keepalive_secs, st.stream_silence_secs,
                               st.reconnect_backoff_min_ms, st.reconnect_backoff_max_ms)
 
