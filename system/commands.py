@@ -244,10 +244,39 @@ def _bench_system(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------- check
+
+
+def _check_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _check(args: argparse.Namespace, config: Config) -> int:
+    import contextlib
+
+    from system.check import make_target, report, run_checks
+    with contextlib.ExitStack() as stack:
+        sim_url = None
+        if config.mode == "paper":
+            sim = config.exchange.simulator
+            if sim.embedded:
+                from system.sim.server import SimServer
+                server = stack.enter_context(SimServer(sim))
+                sim_url = server.url
+            else:
+                sim_url = f"http://{sim.host}:{sim.port}"
+        target = make_target(config, sim_url)
+        findings = run_checks(target)
+        print(report(target, findings, args.json))
+    return EXIT_OK if all(f.status == "ok" for f in findings) else EXIT_FAILED
+
+
 Handler = Callable[[argparse.Namespace, Config], int]
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
     "run": ("run the engine (paper mode: with the embedded simulator)", _run_args, _run),
     "sim": ("run the exchange simulator alone", _sim_args, _sim),
+    "check": ("check the key, permissions, position mode, clock and streams on the venue "
+              "(places no order)", _check_args, _check),
     **ADMIN_COMMANDS,
     "journal": ("print a symbol's journal from the store", _journal_args, _journal),
     "bench": ("measure the system in paper mode (reaction, routing, recovery, scale)",
