@@ -62,6 +62,7 @@ class Target:
     def start(self) -> None:
         """Store (PostgreSQL: a temp server), simulator, then the engine."""
         from system.sim.server import SimServer
+        from system.sim.settings import unthrottled
         if self.backend == "postgres":
             from persistence.pg_tempserver import PgTempServer
             self.say("starting a temporary PostgreSQL server ...")
@@ -72,7 +73,9 @@ class Target:
             base.exchange.simulator, host="127.0.0.1", port=0, embedded=False,
             synthetic_symbols=self.max_symbols, volatility_pct=0.0, drift_pct=0.2,
             walk_interval_ms=1000, mark_stream_interval_ms=1000, mark_stream_phase="spread")
-        self.sim = SimServer(sim)
+        # The engine's order budget is lifted below; lift the simulator's rate limits with it
+        # (Binance: 2400 weight/min, 300 orders/10 s) so the figures stay the engine's.
+        self.sim = SimServer(unthrottled(sim))
         self.sim.start()
         from system.sim.probe import Probe
 

@@ -13,14 +13,17 @@ from aiohttp import web
 from system.clock import Clock
 from system.sim import control
 from system.sim.engine import Engine
-from system.sim.errors import SimError
+from system.sim.errors import RateLimitError, SimError
 from system.sim.faults import FaultQueue, HttpFault
 from system.sim.params import Params, check_signature, parse, signed_payload
 from system.sim.pricepath import CsvReplay, RandomWalk
 from system.sim.probe import Probe
-from system.sim.rest import ROUTES
+from system.sim.ratelimit import RateLimiter
+from system.sim.replies import algo_reply, order_reply
+from system.sim.rest import ROUTES, Route
 from system.sim.settings import SimSettings
-from system.sim.streams import MarketStreams, UserStreams
+from system.sim.streams import MarketStreams, UserStreams, serve_ws
+from system.sim.views import account, position_rows
 
 log = logging.getLogger(__name__)
 HOUSEKEEPING_SECS = 0.02
@@ -33,6 +36,7 @@ class Sim:
         self.settings = settings
         self.clock = clock
         self.engine = Engine(settings, clock)
+        self.limiter = RateLimiter(settings)
         self.faults = FaultQueue()
         self.users = UserStreams(clock, self.faults, settings.listen_key_ttl_secs,
                                  settings.user_stream_max_age_secs)
@@ -63,16 +67,22 @@ class Sim:
         return RandomWalk(s.seed, s.volatility_pct, s.drift_pct)
 
     def _mark(self, symbol: str) -> str | None:
+        """The symbol's mark price as the mark stream sends it (None: unknown symbol)."""
         m = self.engine.markets.get(symbol)
-        return None if m is None else m.fmt_price(self.engine.prices[symbol])
+        return None if m is None else m.fmt_price(self.engine.marks[symbol])
 
     def _marks(self):
+        """(symbol, mark) of every market, for `!markPrice@arr`."""
         e = self.engine
-        return [(s, m.fmt_price(e.prices[s])) for s, m in e.markets.items()]
+        return [(s, m.fmt_price(e.marks[s])) for s, m in e.markets.items()]
 
     def reset(self) -> None:
-        """Start state again: connections stay open, the listen key is dropped, the probe stays."""
+        """Start state again: connections stay open, the listen key is dropped, the probe stays.
+
+        Rate-limit counters, back-offs and bans are forgotten too.
+        """
         self.engine.reset()
+        self.limiter.reset()
         self.faults.clear()
         self.users.close_all()
         self.users.key = None
@@ -102,16 +112,19 @@ class Sim:
     def state(self) -> dict:
         """GET /_sim/state."""
         e = self.engine
-        from system.sim.model import algo_json, order_json
-        from system.sim.views import account, position_rows
+        now = self.clock.now_ms()
         return {
-            "clock": {"now_ms": self.clock.now_ms(), "monotonic": self.clock.monotonic()},
+            "clock": {"now_ms": now, "monotonic": self.clock.monotonic()},
             "paused": self.paused,
             "prices": {s: str(p) for s, p in e.prices.items()},
+            "marks": {s: str(p) for s, p in e.marks.items()},
+            "dual_side_position": e.dual_side,
             "balances": account(e),
             "positions": position_rows(e, None),
-            "open_orders": [order_json(o, e.markets[o.symbol]) for o in e.open_orders()],
-            "open_algo_orders": [algo_json(a, e.markets[a.symbol]) for a in e.open_algos()],
+            "open_orders": [order_reply(o, e.markets[o.symbol], "query")
+                            for o in e.open_orders()],
+            "open_algo_orders": [algo_reply(a, e.markets[a.symbol], "state")
+                                 for a in e.open_algos()],
             "fills": list(e.ledger.fills),
             "unprotected": e.meter.report(self.clock.monotonic()),
             "faults": self.faults.describe(),
@@ -119,12 +132,13 @@ class Sim:
                             "connections": len(self.users.conns), "events_sent":
                             self.users.sent},
             "market_stream_connections": len(self.market_streams.conns),
+            "rate_limits": self.limiter.describe(now),
         }
 
 
-def _json(body, status: int = 200) -> web.Response:
+def _json(body, status: int = 200, headers: dict | None = None) -> web.Response:
     return web.Response(text=json.dumps(body, default=_default), status=status,
-                        content_type="application/json")
+                        content_type="application/json", headers=headers)
 
 
 def _default(o):
@@ -140,7 +154,8 @@ def _auth(sim: Sim, request: web.Request, level: str, raw_q: str, raw_b: str,
     key = request.headers.get("X-MBX-APIKEY")
     if not key:
         raise SimError(-2014, "API-key format invalid.", 401)
-    if key != sim.settings.api_key:
+    if key != sim.settings.api_key or not sim.settings.futures_trading_enabled:
+        # Binance answers a key without futures permission exactly like an unknown key.
         raise SimError(-2015, "Invalid API-key, IP, or permissions for action.", 401)
     if level != "signed":
         return
@@ -154,20 +169,53 @@ def _auth(sim: Sim, request: web.Request, level: str, raw_q: str, raw_b: str,
     check_signature(sim.settings.api_secret, signed_payload(raw_q, raw_b), p.text("signature"))
 
 
-async def _serve_binance(sim: Sim, request: web.Request, route) -> web.Response:
-    handler, level = route
-    raw_q = request.raw_path.partition("?")[2]
+async def _params(request: web.Request, raw_q: str) -> tuple[Params | None, str, SimError | None]:
+    """(params, raw body, the parse error) of a request; never raises."""
     try:
         raw_b = (await request.read()).decode("utf-8") if request.can_read_body else ""
-        p = Params(parse(raw_q, raw_b))
-        _auth(sim, request, level, raw_q, raw_b, p)
-        return _json(handler(sim, p))
     except UnicodeDecodeError:
-        return _json({"code": -1100, "msg": "Illegal characters found in a parameter."}, 400)
+        return None, "", SimError(-1100, "Illegal characters found in a parameter.")
+    try:
+        return Params(parse(raw_q, raw_b)), raw_b, None
     except SimError as e:
-        return _json(e.body(), e.status)
+        return None, raw_b, e
+
+
+def _limit_headers(sim: Sim, ip: str, route: Route | None, now_ms: int) -> dict:
+    """Binance's live counters: used weight on every reply, order counts on order routes."""
+    headers = {"X-MBX-USED-WEIGHT-1M": str(sim.limiter.used_weight(ip, now_ms))}
+    if route is not None and route.order:
+        c10, c1m = sim.limiter.order_counts(now_ms)
+        headers["X-MBX-ORDER-COUNT-10S"] = str(c10)
+        headers["X-MBX-ORDER-COUNT-1M"] = str(c1m)
+    return headers
+
+
+async def _serve_binance(sim: Sim, request: web.Request, route: Route) -> web.Response:
+    # Binance's order of checks: the IP weight is charged first (even for a request that
+    # turns out malformed or unauthenticated), then parameters and auth, then the account's
+    # order limits, then the endpoint itself.
+    raw_q = request.raw_path.partition("?")[2]
+    ip = request.remote or ""
+    now = sim.clock.now_ms()
+    p, raw_b, bad = await _params(request, raw_q)
+    extra: dict = {}
+    try:
+        sim.limiter.admit(ip, route.weight_for(p is not None and p.has("symbol")), now)
+        if bad is not None:
+            raise bad
+        _auth(sim, request, route.auth, raw_q, raw_b, p)
+        if route.order:
+            sim.limiter.admit_order(now)
+        body, status = route.handler(sim, p), 200
+    except RateLimitError as e:
+        body, status = e.body(), e.status
+        extra["Retry-After"] = str(e.retry_after_secs)
+    except SimError as e:
+        body, status = e.body(), e.status
     finally:
         sim.flush()
+    return _json(body, status, {**_limit_headers(sim, ip, route, now), **extra})
 
 
 async def _hold(request: web.Request, fault: HttpFault) -> None:
@@ -198,10 +246,12 @@ def make_app(sim: Sim) -> web.Application:
         if route is None:
             known = any(p == path for _, p in ROUTES)
             return _json({"code": -1000, "msg": f"No route {method} {path}."},
-                         405 if known else 404)
+                         405 if known else 404,
+                         _limit_headers(sim, request.remote or "", None, sim.clock.now_ms()))
         fault = sim.faults.take_http(method, path)
         if fault is not None and fault.kind == "fail":
-            return _json({"code": fault.code, "msg": fault.msg}, fault.status)
+            return _json({"code": fault.code, "msg": fault.msg}, fault.status,
+                         _limit_headers(sim, request.remote or "", route, sim.clock.now_ms()))
         resp = await _serve_binance(sim, request, route)
         if fault is not None:
             await _hold(request, fault)
@@ -213,21 +263,10 @@ def make_app(sim: Sim) -> web.Application:
 
 
 async def _maybe_ws(sim: Sim, request: web.Request):
-    path = request.path
+    """A WebSocket upgrade on a stream path (streams.serve_ws has the layout), else None."""
     if request.method != "GET" or request.headers.get("Upgrade", "").lower() != "websocket":
         return None
-    if path == "/private/ws":
-        return await sim.users.serve(request, request.query.get("listenKey", ""))
-    if path == "/stream":
-        names = [n for n in request.query.get("streams", "").split("/") if n]
-        return await sim.market_streams.serve(request, names, combined=True)
-    if path == "/ws" or path.startswith("/ws/"):
-        tail = path[4:]
-        names = [n for n in tail.split("/") if n]
-        if len(names) == 1 and "@" not in names[0] and not names[0].startswith("!"):
-            return await sim.users.serve(request, names[0])
-        return await sim.market_streams.serve(request, names, combined=False)
-    return None
+    return await serve_ws(sim, request)
 
 
 async def _serve_control(sim: Sim, request: web.Request) -> web.Response:

@@ -13,7 +13,7 @@ import websocket
 
 from system.ccxt_factory import make_binanceusdm
 from system.sim.server import SimServer
-from system.sim.settings import SimSettings
+from system.sim.settings import SimSettings, unthrottled
 
 
 def _summary(samples_ms: list[float]) -> dict:
@@ -39,8 +39,8 @@ def _stream_latency(server: SimServer, ex, n: int) -> list[float]:
     # server's loop right after the engine placed it, read with time.perf_counter (same
     # process), and the reader thread stamps the ORDER_TRADE_UPDATE NEW when it arrives.
     key = ex.fapiPrivatePostListenKey()["listenKey"]
-    ws = websocket.create_connection(server.url.replace("http", "ws") + f"/ws/{key}",
-                                     timeout=5)
+    ws = websocket.create_connection(
+        server.url.replace("http", "ws") + f"/private/ws?listenKey={key}", timeout=5)
     arrived: dict[int, float] = {}
     stop = threading.Event()
 
@@ -77,8 +77,11 @@ def _stream_latency(server: SimServer, ex, n: int) -> list[float]:
 
 
 def bench_sim(settings: SimSettings, *, requests: int = 200, events: int = 100) -> dict:
-    """REST round trip through sync ccxt and order->stream event latency, on loopback."""
-    with SimServer(settings) as server:
+    """REST round trip through sync ccxt and order->stream event latency, on loopback.
+
+    The simulator's rate limits are lifted (`unthrottled`), so a long run is never refused.
+    """
+    with SimServer(unthrottled(settings)) as server:
         ex = make_binanceusdm(server.url, settings.api_key, settings.api_secret)
         ex.enableRateLimit = False  # measure the server, not ccxt's throttle
         ex.load_markets()

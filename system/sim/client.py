@@ -38,9 +38,28 @@ class SimControl:
         """Back to the starting state."""
         return self._call("POST", "reset", {})
 
-    def set_price(self, symbol: str, price: float | str) -> dict:
-        """Set a symbol's contract (= mark) price; stops it crosses fire."""
-        return self._call("POST", "price", {"symbol": symbol, "price": str(price)})
+    def set_price(self, symbol: str, price: float | str,
+                  mark: float | str | None = None) -> dict:
+        """Set a symbol's contract price and its mark (default: at the configured basis).
+
+        Stops it crosses fire, each on the price of its workingType.
+        """
+        body = {"symbol": symbol, "price": str(price)}
+        if mark is not None:
+            body["mark"] = str(mark)
+        return self._call("POST", "price", body)
+
+    def set_mark(self, symbol: str, price: float | str) -> dict:
+        """Move only the mark price; MARK_PRICE stops it crosses fire."""
+        return self._call("POST", "mark", {"symbol": symbol, "price": str(price)})
+
+    def rate_limits(self) -> dict:
+        """Rate-limit counters: used weight per IP, order counts, back-offs and bans."""
+        return self._call("GET", "rate_limits")
+
+    def reset_rate_limits(self) -> dict:
+        """Forget every rate-limit counter, back-off and ban."""
+        return self._call("POST", "rate_limits/reset", {})
 
     def step_price(self, symbol: str, pct: float | None = None,
                    delta: float | None = None) -> dict:
@@ -82,7 +101,7 @@ class SimControl:
         return self._call("POST", "fault/close_stream", {})
 
     def expire_listen_key(self) -> dict:
-        """Expire the listen key now (listenKeyExpired, then close)."""
+        """Expire the listen key now: listenKeyExpired, then silence (the sockets stay open)."""
         return self._call("POST", "fault/expire_listen_key", {})
 
     def inject_frame(self, raw: str) -> dict:

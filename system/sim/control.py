@@ -51,11 +51,38 @@ def c_reset(sim, body):
     return {"ok": True}
 
 
+def _price_reply(sim, sym: str) -> dict:
+    return {"symbol": sym, "price": str(sim.engine.prices[sym]),
+            "mark": str(sim.engine.marks[sym])}
+
+
 def c_price(sim, body):
-    """POST /_sim/price {"symbol", "price"}."""
+    """POST /_sim/price {"symbol", "price", "mark"?}: the contract price; the mark follows.
+
+    Without "mark" the mark is price x (1 + mark_basis_pct / 100); with it, exactly "mark".
+    """
     sym = _symbol(sim, body)
-    sim.engine.set_price(sym, _price(body, "price"))
-    return {"symbol": sym, "price": str(sim.engine.prices[sym])}
+    mark = _price(body, "mark") if body.get("mark") is not None else None
+    sim.engine.set_price(sym, _price(body, "price"), mark)
+    return _price_reply(sim, sym)
+
+
+def c_mark(sim, body):
+    """POST /_sim/mark {"symbol", "price"}: move only the mark; the contract price stays."""
+    sym = _symbol(sim, body)
+    sim.engine.set_mark(sym, _price(body, "price"))
+    return _price_reply(sim, sym)
+
+
+def c_rate_limits(sim, body):
+    """GET /_sim/rate_limits: limits, used weight per IP, order counts, back-offs, bans."""
+    return sim.limiter.describe(sim.clock.now_ms())
+
+
+def c_reset_rate_limits(sim, body):
+    """POST /_sim/rate_limits/reset: every counter, back-off and ban forgotten."""
+    sim.limiter.reset()
+    return sim.limiter.describe(sim.clock.now_ms())
 
 
 def c_step(sim, body):
@@ -71,7 +98,7 @@ def c_step(sim, body):
     if new <= 0:
         raise ControlError(f"price would be {new}")
     sim.engine.set_price(sym, new)
-    return {"symbol": sym, "price": str(sim.engine.prices[sym])}
+    return _price_reply(sim, sym)
 
 
 def c_pause(sim, body):
@@ -105,7 +132,7 @@ def c_close_stream(sim, body):
 
 
 def c_expire_key(sim, body):
-    """POST /_sim/fault/expire_listen_key: listenKeyExpired, then close."""
+    """POST /_sim/fault/expire_listen_key: listenKeyExpired, then silence (no close)."""
     had = sim.users.key is not None
     sim.users.expire()
     return {"expired": had}
@@ -178,6 +205,9 @@ CONTROL_ROUTES = {
     ("GET", "/_sim/state"): c_state,
     ("POST", "/_sim/reset"): c_reset,
     ("POST", "/_sim/price"): c_price,
+    ("POST", "/_sim/mark"): c_mark,
+    ("GET", "/_sim/rate_limits"): c_rate_limits,
+    ("POST", "/_sim/rate_limits/reset"): c_reset_rate_limits,
     ("POST", "/_sim/step"): c_step,
     ("POST", "/_sim/pause"): c_pause,
     ("POST", "/_sim/resume"): c_resume,

@@ -1,46 +1,36 @@
-"""The matching engine: orders, algo orders, triggering, the meter. Pure and synchronous.
+"""The matching engine: prices and marks, orders, fills, the meter. Pure and synchronous.
 
 Driven only from the server's event loop; time comes from the injected clock. Every
 state change appends user-stream events to `outbox`, which the server drains and
-publishes in order.
+publishes in order. Algo (conditional) orders live in the AlgoOrders mixin.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from dataclasses import dataclass
 from decimal import Decimal
 
 from system.clock import Clock
 from system.sim import errors as E
 from system.sim import events as ev
-from system.sim import triggers
+from system.sim.engine_algos import AlgoOrders, AlgoRequest
 from system.sim.errors import SimError, err
 from system.sim.ledger import Ledger
 from system.sim.markets import Market, build_markets
 from system.sim.meter import UnprotectedMeter
-from system.sim.model import ZERO, AlgoOrder, Order
+from system.sim.model import ZERO, AlgoOrder, Order, Trade
 from system.sim.probe import Probe
 from system.sim.settings import SimSettings
 
-MIN_CALLBACK, MAX_CALLBACK = Decimal("0.1"), Decimal("10")
+__all__ = ["AlgoRequest", "Engine"]
 
-
-@dataclass(frozen=True, slots=True)
-class AlgoRequest:
-    """A validated POST /fapi/v1/algoOrder."""
-
-    symbol: str
-    side: str
-    order_type: str
-    quantity: Decimal
-    trigger_price: Decimal
-    reduce_only: bool
-    close_position: bool
-    client_algo_id: str
-    working_type: str = "CONTRACT_PRICE"
-    activate_price: Decimal = ZERO
-    callback_rate: Decimal = ZERO
+HUNDRED = Decimal(100)
+HIDDEN_AFTER_MS = 3 * 86_400_000
+"""A CANCELED / EXPIRED order without a fill is not found 3 days after creation (Binance)."""
+FORGOTTEN_AFTER_MS = 90 * 86_400_000
+"""Any order is not found 90 days after creation (Binance)."""
 
 
 @dataclass(slots=True)
@@ -49,7 +39,7 @@ class _Partial:
     order_id: int
 
 
-class Engine:
+class Engine(AlgoOrders):
     """Accounts, positions, orders and algo orders of the one simulated account."""
 
     def __init__(self, settings: SimSettings, clock: Clock) -> None:
@@ -58,17 +48,23 @@ class Engine:
         self.markets: dict[str, Market] = build_markets(settings.synthetic_symbols)
         self.probe: Probe | None = None
         """Records accepted algo orders and cancels when set (Sim sets it; reset keeps it)."""
+        self.basis = Decimal(str(settings.mark_basis_pct)) / HUNDRED
         self.reset()
 
     def reset(self) -> None:
-        """Back to the starting state: start prices, full balance, no orders."""
+        """Back to the starting state: start prices, full balance, no orders, one-way mode."""
         s = self.settings
         self.prices = {sym: m.start_price for sym, m in self.markets.items()}
+        """Contract (last) prices: MARKET fills and CONTRACT_PRICE triggers."""
+        self.marks = {sym: self._derived_mark(sym) for sym in self.markets}
+        """Mark prices: MARK_PRICE triggers, unrealized PnL, margin, the mark stream."""
         self.ledger = Ledger(Decimal(str(s.starting_balance_usdt)),
                              Decimal(str(s.taker_fee_pct)), s.default_leverage,
                              s.max_fills_kept)
         self.orders: dict[int, Order] = {}
         self.algos: dict[int, AlgoOrder] = {}
+        self.trades: deque[Trade] = deque(maxlen=s.max_history_kept)
+        self.dual_side = False
         self.meter = UnprotectedMeter(s.max_gaps_kept)
         self.outbox: list[dict] = []
         self._order_ids = itertools.count(8_389_765_000)
@@ -99,38 +95,78 @@ class Engine:
         """Resting algo orders."""
         return [a for a in self.algos.values() if a.is_open and symbol in (None, a.symbol)]
 
+    def live_symbols(self) -> set[str]:
+        """Symbols with a position, an open order or an open algo order (what v3 lists)."""
+        live = {s for s, p in self.ledger.positions.items() if p.amt}
+        live.update(o.symbol for o in self.open_orders())
+        live.update(a.symbol for a in self.open_algos())
+        return live
+
+    def visible(self, create_ms: int, status: str, filled: bool) -> bool:
+        """Binance's query horizon: old unfilled cancels after 3 days, anything after 90."""
+        age = self.clock.now_ms() - create_ms
+        if age > FORGOTTEN_AFTER_MS:
+            return False
+        return not (status in ("CANCELED", "EXPIRED") and not filled and age > HIDDEN_AFTER_MS)
+
     def find_order(self, symbol: str, order_id: int | None, client_id: str | None) -> Order:
-        """A plain order by id or client id, or -2013."""
-        for o in self.orders.values():
-            if o.symbol == symbol and (o.order_id == order_id or
-                                       (client_id is not None and o.client_id == client_id)):
+        """A plain order by id or client id (the newest of that client id), or -2013."""
+        for o in reversed(self.orders.values()):
+            if o.symbol == symbol and (o.order_id == order_id or (
+                    client_id is not None and o.client_id == client_id)) and self.visible(
+                    o.time_ms, o.status, o.executed_qty > 0):
                 return o
         raise err(E.NO_SUCH_ORDER)
 
-    def find_algo(self, symbol: str | None, algo_id: int | None,
-                  client_id: str | None) -> AlgoOrder:
-        """An algo order by id or client id, or -2013."""
-        for a in self.algos.values():
+    def find_algo(self, symbol: str | None, algo_id: int | None, client_id: str | None,
+                  error: tuple[int, str] = E.NO_SUCH_ORDER) -> AlgoOrder:
+        """An algo order by id or client id (the newest of that client id), or `error`."""
+        for a in reversed(self.algos.values()):
             if symbol in (None, a.symbol) and (a.algo_id == algo_id or (
-                    client_id is not None and a.client_algo_id == client_id)):
+                    client_id is not None and a.client_algo_id == client_id)) and self.visible(
+                    a.create_ms, a.status, a.fill_qty > 0):
                 return a
-        raise err(E.NO_SUCH_ORDER)
+        raise err(error)
 
     # ---- prices ----------------------------------------------------------------------
-    def set_price(self, symbol: str, price: Decimal) -> None:
-        """Move a symbol's contract (= mark) price and fire what that tick triggers."""
+    def _derived_mark(self, symbol: str) -> Decimal:
+        return self.markets[symbol].round_price(self.prices[symbol] * (1 + self.basis))
+
+    def set_price(self, symbol: str, price: Decimal, mark: Decimal | None = None) -> None:
+        """Move a symbol's contract price; the mark follows at the basis unless given.
+
+        Each resting algo order sees the price of its workingType and fires on it.
+        """
         m = self.market(symbol)
         self.prices[symbol] = m.round_price(price)
-        for a in self.open_algos(symbol):
-            if a.is_open and triggers.observe(a, self.prices[symbol]):
-                self._trigger(a)
+        self.marks[symbol] = self._derived_mark(symbol) if mark is None else m.round_price(mark)
+        self._observe(symbol, contract_moved=True, mark_moved=True)
 
+    def set_mark(self, symbol: str, mark: Decimal) -> None:
+        """Move only the mark (the contract price stays); MARK_PRICE orders may fire."""
+        m = self.market(symbol)
+        self.marks[symbol] = m.round_price(mark)
+        self._observe(symbol, contract_moved=False, mark_moved=True)
+
+    # ---- account configuration -----------------------------------------------------
     def set_leverage(self, symbol: str, leverage: int) -> None:
         """POST /fapi/v1/leverage."""
         self.market(symbol)
         if not 1 <= leverage <= 125:
             raise SimError(-4028, f"Leverage {leverage} is not valid")
         self.ledger.leverage[symbol] = leverage
+        self.outbox.append(ev.account_config_update(symbol, leverage, self.clock.now_ms()))
+
+    def set_dual_side(self, dual: bool) -> None:
+        """POST /fapi/v1/positionSide/dual: refused while anything is open (-4067/-4068)."""
+        if dual == self.dual_side:
+            raise SimError(-4059, "No need to change position side.")
+        if self.open_orders() or self.open_algos():
+            raise SimError(-4067, "Position side cannot be changed if there exists open "
+                                  "orders.")
+        if any(p.amt for p in self.ledger.positions.values()):
+            raise SimError(-4068, "Position side cannot be changed if there exists position.")
+        self.dual_side = dual
 
     # ---- plain orders ----------------------------------------------------------------
     def place_market(self, symbol: str, side: str, qty: Decimal, client_id: str,
@@ -148,7 +184,7 @@ class Engine:
         now = self.clock.now_ms()
         o = Order(next(self._order_ids), client_id, symbol, side, "MARKET", qty,
                   reduce_only, False, now, update_ms=now)
-        self.orders[o.order_id] = o
+        self._add_order(o)
         self.outbox.append(ev.order_trade_update(o, m, "NEW", now))
         first = qty
         armed = self._partial_armed.pop(symbol, None)
@@ -184,8 +220,8 @@ class Engine:
         due = [p for p in self._partials if p.due <= now]
         self._partials = [p for p in self._partials if p.due > now]
         for p in due:
-            o = self.orders[p.order_id]
-            if o.status == "PARTIALLY_FILLED":
+            o = self.orders.get(p.order_id)
+            if o is not None and o.status == "PARTIALLY_FILLED":
                 m = self.markets[o.symbol]
                 rest = o.orig_qty - o.executed_qty
                 if o.reduce_only:
@@ -193,99 +229,21 @@ class Engine:
                 if rest > 0:
                     self._fill(o, m, rest, self.prices[o.symbol], final=True)
 
-    # ---- algo orders -----------------------------------------------------------------
-    def place_algo(self, r: AlgoRequest) -> AlgoOrder:
-        """POST /fapi/v1/algoOrder (STOP_MARKET / TRAILING_STOP_MARKET)."""
-        m = self.market(r.symbol)
-        self._validate_algo(m, r)
-        now = self.clock.now_ms()
-        a = AlgoOrder(next(self._algo_ids), r.client_algo_id, r.symbol, r.side, r.order_type,
-                      r.quantity, r.trigger_price, r.reduce_only, r.close_position,
-                      r.working_type, now, activate_price=r.activate_price,
-                      callback_rate=r.callback_rate, update_ms=now)
-        price = self.prices[r.symbol]
-        if triggers.fires_immediately(a, price):
-            raise err(E.IMMEDIATE_TRIGGER)
-        if a.order_type == "TRAILING_STOP_MARKET":
-            a.trigger_price = ZERO
-            triggers.observe(a, price)  # no activatePrice: tracking starts now
-        self.algos[a.algo_id] = a
-        if self.probe is not None:
-            self.probe.placed(a.symbol, self.clock.monotonic(), a.order_type,
-                              m.fmt_price(a.trigger_price), m.fmt_qty(a.quantity),
-                              a.client_algo_id)
-        self.outbox.append(ev.algo_update(a, m, now))
-        self._meter(r.symbol)
-        return a
-
-    def cancel_algo(self, symbol: str, algo_id: int | None, client_id: str | None) -> AlgoOrder:
-        """DELETE /fapi/v1/algoOrder."""
-        m = self.market(symbol)
-        try:
-            a = self.find_algo(symbol, algo_id, client_id)
-        except SimError:
-            raise err(E.UNKNOWN_ORDER) from None
-        if not a.is_open:
-            raise err(E.UNKNOWN_ORDER)
-        a.status = "CANCELED"
-        a.update_ms = self.clock.now_ms()
-        if self.probe is not None:
-            self.probe.cancelled(symbol, self.clock.monotonic(), a.client_algo_id)
-        self.outbox.append(ev.algo_update(a, m, a.update_ms))
-        self._meter(symbol)
-        return a
-
-    def _validate_algo(self, m: Market, r: AlgoRequest) -> None:
-        if any(a.client_algo_id == r.client_algo_id for a in self.open_algos()):
-            raise err(E.DUPLICATE_CLIENT_ID)
-        if r.order_type == "STOP_MARKET" and not m.price_ok(r.trigger_price):
-            raise err(E.BAD_TICK)
-        if r.activate_price and not m.price_ok(r.activate_price):
-            raise err(E.BAD_TICK)
-        if r.order_type == "TRAILING_STOP_MARKET" and not (
-                MIN_CALLBACK <= r.callback_rate <= MAX_CALLBACK):
-            raise err(E.BAD_CALLBACK)
-        if r.close_position:
-            if any(a.close_position and a.side == r.side for a in self.open_algos(m.symbol)):
-                raise err(E.CLOSE_POSITION_EXISTS)
-            return
-        self._check_qty(m, r.quantity)
-        amt = self.ledger.position(m.symbol).amt
-        if r.reduce_only and amt and (amt > 0) == (r.side == "BUY"):
-            raise err(E.REDUCE_ONLY_REJECTED)
-        if not r.reduce_only:
-            ref = r.trigger_price or r.activate_price or self.prices[m.symbol]
-            self._check_notional(m, r.quantity, ref)
-
-    def _trigger(self, a: AlgoOrder) -> None:
-        m = self.markets[a.symbol]
-        now = self.clock.now_ms()
-        price = self.prices[a.symbol]
-        a.trigger_ms = a.update_ms = now
-        a.status = "TRIGGERING"
-        self.outbox.append(ev.algo_update(a, m, now))
-        amt = self.ledger.position(a.symbol).amt
-        closing = amt != 0 and (amt > 0) == (a.side == "SELL")
-        if a.close_position or a.reduce_only:
-            qty = abs(amt) if a.close_position else min(a.quantity, abs(amt))
-            qty = qty if closing else ZERO
-        else:
-            qty = a.quantity
-        if qty == 0:
-            a.status, a.reject_reason = "EXPIRED", "ReduceOnly Order is rejected."
-            self.outbox.append(ev.algo_update(a, m, now))
-            self._meter(a.symbol)
-            return
-        o = Order(next(self._order_ids), a.client_algo_id, a.symbol, a.side, a.order_type,
-                  qty, a.reduce_only, a.close_position, now, stop_price=a.trigger_price,
-                  working_type=a.working_type, update_ms=now)
+    # ---- history -----------------------------------------------------------------------
+    def _add_order(self, o: Order) -> None:
         self.orders[o.order_id] = o
-        a.child_id, a.status = o.order_id, "TRIGGERED"
-        self.outbox.append(ev.algo_update(a, m, now))
-        self.outbox.append(ev.order_trade_update(o, m, "NEW", now))
-        self._fill(o, m, qty, price)
-        a.status, a.fill_price, a.fill_qty = "FINISHED", price, qty
-        self.outbox.append(ev.algo_update(a, m, now))
+        self._prune(self.orders)
+
+    def _prune(self, records: dict) -> None:
+        # Bounded history: past max_history_kept the oldest *closed* records go; an open
+        # order is never forgotten (it must stay cancellable and protect its position).
+        excess = len(records) - self.settings.max_history_kept
+        if excess <= 0:
+            return
+        closed = [k for k, r in records.items() if r.status not in
+                  ("NEW", "PARTIALLY_FILLED")]
+        for k in closed[:excess]:
+            del records[k]
 
     # ---- fills and checks ------------------------------------------------------------
     def _fill(self, o: Order, m: Market, qty: Decimal, price: Decimal,
@@ -297,10 +255,16 @@ class Engine:
         o.realized += realized
         o.update_ms = now
         o.status = "FILLED" if (o.executed_qty >= o.orig_qty or final) else "PARTIALLY_FILLED"
+        trade_id = next(self._trade_ids)
+        self.trades.append(Trade(trade_id, o.order_id, o.symbol, o.side, price, qty, realized,
+                                 fee, now))
+        # Binance pushes TRADE_LITE, its low-latency fill event, ahead of ORDER_TRADE_UPDATE.
+        self.outbox.append(ev.trade_lite(o, m, now, last_qty=qty, last_price=price,
+                                         trade_id=trade_id))
         self.outbox.append(ev.order_trade_update(
             o, m, "TRADE", now, last_qty=qty, last_price=price, fee=fee, realized=realized,
-            trade_id=next(self._trade_ids)))
-        row = ev.position_row(self.ledger.position(o.symbol), m, self.prices[o.symbol])
+            trade_id=trade_id))
+        row = ev.position_row(self.ledger.position(o.symbol), m, self.marks[o.symbol])
         self.outbox.append(ev.account_update(self.ledger.wallet, [row], now))
         self._meter(o.symbol)
 
@@ -320,7 +284,7 @@ class Engine:
     def _check_margin(self, symbol: str, side: str, qty: Decimal, price: Decimal) -> None:
         opening = self.ledger.opening_qty(symbol, side, qty)
         need = opening * price / self.ledger.leverage_of(symbol) + self.ledger.fee(qty, price)
-        if opening and need > self.ledger.available(self.prices):
+        if opening and need > self.ledger.available(self.marks):
             raise err(E.MARGIN_INSUFFICIENT)
 
     def _reduce_only_qty(self, symbol: str, side: str, qty: Decimal) -> Decimal:

@@ -56,3 +56,14 @@ NO_LISTEN_KEY = (-1125, "This listenKey does not exist.")
 def err(pair: tuple[int, str], status: int = 400) -> SimError:
     """Build a SimError from one of the (code, msg) constants above."""
     return SimError(pair[0], pair[1], status)
+
+
+class RateLimitError(SimError):
+    """A request refused by a rate limit: HTTP 429 (back off) or 418 (IP banned).
+
+    Carries the `Retry-After` seconds Binance sends with both.
+    """
+
+    def __init__(self, code: int, msg: str, status: int, retry_after_secs: int) -> None:
+        super().__init__(code, msg, status)
+        self.retry_after_secs = retry_after_secs

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
+TRIGGER_PROTECT = Decimal("0.0500")
+"""exchangeInfo `triggerProtect`: the largest mark/contract gap a priceProtect order fires at."""
+
 
 @dataclass(frozen=True, slots=True)
 class Market:
@@ -94,8 +97,8 @@ def symbol_info(m: Market) -> dict:
         "baseAsset": m.base, "quoteAsset": "USDT", "marginAsset": "USDT",
         "pricePrecision": price_prec, "quantityPrecision": qty_prec,
         "baseAssetPrecision": 8, "quotePrecision": 8, "underlyingType": "COIN",
-        "underlyingSubType": [], "triggerProtect": "0.0500", "liquidationFee": "0.012500",
-        "marketTakeBound": "0.05", "maxMoveOrderLimit": 10000,
+        "underlyingSubType": [], "settlePlan": 0, "triggerProtect": str(TRIGGER_PROTECT),
+        "liquidationFee": "0.012500", "marketTakeBound": "0.05",
         "filters": [
             {"filterType": "PRICE_FILTER", "tickSize": str(m.tick),
              "minPrice": str(m.tick), "maxPrice": "10000000"},
@@ -114,15 +117,18 @@ def symbol_info(m: Market) -> dict:
     }
 
 
-def exchange_info(markets: dict[str, Market], now_ms: int) -> dict:
-    """GET /fapi/v1/exchangeInfo."""
+def exchange_info(markets: dict[str, Market], now_ms: int, weight_per_min: int = 2400,
+                  orders_per_min: int = 1200, orders_per_10s: int = 300) -> dict:
+    """GET /fapi/v1/exchangeInfo; `rateLimits` are the limits this simulator enforces."""
     return {
-        "timezone": "UTC", "serverTime": now_ms, "futuresType": "U_MARGINED",
+        "timezone": "UTC", "serverTime": now_ms,
         "rateLimits": [
             {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
-             "limit": 2400},
-            {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
-            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 300},
+             "limit": weight_per_min},
+            {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1,
+             "limit": orders_per_min},
+            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10,
+             "limit": orders_per_10s},
         ],
         "exchangeFilters": [],
         "assets": [{"asset": "USDT", "marginAvailable": True, "autoAssetExchange": "-10000"}],

@@ -1,11 +1,9 @@
-"""Mutable engine records (owned by the engine alone) and their Binance REST renderings."""
+"""Engine records: mutable ones owned by the engine alone, and the frozen trade record."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-
-from system.sim.markets import Market
 
 ZERO = Decimal(0)
 
@@ -43,6 +41,11 @@ class Order:
     cum_quote: Decimal = ZERO
     realized: Decimal = ZERO
     update_ms: int = 0
+    price_protect: bool = False
+    activate_price: Decimal = ZERO
+    """A trailing stop's child: the algo order's activatePrice (0 if none)."""
+    price_rate: Decimal = ZERO
+    """A trailing stop's child: the algo order's callbackRate (%)."""
 
     @property
     def avg_price(self) -> Decimal:
@@ -79,6 +82,9 @@ class AlgoOrder:
     fill_price: Decimal = ZERO
     fill_qty: Decimal = ZERO
     reject_reason: str = ""
+    price_protect: bool = False
+    """priceProtect: do not fire while mark and contract price differ by more than
+    the symbol's triggerProtect."""
 
     @property
     def is_open(self) -> bool:
@@ -86,38 +92,20 @@ class AlgoOrder:
         return self.status == "NEW"
 
 
-def order_json(o: Order, m: Market) -> dict:
-    """/fapi/v1/order reply (RESULT response type) for a plain order."""
-    return {
-        "orderId": o.order_id, "symbol": o.symbol, "status": o.status,
-        "clientOrderId": o.client_id, "price": "0", "avgPrice": m.fmt_price(o.avg_price)
-        if o.executed_qty else "0.00", "origQty": m.fmt_qty(o.orig_qty),
-        "executedQty": m.fmt_qty(o.executed_qty), "cumQty": m.fmt_qty(o.executed_qty),
-        "cumQuote": f"{o.cum_quote:.8f}", "timeInForce": "GTC", "type": o.orig_type
-        if o.orig_type == "MARKET" else "MARKET", "reduceOnly": o.reduce_only,
-        "closePosition": o.close_position, "side": o.side, "positionSide": "BOTH",
-        "stopPrice": m.fmt_price(o.stop_price) if o.stop_price else "0",
-        "workingType": o.working_type, "priceProtect": False, "origType": o.orig_type,
-        "priceMatch": "NONE", "selfTradePreventionMode": "EXPIRE_MAKER", "goodTillDate": 0,
-        "time": o.time_ms, "updateTime": o.update_ms or o.time_ms,
-    }
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """One fill of the account, as GET /fapi/v1/userTrades lists it."""
 
-
-def algo_json(a: AlgoOrder, m: Market) -> dict:
-    """/fapi/v1/algoOrder reply and openAlgoOrders row."""
-    return {
-        "algoId": a.algo_id, "clientAlgoId": a.client_algo_id, "algoType": "CONDITIONAL",
-        "orderType": a.order_type, "symbol": a.symbol, "side": a.side,
-        "positionSide": "BOTH", "timeInForce": "GTC", "quantity": m.fmt_qty(a.quantity),
-        "algoStatus": a.status, "actualOrderId": str(a.child_id) if a.child_id else "",
-        "actualPrice": m.fmt_price(a.fill_price) if a.fill_price else "0",
-        "triggerPrice": m.fmt_price(a.trigger_price) if a.trigger_price else "0",
-        "price": "0", "icebergQuantity": None, "tpTriggerPrice": "0", "tpPrice": "0",
-        "slTriggerPrice": "0", "slPrice": "0", "tpOrderType": "", "selfTradePreventionMode":
-        "EXPIRE_MAKER", "workingType": a.working_type, "priceMatch": "NONE",
-        "closePosition": a.close_position, "priceProtect": False, "reduceOnly": a.reduce_only,
-        "activatePrice": m.fmt_price(a.activate_price) if a.activate_price else "",
-        "callbackRate": str(a.callback_rate) if a.callback_rate else "",
-        "createTime": a.create_ms, "updateTime": a.update_ms or a.create_ms,
-        "triggerTime": a.trigger_ms, "goodTillDate": 0,
-    }
+    trade_id: int
+    """Trade id (the `t` of ORDER_TRADE_UPDATE)."""
+    order_id: int
+    """The order that filled: a plain order or the child of a triggered algo order."""
+    symbol: str
+    side: str
+    price: Decimal
+    qty: Decimal
+    realized: Decimal
+    """Realized PnL of this fill (USDT)."""
+    fee: Decimal
+    """Commission (USDT)."""
+    time_ms: int

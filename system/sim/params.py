@@ -12,6 +12,10 @@ from system.sim.errors import SimError, illegal, mandatory
 
 _NUM = re.compile(r"^[0-9]{1,20}(\.[0-9]{1,20})?$")
 _INT = re.compile(r"^-?[0-9]{1,19}$")
+CLIENT_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
+"""Binance's rule for newClientOrderId / clientAlgoId (and the ids they are looked up by)."""
+CLIENT_ID_RANGE = r"^[\.A-Z\:/a-z0-9_-]{1,36}$"
+"""The rule as Binance quotes it in the -1100 message."""
 
 
 def split_pairs(raw: str) -> list[str]:
@@ -92,6 +96,16 @@ class Params:
         if not _INT.match(v):
             raise illegal(name)
         return int(v)
+
+    def client_id(self, name: str) -> str | None:
+        """An optional client order id; -1100 unless it matches Binance's rule."""
+        v = self.values.get(name, "")
+        if v == "":
+            return None
+        if not CLIENT_ID.fullmatch(v):
+            raise SimError(-1100, f"Illegal characters found in parameter '{name}'; legal "
+                                  f"range is '{CLIENT_ID_RANGE}'.")
+        return v
 
     def boolean(self, name: str) -> bool:
         """`true` / `false` (any case); absent is false."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 MARK_STREAM_PHASES = ("aligned", "spread")
@@ -62,3 +63,39 @@ class SimSettings:
     )
     max_fills_kept: int = _f(1000, "fills kept for /_sim/state (count)", min=1)
     max_gaps_kept: int = _f(1000, "unprotected-window gaps kept for /_sim/state (count)", min=1)
+    mark_basis_pct: float = _f(
+        0.02, "mark price minus contract (last) price, % of the contract price; the mark "
+        "follows every contract move at this basis (%)", min=-5.0, max=5.0,
+    )
+    request_weight_per_min: int = _f(
+        2400, "IP request-weight limit per minute, Binance's REQUEST_WEIGHT (weight)", min=1
+    )
+    orders_per_10s: int = _f(300, "account order limit per 10 s, Binance's ORDERS (count)", min=1)
+    orders_per_min: int = _f(1200, "account order limit per minute, Binance's ORDERS (count)",
+                             min=1)
+    backoff_violations_before_ban: int = _f(
+        2, "requests sent inside a 429's Retry-After before the IP is banned with 418 (count)",
+        min=1,
+    )
+    max_history_kept: int = _f(
+        10_000, "closed orders, closed algo orders and trades kept for queries, allAlgoOrders "
+        "and userTrades, each (count)", min=1,
+    )
+    futures_trading_enabled: bool = _f(
+        True, "false: the API key lacks futures permission, every signed or API-key "
+        "endpoint answers -2015 (bool)"
+    )
+
+
+UNTHROTTLED = 1_000_000_000
+"""A rate limit far above anything a bench or test sends."""
+
+
+def unthrottled(settings: SimSettings) -> SimSettings:
+    """`settings` with Binance's rate limits lifted (benches and tests that are not about them).
+
+    A bench measures the engine, not the venue's limits; a test that means to hit a limit
+    sets its own.
+    """
+    return dataclasses.replace(settings, request_weight_per_min=UNTHROTTLED,
+                               orders_per_10s=UNTHROTTLED, orders_per_min=UNTHROTTLED)

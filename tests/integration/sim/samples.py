@@ -1,4 +1,9 @@
-"""The stream samples of protocol/binance-usdm.md, verbatim, for field-by-field checks."""
+"""Stream samples for field-by-field checks.
+
+The samples of protocol/binance-usdm.md, with what Binance added since (SDK 18.1.0 models and
+CHANGELOG): `er` in ORDER_TRADE_UPDATE, `ap`/`st` in markPriceUpdate; TRADE_LITE and
+ACCOUNT_CONFIG_UPDATE are Binance's own documentation examples.
+"""
 
 ACCOUNT_UPDATE = {"e": "ACCOUNT_UPDATE", "E": 1795263300123, "T": 1795263300120,
  "a": {"m": "ORDER", "B": [{"a": "USDT", "wb": "949.27505000", "cw": "949.27505000",
@@ -13,7 +18,14 @@ ORDER_TRADE_UPDATE = {"e": "ORDER_TRADE_UPDATE", "E": 1795263300123, "T": 179526
        "n": "0.29995000", "T": 1795263300120, "t": 5123456, "b": "0", "a": "0", "m": False,
        "R": True, "wt": "CONTRACT_PRICE", "ot": "STOP_MARKET", "ps": "BOTH", "cp": True,
        "rp": "-50.10000000", "pP": False, "si": 0, "ss": 0, "V": "EXPIRE_MAKER", "pm": "NONE",
-       "gtd": 0}}
+       "gtd": 0, "er": "0"}}
+
+TRADE_LITE = {"e": "TRADE_LITE", "E": 1721895408092, "T": 1721895408214, "s": "BTCUSDT",
+              "q": "0.001", "p": "0", "m": False, "c": "z8hcUoOsqEdKMeKPSABslD", "S": "BUY",
+              "L": "64089.20", "l": "0.040", "t": 109100866, "i": 8886774}
+
+ACCOUNT_CONFIG_UPDATE = {"e": "ACCOUNT_CONFIG_UPDATE", "E": 1611646737479, "T": 1611646737476,
+                         "ac": {"s": "BTCUSDT", "l": 25}}
 
 ALGO_UPDATE = {"e": "ALGO_UPDATE", "T": 1795263300119, "E": 1795263300125,
  "o": {"caid": "x-cvBPrNm97b8f79aee1fdb87b5e8e2f", "aid": 4000000000, "at": "CONDITIONAL",
@@ -24,7 +36,7 @@ ALGO_UPDATE = {"e": "ALGO_UPDATE", "T": 1795263300119, "E": 1795263300125,
        "rm": ""}}
 
 MARK_PRICE = {"e": "markPriceUpdate", "E": 1, "s": "BTCUSDT", "p": "1", "i": "1", "P": "1",
-              "r": "0", "T": 1}
+              "r": "0", "ap": "1", "T": 1, "st": 1}
 
 
 def assert_same_shape(sample: dict, got: dict, path: str = "") -> None:

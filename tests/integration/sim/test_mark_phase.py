@@ -23,7 +23,8 @@ from tests.integration.sim.wsutil import connect, read_for, read_until
 INTERVAL = 0.2
 TOLERANCE = 0.01
 """Largest accepted distance of a tick from its slot (s); slots are 200 ms apart."""
-NAMES = [f"sym{n:04d}usdt@markprice@1s" for n in range(1, 21)]
+NAMES = [f"sym{n:04d}usdt@markPrice@1s" for n in range(1, 21)]
+"""As Binance spells them, and so as they are echoed; the spread offset hashes the lower case."""
 
 
 @pytest.fixture
@@ -61,7 +62,7 @@ def _set_phase(sim, phase: str) -> float:
 
 
 def _combined(sim):
-    return connect(sim.url, "/stream?streams=" + "/".join(NAMES))
+    return connect(sim.url, "/market/stream?streams=" + "/".join(NAMES))
 
 
 def test_aligned_phase_pushes_every_stream_at_each_interval_boundary(sim):
@@ -127,7 +128,7 @@ def test_phase_switched_at_runtime_applies_from_each_streams_next_schedule(sim):
 
 def test_live_subscribe_is_scheduled_unsubscribe_stops_and_idle_does_not_spin(sim):
     _set_phase(sim, "spread")
-    ws = connect(sim.url, "/ws")
+    ws = connect(sim.url, "/market/ws")
     try:
         _start_probe(sim)
         cpu = time.process_time()

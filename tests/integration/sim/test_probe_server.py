@@ -19,7 +19,7 @@ def test_probe_is_off_by_default(sim):
 
 
 def test_probe_records_ticks_placements_and_cancels_on_the_sim_clock(sim, ccxt_sync):
-    ws = connect(sim.url, "/ws/btcusdt@markPrice@1s")
+    ws = connect(sim.url, "/market/ws/btcusdt@markPrice@1s")
     try:
         started = sim.call(_enable)
         ccxt_sync.create_order(BTC, "market", "buy", 0.01)
@@ -42,8 +42,9 @@ def test_probe_records_ticks_placements_and_cancels_on_the_sim_clock(sim, ccxt_s
     assert cancel["client_algo_id"] == placed["client_algo_id"] == order["clientOrderId"]
     assert started <= placed["t_mono"] <= cancel["t_mono"] <= ended
     ticks = got["ticks"]
-    assert ticks and {(t["symbol"], t["price"]) for t in ticks} == {("BTCUSDT", "60000.00")}
-    assert received[-1]["p"] == "60000.00"
+    mark = sim.call(lambda s: s._mark("BTCUSDT"))  # the stream carries the mark price
+    assert ticks and {(t["symbol"], t["price"]) for t in ticks} == {("BTCUSDT", mark)}
+    assert received[-1]["p"] == mark
     times = [t["t_mono"] for t in ticks]
     assert times == sorted(times) and started <= times[0] and times[-1] <= ended
     assert again["placements"] == [] and again["cancels"] == []
@@ -51,7 +52,7 @@ def test_probe_records_ticks_placements_and_cancels_on_the_sim_clock(sim, ccxt_s
 
 
 def test_array_stream_ticks_are_recorded_per_symbol(sim):
-    ws = connect(sim.url, "/ws/!markPrice@arr@1s")
+    ws = connect(sim.url, "/market/ws/!markPrice@arr@1s")
     try:
         sim.call(_enable)
         frame = read_until(ws, lambda m: isinstance(m, list))[-1]

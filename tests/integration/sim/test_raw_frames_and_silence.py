@@ -20,7 +20,7 @@ def listen_key(ccxt_sync) -> str:
 
 @pytest.fixture
 def user_ws(sim, listen_key):
-    ws = connect(sim.url, f"/ws/{listen_key}")
+    ws = connect(sim.url, f"/private/ws?listenKey={listen_key}")
     yield ws
     ws.close()
 
@@ -84,7 +84,7 @@ def test_silenced_stream_sends_nothing_and_answers_no_ping_until_the_silence_end
     assert not _pong_within(user_ws, 0.5)
     assert read_for(user_ws, 0.3) == []
     held = read_until(user_ws, lambda m: m["e"] == "ACCOUNT_UPDATE", timeout=5)
-    assert [m["e"] for m in held] == ["ORDER_TRADE_UPDATE", "ORDER_TRADE_UPDATE",
+    assert [m["e"] for m in held] == ["ORDER_TRADE_UPDATE", "TRADE_LITE", "ORDER_TRADE_UPDATE",
                                       "ACCOUNT_UPDATE"], "held events go out when it ends"
     assert _pong_within(user_ws, 2.0)
 
@@ -92,7 +92,7 @@ def test_silenced_stream_sends_nothing_and_answers_no_ping_until_the_silence_end
 def test_a_connection_opened_during_the_silence_is_not_silenced(sim, user_ws, listen_key,
                                                                   sim_control, ccxt_sync):
     sim_control.silence_user_streams(30)
-    fresh = connect(sim.url, f"/ws/{listen_key}")
+    fresh = connect(sim.url, f"/private/ws/{listen_key}")
     try:
         ccxt_sync.create_order(BTC, "market", "buy", 0.01)
 

@@ -106,18 +106,20 @@ def test_stop_fill_emits_events_in_documented_order():
     eng.place_algo(stop(trigger="59000"))
     eng.drain()
     eng.set_price("BTCUSDT", d(58990))
-    seq = [(e["e"], e["o"]["X"] if "o" in e else e["a"]["m"]) for e in eng.drain()]
+    seq = [(e["e"], e["o"]["X"] if "o" in e else e["a"]["m"] if "a" in e else "")
+           for e in eng.drain()]
     assert seq == [("ALGO_UPDATE", "TRIGGERING"), ("ALGO_UPDATE", "TRIGGERED"),
-                   ("ORDER_TRADE_UPDATE", "NEW"), ("ORDER_TRADE_UPDATE", "FILLED"),
-                   ("ACCOUNT_UPDATE", "ORDER"), ("ALGO_UPDATE", "FINISHED")]
+                   ("ORDER_TRADE_UPDATE", "NEW"), ("TRADE_LITE", ""),
+                   ("ORDER_TRADE_UPDATE", "FILLED"), ("ACCOUNT_UPDATE", "ORDER"),
+                   ("ALGO_UPDATE", "FINISHED")]
 
 
 def test_market_order_emits_new_trade_account_update():
     eng, _ = make_engine()
     eng.place_market("BTCUSDT", "BUY", d("0.010"), "c", False)
     seq = [(e["e"], e["o"]["x"] if "o" in e else "") for e in eng.drain()]
-    assert seq == [("ORDER_TRADE_UPDATE", "NEW"), ("ORDER_TRADE_UPDATE", "TRADE"),
-                   ("ACCOUNT_UPDATE", "")]
+    assert seq == [("ORDER_TRADE_UPDATE", "NEW"), ("TRADE_LITE", ""),
+                   ("ORDER_TRADE_UPDATE", "TRADE"), ("ACCOUNT_UPDATE", "")]
 
 
 def test_random_walk_is_reproducible_from_the_seed():
