@@ -2,86 +2,82 @@
 
 Measured: `import ccxt` costs ~64 MB per process, so symbol actors (target <= 8 MB PSS) never
 import it. A small fixed pool of worker processes holds one ccxt client each; the pool hands
-each request to an idle worker (so one slow request never stalls other symbols) and enforces
-the account-wide order budgets. Workers reply directly to the requesting symbol actor.
+each request to an idle worker (so one slow request never stalls other symbols), protective
+work first, and paces them by the account-wide order budgets and what the venue reports:
+each worker returns the X-MBX-* counters and any 429/418 Retry-After of its call with
+WorkerIdle (actors/pacing.py). Workers reply directly to the requesting symbol actor.
 """
 
 from __future__ import annotations
 
-import collections
 import os
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from thespian.actors import ActorTypeDispatcher, ChildActorExited, WakeupMessage
 
+from actors.dispatch import Dispatcher
 from actors.lifecycle import Lifecycle
 from actors.messages import (
+    AccountLimits,
     ExchangeFailure,
     ExchangeReply,
     ExchangeRequest,
     ExchangeSettings,
     FailureKind,
+    FetchLimits,
     ParentCheck,
-    PlaceMarket,
-    PlaceStop,
     PoolInit,
+    RateUsage,
     Started,
     WorkerIdle,
     WorkerInit,
+    new_id,
 )
+from actors.pacing import OrderBudget, Pacer, Scope
 from system.logs import ActorLogger
 
 log = ActorLogger("posguard.exchange")  # looked up per call: see system/logs.py
-PLACING = (PlaceMarket, PlaceStop)
-
-
-class OrderBudget:
-    """Sliding-window order counters (10 s and 60 s); never drops, only delays."""
-
-    def __init__(self, per_10s: int, per_min: int) -> None:
-        self._limits = ((10.0, per_10s), (60.0, per_min))
-        self._sent: collections.deque[float] = collections.deque()
-
-    def wait_secs(self, now: float) -> float:
-        """0 if an order may go now, else how long until one may."""
-        while self._sent and now - self._sent[0] > 60.0:
-            self._sent.popleft()
-        wait = 0.0
-        for window, limit in self._limits:
-            recent = [t for t in self._sent if now - t < window]
-            if len(recent) >= limit:
-                wait = max(wait, window - (now - recent[-limit]))
-        return wait
-
-    def record(self, now: float) -> None:
-        """Count one order sent at `now`."""
-        self._sent.append(now)
+__all__ = ["ExchangePool", "ExchangeWorker", "OrderBudget"]  # OrderBudget: actors/pacing.py
+ASK_LIMITS = "ask-limits"
+"""Wakeup payload: read the exchange's published limits again."""
+LIMITS_RETRY_SECS = 60
+MIN_TIMER_SECS = 0.001
 
 
 class ExchangePool(Lifecycle, ActorTypeDispatcher):
-    """Dispatches ExchangeRequests to idle workers; restarts dead workers."""
+    """Dispatches ExchangeRequests to idle workers, paced by what the venue reports.
+
+    Protective work first (actors/dispatch.py); order budgets, request weight and 429/418
+    pauses from the X-MBX-* headers and Retry-After each worker returns (actors/pacing.py).
+    Restarts dead workers.
+    """
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.init: PoolInit | None = None
         self.idle: list[Any] = []
         self.busy: list[tuple[Any, ExchangeRequest]] = []
-        self.queue: collections.deque[ExchangeRequest] = collections.deque()
-        self.budget = OrderBudget(250, 1000)
-        self.timer_armed = False
+        self.pacer = Pacer(250, 1000)
+        self.queue = Dispatcher(self.pacer)
+        self.clock: Callable[[], float] = time.monotonic
+        self.wake_at: float | None = None
+        """When the earliest pending dispatch timer fires (timers cannot be cancelled)."""
 
     def receiveMsg_PoolInit(self, msg: PoolInit, sender: Any) -> None:
-        """Create the workers."""
+        """Create the workers; ask the exchange for its published rate limits."""
         if self.init is not None:
             return
         self.init = msg
         self.watch_parent(sender)
-        self.budget = OrderBudget(msg.orders_per_10s, msg.orders_per_min)
+        self.pacer = Pacer(msg.orders_per_10s, msg.orders_per_min)
+        self.queue = Dispatcher(self.pacer)
         for _ in range(msg.workers):
             self._spawn()
         self.send(sender, Started("exchange_pool", os.getpid()))
+        self._ask_limits("start")
 
     def receiveMsg_Started(self, msg: Started, sender: Any) -> None:
         """A worker's pid: passed up so `actors` shows it and cleanup can find it."""
@@ -94,23 +90,64 @@ class ExchangePool(Lifecycle, ActorTypeDispatcher):
         self.send(worker, WorkerInit(self.init.settings))
         self.idle.append(worker)
 
+    def _ask_limits(self, reason: str) -> None:
+        self.queue.submit(ExchangeRequest(new_id(), FetchLimits(reason), self.myAddress))
+        self._dispatch()
+
     def receiveMsg_ExchangeRequest(self, msg: ExchangeRequest, sender: Any) -> None:
         """Queue a request and dispatch what can go."""
-        self.queue.append(msg)
+        self.queue.submit(msg)
         self._dispatch()
+
+    def receiveMsg_ExchangeReply(self, msg: ExchangeReply, sender: Any) -> None:
+        """The exchange's published limits (our own FetchLimits): they can only lower ours."""
+        if not isinstance(msg.op, FetchLimits):
+            log.warning("exchange pool: unexpected reply to %s", type(msg.op).__name__)
+            return
+        if msg.failure is not None or not isinstance(msg.result, AccountLimits):
+            # The configured budget stays in force meanwhile (it is below Binance's limits).
+            log.warning("exchange limits not read (%s); asking again in %d s",
+                        msg.failure.message if msg.failure else msg.result, LIMITS_RETRY_SECS)
+            self.wakeupAfter(timedelta(seconds=LIMITS_RETRY_SECS), payload=ASK_LIMITS)
+            return
+        self.pacer.apply_limits(msg.result)
+        per_10s, per_min = self.pacer.budget.limits
+        log.info("exchange limits %s; order budget %d / 10 s, %d / min, weight %d / min",
+                 msg.result, per_10s, per_min, self.pacer.gauge.limit)
 
     def receiveMsg_WorkerIdle(self, msg: WorkerIdle, sender: Any) -> None:
-        """A worker is free again."""
+        """A worker is free again: take in what the venue said, dispatch what may go."""
+        done = [r for (w, r) in self.busy if w == sender]
         self.busy = [(w, r) for (w, r) in self.busy if w != sender]
         self.idle.append(sender)
+        if done:
+            self._observe(done[0], msg.usage)
         self._dispatch()
 
+    def _observe(self, req: ExchangeRequest, usage: RateUsage | None) -> None:
+        throttled = self.pacer.observe(req.op, usage, self.clock())
+        if throttled is None:
+            return
+        what = "every request" if throttled.scope is Scope.ALL else "every order placement"
+        code = f", code {throttled.code}" if throttled.code is not None else ""
+        if throttled.banned:
+            log.critical("ALERT exchange IP ban (HTTP 418%s): %s waits %.0f s (Retry-After); "
+                         "%d requests queued. Stops already resting stay in place.",
+                         code, what, throttled.secs, len(self.queue))
+        else:
+            log.warning("exchange rate limit (HTTP 429%s on %s): %s waits %.1f s "
+                        "(Retry-After); %d requests queued", code, type(req.op).__name__,
+                        what, throttled.secs, len(self.queue))
+
     def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender: Any) -> None:
-        """The order budget may have room now (or: is the parent still alive?)."""
+        """A held request may go now (or: is the parent alive? or: ask for limits again)."""
         if isinstance(msg.payload, ParentCheck):
             self.check_parent(msg.payload)
             return
-        self.timer_armed = False
+        if msg.payload == ASK_LIMITS:
+            self._ask_limits("retry")
+            return
+        self.wake_at = None
         self._dispatch()
 
     def receiveMsg_ChildActorExited(self, msg: ChildActorExited, sender: Any) -> None:
@@ -128,23 +165,25 @@ class ExchangePool(Lifecycle, ActorTypeDispatcher):
             self._dispatch()
 
     def _dispatch(self) -> None:
-        while self.queue and self.idle:
-            req = self.queue[0]
-            if isinstance(req.op, PLACING):
-                wait = self.budget.wait_secs(time.monotonic())
-                if wait > 0:
-                    self._arm(wait)
-                    return
-                self.budget.record(time.monotonic())
-            self.queue.popleft()
+        now = self.clock()
+        while self.idle:
+            req = self.queue.take(now)
+            if req is None:
+                break
             worker = self.idle.pop(0)
             self.busy.append((worker, req))
             self.send(worker, req)
+        wait = self.queue.next_wake_secs(now) if self.idle else None
+        if wait is not None and wait > 0:
+            self._arm(now, now + wait)
 
-    def _arm(self, wait: float) -> None:
-        if not self.timer_armed:
-            self.timer_armed = True
-            self.wakeupAfter(timedelta(seconds=wait))
+    def _arm(self, now: float, at: float) -> None:
+        # Timers cannot be cancelled: arm another only when it must fire earlier than the
+        # one pending; a timer that finds nothing to send is harmless.
+        if self.wake_at is not None and self.wake_at <= at:
+            return
+        self.wake_at = at
+        self.wakeupAfter(timedelta(seconds=max(at - now, MIN_TIMER_SECS)))
 
 
 class ExchangeWorker(Lifecycle, ActorTypeDispatcher):
@@ -182,11 +221,14 @@ class ExchangeWorker(Lifecycle, ActorTypeDispatcher):
         return self.gateway
 
     def receiveMsg_ExchangeRequest(self, msg: ExchangeRequest, sender: Any) -> None:
-        """Run the call; reply to the requester; tell the pool we are idle."""
+        """Run the call; reply to the requester; tell the pool we are idle and what the
+        venue's last response said about the rate limits (X-MBX-* headers, 429/418)."""
         from system.exchange import ExchangeError
         result, failure = None, None
         try:
-            result = self._gw().execute(msg.op)
+            gw = self._gw()
+            gw.begin_call()
+            result = gw.execute(msg.op)
         except ExchangeError as e:
             failure = e.failure
         except Exception as e:  # noqa: BLE001 - a bug or an unparseable reply
@@ -194,8 +236,11 @@ class ExchangeWorker(Lifecycle, ActorTypeDispatcher):
             # client id (placing) or retries (reads); the traceback is logged here.
             log.exception("exchange call %s failed unexpectedly", type(msg.op).__name__)
             failure = ExchangeFailure(FailureKind.UNKNOWN_OUTCOME, None, f"{type(e).__name__}: {e}")
+        usage = self.gateway.rate_usage() if self.gateway is not None else None
+        # The pool first: the requester's next request (a move once its stop is accepted)
+        # must not reach the pool before the counters of the reply that led to it.
+        self.send(sender, WorkerIdle(msg.request_id, usage))
         self.send(msg.reply_to, ExchangeReply(msg.request_id, msg.op, result, failure))
-        self.send(sender, WorkerIdle(msg.request_id))
 
     def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender: Any) -> None:
         """Is the parent (the pool) still alive?"""

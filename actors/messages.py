@@ -343,6 +343,48 @@ class ExchangeFailure:
     """Binance error code, if any."""
     message: str
     """The exchange's (or transport's) message."""
+    http_status: int | None = None
+    """429 (rate limited) or 418 (IP banned) when the exchange refused the call; else None."""
+    retry_after_ms: int | None = None
+    """The refusal's Retry-After, in ms: the pool sends nothing of that kind before it."""
+
+
+@dataclass(frozen=True, slots=True)
+class RateUsage:
+    """What the exchange's last response of one call said about the rate limits."""
+
+    used_weight_1m: int | None
+    """X-MBX-USED-WEIGHT-1M: request weight this IP used in the current minute."""
+    order_count_10s: int | None
+    """X-MBX-ORDER-COUNT-10S: orders the account placed in the 10 s window (orders only)."""
+    order_count_1m: int | None
+    """X-MBX-ORDER-COUNT-1M: orders the account placed in the minute (orders only)."""
+    http_status: int | None = None
+    """429 (rate limited) or 418 (IP banned) when the call was refused; else None."""
+    code: int | None = None
+    """Binance code of the refusal: -1003 request weight, -1015 orders; None if none."""
+    retry_after_ms: int | None = None
+    """Retry-After of the refusal, in ms (None when the exchange sent none)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchLimits:
+    """Read the exchange's published rate limits (exchangeInfo `rateLimits`)."""
+
+    reason: str = "start"
+    """Why (the pool asks once at start, again after a failure)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountLimits:
+    """The rate limits the exchange publishes (None: it published none of that kind)."""
+
+    orders_per_10s: int | None
+    """ORDERS per 10 SECOND."""
+    orders_per_min: int | None
+    """ORDERS per 1 MINUTE."""
+    weight_per_min: int | None
+    """REQUEST_WEIGHT per 1 MINUTE."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -415,6 +457,54 @@ class FetchSymbol:
 
     symbol: str
     """Exchange symbol."""
+    explain: tuple[StopRef, ...] = ()
+    """Our stops that could have closed the position: if it is flat, read their history."""
+
+
+@dataclass(frozen=True, slots=True)
+class StopRef:
+    """One of our stops, named for a history lookup."""
+
+    client_id: str
+    """Client algo id (deterministic, always known)."""
+    algo_id: str | None
+    """Exchange algo id, if it was accepted."""
+    order_type: str
+    """STOP_MARKET or TRAILING_STOP_MARKET."""
+
+
+@dataclass(frozen=True, slots=True)
+class StopOutcome:
+    """What the exchange's history says about one of our stops (GET algoOrder + userTrades)."""
+
+    client_id: str
+    """Client algo id."""
+    algo_id: str | None
+    """Exchange algo id."""
+    order_type: str
+    """STOP_MARKET or TRAILING_STOP_MARKET."""
+    found: bool
+    """False: the exchange does not know it (never placed, or purged from its history)."""
+    status: str | None = None
+    """algoStatus: NEW, CANCELED, TRIGGERED, FINISHED, EXPIRED, ..."""
+    child_order_id: str | None = None
+    """actualOrderId: the market order the stop became when it triggered."""
+    fill_qty: Decimal = Decimal(0)
+    """Quantity the child order filled (sum of its trades)."""
+    fill_price: Decimal | None = None
+    """Average fill price of those trades (None: no trade found)."""
+    realized_pnl: Decimal | None = None
+    """Sum of the trades' realizedPnl (None: not reported)."""
+    commission: Decimal | None = None
+    """Sum of the trades' commission."""
+    commission_asset: str | None = None
+    """The commission's asset."""
+    fill_time_ms: int | None = None
+    """The exchange's time of the last trade."""
+    trades: int = 0
+    """How many trades."""
+    error: str | None = None
+    """Why the history could not be read (the lookup failed after its retries)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,7 +513,8 @@ class ExchangeRequest:
 
     request_id: str
     """Id the reply carries back."""
-    op: PlaceMarket | PlaceStop | CancelStop | LookupOrder | FetchSymbol | FetchPositions
+    op: (PlaceMarket | PlaceStop | CancelStop | LookupOrder | FetchSymbol | FetchPositions
+         | FetchLimits)
     """The operation."""
     reply_to: Any
     """ActorAddress that gets the ExchangeReply."""
@@ -487,6 +578,8 @@ class SymbolSnapshot:
     """When the snapshot was taken."""
     rules: MarketRulesInfo | None = None
     """The symbol's trading rules (from the cached market list)."""
+    stop_history: tuple[StopOutcome, ...] = ()
+    """Flat while FetchSymbol.explain named stops: what the history says about each."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -495,9 +588,10 @@ class ExchangeReply:
 
     request_id: str
     """The request this answers."""
-    op: PlaceMarket | PlaceStop | CancelStop | LookupOrder | FetchSymbol | FetchPositions
+    op: (PlaceMarket | PlaceStop | CancelStop | LookupOrder | FetchSymbol | FetchPositions
+         | FetchLimits)
     """The operation that was attempted."""
-    result: OrderInfo | SymbolSnapshot | tuple[PositionInfo, ...] | None
+    result: OrderInfo | SymbolSnapshot | tuple[PositionInfo, ...] | AccountLimits | None
     """The result (LookupOrder: None when not found)."""
     failure: ExchangeFailure | None
     """The failure, if the call failed."""
@@ -571,6 +665,8 @@ class WorkerIdle:
 
     request_id: str
     """The request it finished."""
+    usage: RateUsage | None = None
+    """The exchange's rate-limit counters from the call's last response (None: no reply)."""
 
 
 @dataclass(frozen=True, slots=True)

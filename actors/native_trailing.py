@@ -192,6 +192,19 @@ def _as_trailing(o: OrderInfo, ctx: Context) -> StopOrder:
                      activate)
 
 
+def _with_known_params(kept: StopOrder, before: SymbolState) -> StopOrder:
+    """`kept` with the callbackRate / activatePrice we placed it with where the exchange did
+    not report them: Binance's openAlgoOrders rows carry neither (its SDK's models), so a
+    missing value means "not reported", not "none"."""
+    placed = next((o for o in (before.trailing, before.pending_trailing)
+                   if o is not None and o.client_id == kept.client_id), None)
+    if placed is None:
+        return kept
+    return dataclasses.replace(
+        kept, callback_rate_pct=kept.callback_rate_pct or placed.callback_rate_pct,
+        activate_price=kept.activate_price or placed.activate_price)
+
+
 def _pick(before: SymbolState, found: list[OrderInfo], closing_side: str) -> OrderInfo | None:
     """The trailing order to keep: the newest we know of, else the newest of ours."""
     usable = [o for o in found if o.side == closing_side and o.order_type == TRAILING]
@@ -214,8 +227,8 @@ def reconcile(step: Step, before: SymbolState, found: list[OrderInfo], ctx: Cont
     if native(ctx) and s.side is not None:
         keep = _pick(before, found, closing_order_side(s.side))
     extras = [_as_trailing(o, ctx) for o in found if o is not keep]
-    s, ops = cancel_ops(s.replace(trailing=None if keep is None else _as_trailing(keep, ctx)),
-                        extras)
+    kept = None if keep is None else _with_known_params(_as_trailing(keep, ctx), before)
+    s, ops = cancel_ops(s.replace(trailing=kept), extras)
     action = "kept" if keep is not None else None
     if native(ctx) and s.has_position and (keep is None or keep.qty != s.qty):
         s, op = place_trailing(s, ctx)

@@ -1,6 +1,7 @@
 """Reconciliation: make the symbol's state agree with the exchange's truth.
 
-Rules (DESIGN.md, Recovery): closed while we were away -> record the close and cancel our
+Rules (DESIGN.md, Recovery): closed while we were away -> record the close (with the fill of
+the stop that fired, from the exchange's history: actors/away_close.py) and cancel our
 leftovers; stop missing -> re-place it (at the trailed stop price if we had one, so a restart
 restores trailing state, I-3); several of our stops -> keep one, cancel the extras; a position
 we never opened -> adopt it and protect it with the default policy. Stops that are not ours
@@ -13,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal
 
-from actors import client_ids, native_trailing
+from actors import away_close, client_ids, native_trailing
 from actors.messages import OrderInfo, SymbolSnapshot
 from actors.protection import initial_trail_state
 from actors.symbol_machine import (
@@ -69,8 +70,13 @@ def reconcile_with(s: SymbolState, snap: SymbolSnapshot | None, ctx: Context) ->
         flat = base.replace(state=State.FLAT, side=None, qty=Decimal(0), entry_price=None,
                             stop=None, trailing=None, trail=None, adopted=False)
         flat, ops = cancel_ops(flat, [_as_stop(o) for o in ours])
-        kind = "closed_while_away" if s.has_position else "reconciled_flat"
-        return Step(flat, kind, info, requests=tuple(ops))
+        if not s.has_position:
+            return Step(flat, "reconciled_flat", info, requests=tuple(ops))
+        # Closed while we were not watching: the history of our stops says how (or cannot).
+        why, pnl = away_close.explain(s, snap.stop_history)
+        if pnl is not None:
+            flat = flat.replace(realized_pnl=flat.realized_pnl + pnl)
+        return Step(flat, "closed_while_away", {**info, **why}, requests=tuple(ops))
     ours_open = s.open_order is not None and not s.has_position
     adopted = (not s.has_position or s.side != side) and not ours_open
     trail = None if adopted or ours_open else s.trail

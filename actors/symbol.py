@@ -49,7 +49,16 @@ from actors.messages import (
     new_id,
 )
 from actors.protection import MarketRules
-from actors.symbol_machine import STABLE, Context, Step, Trigger, allowed, handle, is_trailing
+from actors.symbol_machine import (
+    STABLE,
+    Context,
+    Step,
+    Trigger,
+    allowed,
+    fetch_op,
+    handle,
+    is_trailing,
+)
 from actors.symbol_state import State, SymbolState, from_dict, to_dict
 from system.clock import SystemClock
 from system.logs import ActorLogger
@@ -362,8 +371,9 @@ class SymbolActor(Lifecycle, ActorTypeDispatcher):
             self.send(self.init.pool, ExchangeRequest(new_id(), op, self.myAddress))
         if step.refetch:
             self.fetch_id = new_id()
-            self.send(self.init.pool, ExchangeRequest(self.fetch_id, FetchSymbol(
-                self.init.symbol), self.myAddress))
+            # fetch_op names our stops: a position found closed is explained by their history.
+            self.send(self.init.pool, ExchangeRequest(self.fetch_id, fetch_op(step.state),
+                                                      self.myAddress))
         return True
 
 

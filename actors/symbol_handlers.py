@@ -359,7 +359,8 @@ def _stray_stop(s: SymbolState, r: ExchangeReply) -> Step | None:
 def _stop_failed(s: SymbolState, r: ExchangeReply, op: PlaceStop, ctx: Context) -> Step:
     f = r.failure
     assert f is not None
-    info = payload(client_id=op.client_id, kind=f.kind.value, code=f.code, error=f.message)
+    info = payload(client_id=op.client_id, kind=f.kind.value, code=f.code, error=f.message,
+                   http_status=f.http_status, retry_after_ms=f.retry_after_ms)
     err = f"stop {op.client_id}: {f.message}"
     if f.kind is FailureKind.WOULD_TRIGGER:
         return _would_trigger(s, ctx, info, err)
@@ -427,10 +428,24 @@ def _open_result(s: SymbolState, info: Any, ctx: Context, source: str) -> Step |
         return Step(s.replace(state=State.FLAT, open_order=None,
                               last_error=f"open order {info.status}"), "open_failed",
                     payload(status=info.status))
+    if not info.avg_price:
+        return _open_price_unknown(s, info, source)
     side = Side.LONG if s.open_order.side == "BUY" else Side.SHORT
-    step = _position_open(s.replace(open_order=None), side, info.filled_qty,
-                          info.avg_price or Decimal(0), ctx, source)
-    return step
+    return _position_open(s.replace(open_order=None), side, info.filled_qty, info.avg_price,
+                          ctx, source)
+
+
+def _open_price_unknown(s: SymbolState, info: OrderInfo, source: str) -> Step:
+    """Filled, price not reported: POST /fapi/v1/order has no avgPrice (Binance's SDK dropped
+    it in 14.0.0), and an entry of 0 would put the stop at 0. GET /fapi/v1/order has it (the
+    stream's fill may come first); if even that lacks it, positionRisk's entry decides."""
+    assert s.open_order is not None
+    cid = s.open_order.client_id
+    info_row = payload(client_id=cid, filled=info.filled_qty, source=source)
+    if source == "lookup":
+        return Step(s.replace(state=State.RECONCILING), "open_price_unknown", info_row,
+                    refetch=True)
+    return Step(s, "open_price_unknown", info_row, requests=(lookup(s.symbol, cid, algo=False),))
 
 
 def _close_result(s: SymbolState, info: Any) -> Step:

@@ -20,11 +20,13 @@ from enum import Enum, unique
 from typing import Any
 
 from actors import client_ids
+from actors.away_close import stop_refs
 from actors.client_ids import Purpose
 from actors.messages import (
     CancelStop,
     ExchangeFailure,
     FailureKind,
+    FetchSymbol,
     LookupOrder,
     PlaceMarket,
     PlaceStop,
@@ -315,6 +317,12 @@ def side_of(amount: Decimal) -> Side | None:
     if amount < 0:
         return Side.SHORT
     return None
+
+
+def fetch_op(s: SymbolState) -> FetchSymbol:
+    """The reconcile's fetch (Step.refetch): it names our stops, so that if the position
+    turns out closed the worker reads what the exchange's history says about them."""
+    return FetchSymbol(s.symbol, explain=stop_refs(s))
 
 
 def lookup(symbol: str, client_id: str, algo: bool) -> LookupOrder:

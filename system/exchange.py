@@ -5,7 +5,9 @@
 - ccxt errors are translated here, once, into errors grouped by remedy (FailureKind).
 - Order placement is never retried: a timeout becomes UNKNOWN_OUTCOME and the caller looks
   the order up by its deterministic client id. Reads retry with jittered exponential backoff.
-- Account-wide order budgets are enforced by the caller (the exchange pool), not here.
+- Account-wide order budgets are enforced by the caller (the exchange pool), not here; the
+  gateway reports what the venue said about them after every call (rate_usage: the
+  X-MBX-* headers, and a 429/418 with its Retry-After), and never retries into a 429/418.
 Runs only inside exchange worker processes (ccxt costs ~64 MB of memory per process).
 """
 
@@ -20,9 +22,11 @@ from typing import Any, TypeVar
 import ccxt
 
 from actors.messages import (
+    AccountLimits,
     CancelStop,
     ExchangeFailure,
     FailureKind,
+    FetchLimits,
     FetchPositions,
     FetchSymbol,
     LookupOrder,
@@ -31,8 +35,11 @@ from actors.messages import (
     PlaceMarket,
     PlaceStop,
     PositionInfo,
+    RateUsage,
     SymbolSnapshot,
 )
+from system.exchange_errors import ExchangeError, rate_usage, translate
+from system.exchange_history import stop_outcome
 from system.logs import ActorLogger
 from system.venues import VENUES
 
@@ -40,71 +47,9 @@ log = ActorLogger(__name__)  # looked up per call: see system/logs.py
 T = TypeVar("T")
 
 
-class ExchangeError(Exception):
-    """An exchange call failed; `failure` says what to do about it."""
-
-    def __init__(self, failure: ExchangeFailure) -> None:
-        super().__init__(f"{failure.kind.value}: {failure.message}")
-        self.failure = failure
-
-
-_CODE_KINDS = {
-    -2021: FailureKind.WOULD_TRIGGER,
-    -2011: FailureKind.NOT_FOUND, -2013: FailureKind.NOT_FOUND,
-    -1022: FailureKind.HALT, -2015: FailureKind.HALT, -2014: FailureKind.HALT,
-    -1021: FailureKind.TEMPORARY, -1001: FailureKind.TEMPORARY, -1003: FailureKind.TEMPORARY,
-}
-
-# Order matters: subclasses before their bases (isinstance walks this list top down).
-_CLASS_KINDS: tuple[tuple[type[Exception], FailureKind], ...] = (
-    (ccxt.OrderImmediatelyFillable, FailureKind.WOULD_TRIGGER),
-    (ccxt.OrderNotFound, FailureKind.NOT_FOUND),
-    (ccxt.RequestTimeout, FailureKind.UNKNOWN_OUTCOME),
-    (ccxt.AuthenticationError, FailureKind.HALT),
-    (ccxt.PermissionDenied, FailureKind.HALT),
-    (ccxt.AccountSuspended, FailureKind.HALT),
-    (ccxt.InvalidNonce, FailureKind.TEMPORARY),
-    (ccxt.DDoSProtection, FailureKind.TEMPORARY),
-    (ccxt.RateLimitExceeded, FailureKind.TEMPORARY),
-    (ccxt.ExchangeNotAvailable, FailureKind.TEMPORARY),
-    (ccxt.OnMaintenance, FailureKind.TEMPORARY),
-    (ccxt.NetworkError, FailureKind.TEMPORARY),
-    (ccxt.InvalidOrder, FailureKind.REJECTED),
-    (ccxt.InsufficientFunds, FailureKind.REJECTED),
-    (ccxt.BadRequest, FailureKind.REJECTED),
-    (ccxt.BadSymbol, FailureKind.REJECTED),
-    (ccxt.ExchangeError, FailureKind.REJECTED),
-)
-
-
-def translate(e: Exception, *, placing: bool) -> ExchangeError:
-    """Map a ccxt exception to an ExchangeError; `placing`: the call creates an order."""
-    code = _binance_code(str(e))
-    kind = _CODE_KINDS.get(code) if code is not None else None
-    if kind is None:
-        kind = next((k for cls, k in _CLASS_KINDS if isinstance(e, cls)), FailureKind.TEMPORARY)
-    if kind is FailureKind.TEMPORARY and placing and isinstance(e, ccxt.NetworkError):
-        # A network failure while placing may have placed the order: never assume it did not.
-        kind = FailureKind.UNKNOWN_OUTCOME
-    if code == -4116:  # duplicated client id: the order exists (an earlier attempt landed)
-        kind = FailureKind.UNKNOWN_OUTCOME
-    return ExchangeError(ExchangeFailure(kind, code, _short(str(e))))
-
-
-def _binance_code(text: str) -> int | None:
-    marker = '"code":'
-    i = text.find(marker)
-    if i < 0:
-        return None
-    digits = text[i + len(marker):].lstrip().split(",")[0].split("}")[0].strip().strip('"')
-    try:
-        return int(digits)
-    except ValueError:
-        return None
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= 300 else text[:297] + "..."
+# Translation lives in system/exchange_errors.py; re-exported here (callers and tests import
+# it from the gateway module).
+__all__ = ["ExchangeError", "Gateway", "build_client", "translate"]
 
 
 def build_client(*, venue: str, base_url: str | None, api_key: str, secret: str,
@@ -156,6 +101,24 @@ class Gateway:
         self._backoff = backoff_base_secs
         self._sleep = sleep
         self._now_ms = now_ms
+        self._refusal: ExchangeFailure | None = None
+
+    # ---- the venue's rate-limit counters (read by the worker after every call)
+
+    def begin_call(self) -> None:
+        """Forget the previous call's headers: a call that gets no response reports none."""
+        self._ex.last_response_headers = None
+        self._refusal = None
+
+    def rate_usage(self) -> RateUsage | None:
+        """The last response's counters, and its 429/418 refusal if it was one."""
+        return rate_usage(self._ex.last_response_headers, self._refusal)
+
+    def _translate(self, e: Exception, *, placing: bool) -> ExchangeError:
+        err = translate(e, placing=placing, headers=self._ex.last_response_headers)
+        if err.failure.http_status is not None:
+            self._refusal = err.failure
+        return err
 
     # ---- plumbing
 
@@ -177,8 +140,11 @@ class Gateway:
             try:
                 return fn(*args)
             except ccxt.BaseError as e:
-                err = translate(e, placing=False)
+                err = self._translate(e, placing=False)
+                # A 429/418 is never retried here: the pool pauses for its Retry-After (one
+                # more request into a 429 is how an IP earns a 418 ban).
                 if err.failure.kind not in (FailureKind.TEMPORARY, FailureKind.UNKNOWN_OUTCOME) \
+                        or err.failure.http_status is not None \
                         or attempt == self._read_attempts:
                     raise err from e
                 delay = self._backoff * (2 ** (attempt - 1)) * (0.5 + random.random())
@@ -191,7 +157,7 @@ class Gateway:
         try:
             return fn(*args)
         except ccxt.BaseError as e:
-            raise translate(e, placing=True) from e
+            raise self._translate(e, placing=True) from e
 
     # ---- operations
 
@@ -265,7 +231,8 @@ class Gateway:
         return _order_info(op.symbol, order["info"], algo=op.algo)
 
     def fetch_symbol(self, op: FetchSymbol) -> SymbolSnapshot:
-        """Position, open orders and open algo orders of one symbol."""
+        """Position, open orders and open algo orders of one symbol; flat with stops named in
+        `op.explain`: also what the history says about each (system/exchange_history.py)."""
         unified = self._unified(op.symbol)
         positions = self._read(self._ex.fetch_positions, [unified])
         amount, entry, mark = Decimal(0), Decimal(0), None
@@ -277,11 +244,13 @@ class Gateway:
                 mark = _d(info.get("markPrice"))
         plain = self._read(self._ex.fetch_open_orders, unified)
         algo = self._read(self._ex.fetch_open_orders, unified, None, None, {"trigger": True})
+        history = tuple(stop_outcome(self._read, self._ex, unified, ref)
+                        for ref in op.explain) if amount == 0 else ()
         return SymbolSnapshot(
             op.symbol, amount, entry, mark,
             tuple(_order_info(op.symbol, o["info"], algo=False) for o in plain),
             tuple(_order_info(op.symbol, o["info"], algo=True) for o in algo),
-            self._now_ms(), self.market_rules(op.symbol))
+            self._now_ms(), self.market_rules(op.symbol), history)
 
     def open_positions(self) -> list[tuple[str, Decimal, Decimal]]:
         """Every non-flat position on the account as (symbol, signed amount, entry)."""
@@ -299,12 +268,29 @@ class Gateway:
         """Every non-flat position on the account (the periodic reconciler)."""
         return tuple(PositionInfo(s, a, e) for s, a, e in self.open_positions())
 
+    def limits(self, op: FetchLimits) -> AccountLimits:
+        """The rate limits exchangeInfo publishes (ORDERS 10 s / 1 min, REQUEST_WEIGHT 1 min).
+
+        These are the venue's defaults; an account with other limits sees them in
+        GET /fapi/v1/rateLimit/order (not read yet: the configured budget stays the ceiling).
+        """
+        info = self._read(self._ex.fapiPublicGetExchangeInfo)
+        found: dict[tuple[str, str, int], int] = {}
+        for r in info.get("rateLimits") or []:
+            key = (str(r.get("rateLimitType")), str(r.get("interval")),
+                   int(r.get("intervalNum") or 0))
+            found[key] = int(r["limit"])
+        return AccountLimits(found.get(("ORDERS", "SECOND", 10)),
+                             found.get(("ORDERS", "MINUTE", 1)),
+                             found.get(("REQUEST_WEIGHT", "MINUTE", 1)))
+
     def execute(self, op: Any) -> Any:
         """Run one operation message (the worker's single entry point)."""
         handlers: dict[type, Callable[[Any], Any]] = {
             PlaceMarket: self.place_market, PlaceStop: self.place_stop,
             CancelStop: self.cancel_stop, LookupOrder: self.lookup,
-            FetchSymbol: self.fetch_symbol, FetchPositions: self.positions}
+            FetchSymbol: self.fetch_symbol, FetchPositions: self.positions,
+            FetchLimits: self.limits}
         handler = handlers.get(type(op))
         if handler is None:
             raise TypeError(f"unknown exchange operation {type(op).__name__}")

@@ -18,7 +18,10 @@ SYMBOLS_14 = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT", "RSRUSDT", 
 
 @pytest.fixture
 def sim_settings():
-    return dataclasses.replace(TEST_SETTINGS, synthetic_symbols=6)
+    # mark == contract price: with the simulator's default basis the market stream's marks
+    # sit 0.02 % above the prices the test sets, and trail the stops once more after the
+    # "before" views are taken.
+    return dataclasses.replace(TEST_SETTINGS, synthetic_symbols=6, mark_basis_pct=0.0)
 
 
 def _qty_for(price: float, step: float, notional: float = 150.0) -> str:

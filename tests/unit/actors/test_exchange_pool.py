@@ -1,0 +1,233 @@
+"""The exchange pool and worker actors (actors/exchange_worker.py), driven without Thespian:
+their handlers are called directly, sends and timers recorded, the clock faked."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from datetime import timedelta
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+import ccxt
+import pytest
+from thespian.actors import WakeupMessage
+
+from actors.exchange_worker import ASK_LIMITS, ExchangePool, ExchangeWorker
+from actors.messages import (
+    AccountLimits,
+    CancelStop,
+    ExchangeFailure,
+    ExchangeReply,
+    ExchangeRequest,
+    FailureKind,
+    FetchLimits,
+    FetchSymbol,
+    LookupOrder,
+    PlaceStop,
+    PoolInit,
+    RateUsage,
+    WorkerIdle,
+)
+from system.exchange import Gateway
+from tests.fakes.ccxt_client import FakeClient
+
+D = Decimal
+
+
+def stop(n: int) -> PlaceStop:
+    return PlaceStop("BTCUSDT", "SELL", D("0.010"), f"pg-1-BTCUSDT-sl-{n}", "STOP_MARKET",
+                     D("58800"), "CONTRACT_PRICE")
+
+
+class PoolHarness:
+    """An ExchangePool with recorded sends/timers, fake workers w0.. and a settable clock."""
+
+    def __init__(self, workers: int = 1, per_10s: int = 250, per_min: int = 1000) -> None:
+        self.now = 0.0
+        self.sent: list[tuple[Any, Any]] = []
+        self.timers: list[tuple[float, Any]] = []
+        pool = ExchangePool()
+        pool._myRef = SimpleNamespace(address="pool")  # what Thespian sets on a live actor
+        names = itertools.count()
+        pool.createActor = lambda cls: f"w{next(names)}"  # type: ignore[method-assign]
+        pool.send = lambda to, msg: self.sent.append((to, msg))  # type: ignore[method-assign]
+        pool.wakeupAfter = self._timer  # type: ignore[method-assign]
+        pool.clock = lambda: self.now
+        self.pool = pool
+        pool.receiveMsg_PoolInit(PoolInit(None, workers, per_10s, per_min), "supervisor")
+        # At start the pool asks for the exchange's limits: answer it, leaving ours in force.
+        (worker, limits_req), = self.requests()
+        self.idle(worker, None)
+        pool.receiveMsg_ExchangeReply(ExchangeReply(limits_req.request_id, FetchLimits(),
+                                                    AccountLimits(None, None, None), None),
+                                      worker)
+        self.sent.clear()
+
+    def _timer(self, delay: timedelta, payload: Any = None) -> None:
+        self.timers.append((delay.total_seconds(), payload))
+
+    def requests(self) -> list[tuple[Any, ExchangeRequest]]:
+        """(worker, request) handed out since the last clear."""
+        return [(to, m) for to, m in self.sent if isinstance(m, ExchangeRequest)]
+
+    def submit(self, op: Any, rid: str) -> None:
+        self.pool.receiveMsg_ExchangeRequest(ExchangeRequest(rid, op, "symbol"), "symbol")
+
+    def idle(self, worker: str, usage: RateUsage | None, rid: str = "x") -> None:
+        self.pool.receiveMsg_WorkerIdle(WorkerIdle(rid, usage), worker)
+
+    def wake(self, at: float) -> None:
+        self.now = at
+        self.pool.receiveMsg_WakeupMessage(WakeupMessage(timedelta(0)), None)
+
+    def sent_ids(self) -> list[str]:
+        return [m.request_id for _, m in self.requests()]
+
+
+def test_the_exchanges_published_limits_lower_the_configured_budget_at_start():
+    h = PoolHarness(workers=1, per_10s=250, per_min=1000)
+    pool = h.pool
+    # (the harness answered with no limits; answer a second FetchLimits with real ones)
+    pool.receiveMsg_ExchangeReply(ExchangeReply("l2", FetchLimits("retry"),
+                                                AccountLimits(120, 600, 1200), None), "w0")
+
+    assert pool.pacer.budget.limits == (120, 600) and pool.pacer.gauge.limit == 1200
+
+
+def test_limits_that_could_not_be_read_keep_the_budget_and_are_asked_again_later(caplog):
+    h = PoolHarness()
+    failure = ExchangeFailure(FailureKind.TEMPORARY, None, "503")
+    with caplog.at_level(logging.WARNING, "posguard.exchange"):
+        h.pool.receiveMsg_ExchangeReply(ExchangeReply("l2", FetchLimits(), None, failure), "w0")
+
+    assert h.pool.pacer.budget.limits == (250, 1000)
+    assert (60, ASK_LIMITS) in h.timers and "exchange limits not read" in caplog.text
+
+
+def test_the_servers_order_count_reported_by_a_worker_holds_the_next_placement():
+    # Arrange: another client of the account placed orders; our stop's reply says 250 / 10 s
+    h = PoolHarness(workers=1)
+    h.submit(stop(1), "stop-1")
+    h.idle("w0", RateUsage(3, 250, 250))
+    # Act
+    h.submit(stop(2), "stop-2")
+    # Assert: held (no request sent) with a timer for when the window has room
+    assert h.sent_ids() == ["stop-1"]
+    assert h.timers[-1][0] == pytest.approx(10.0)
+    h.wake(10.0)
+    assert h.sent_ids() == ["stop-1", "stop-2"]
+
+
+def test_a_429_on_orders_holds_placements_for_retry_after_while_a_cancel_goes(caplog):
+    h = PoolHarness(workers=1)
+    h.submit(stop(1), "stop-1")
+    with caplog.at_level(logging.WARNING, "posguard.exchange"):
+        h.idle("w0", RateUsage(3, 300, 300, 429, -1015, 2500))
+    h.submit(stop(2), "stop-2")
+    h.submit(CancelStop("BTCUSDT", "1", "pg-1-BTCUSDT-sl-0"), "cancel")
+
+    assert h.sent_ids() == ["stop-1", "cancel"]
+    assert "HTTP 429, code -1015" in caplog.text and "2.5 s" in caplog.text
+    h.idle("w0", RateUsage(4, None, None))
+    h.wake(2.4)
+    assert h.sent_ids() == ["stop-1", "cancel"]
+    h.wake(2.5)
+    assert h.sent_ids() == ["stop-1", "cancel", "stop-2"]
+
+
+def test_a_418_holds_every_request_until_the_ban_ends_and_logs_an_alert(caplog):
+    h = PoolHarness(workers=1)
+    h.submit(FetchSymbol("BTCUSDT"), "fetch")
+    with caplog.at_level(logging.WARNING, "posguard.exchange"):
+        h.idle("w0", RateUsage(None, None, None, 418, None, 120_000))
+    h.submit(CancelStop("BTCUSDT", "1", "pg-1-BTCUSDT-sl-0"), "cancel")
+    h.submit(stop(2), "stop-2")
+
+    assert h.sent_ids() == ["fetch"]
+    alert = [r for r in caplog.records if r.message.startswith("ALERT")]
+    assert alert and "418" in alert[0].message and alert[0].levelno == logging.CRITICAL
+    h.wake(119.0)
+    assert h.sent_ids() == ["fetch"]
+    h.wake(120.0)
+    assert h.sent_ids() == ["fetch", "cancel"]  # one worker: the stop goes next
+
+
+def test_a_cancel_queued_behind_reads_goes_to_the_next_free_worker():
+    h = PoolHarness(workers=1)
+    h.submit(FetchSymbol("AUSDT"), "busy")
+    for s in ("B", "C", "D"):
+        h.submit(FetchSymbol(f"{s}USDT"), f"fetch-{s}")
+    h.submit(CancelStop("BTCUSDT", "1", "pg-1-BTCUSDT-sl-0"), "cancel")
+
+    h.idle("w0", RateUsage(50, None, None))
+
+    assert h.sent_ids() == ["busy", "cancel"]
+
+
+def test_a_timer_is_armed_again_only_when_something_may_go_earlier_than_the_pending_one():
+    h = PoolHarness(workers=2)
+    h.submit(stop(1), "stop-1")
+    (worker, _), = h.requests()
+    h.idle(worker, RateUsage(2100, 250, 250))  # placements wait 10 s, reads 60 s (weight)
+    h.submit(stop(2), "stop-2")
+    assert h.timers[-1][0] == pytest.approx(10.0)
+    armed = len(h.timers)
+    h.submit(FetchSymbol("ETHUSDT"), "fetch")  # waits longer: the pending timer will do
+    assert len(h.timers) == armed
+    # A fresher weight figure: reads are only spaced now, due within the pending 10 s
+    h.pool.pacer.gauge.observe(h.now, 1500)
+    h.submit(FetchSymbol("SOLUSDT"), "fetch-2")
+    assert len(h.timers) == armed + 1 and 0 < h.timers[-1][0] < 10.0
+
+
+# --------------------------------------------------------------------------- worker
+
+
+def worker_with(client: FakeClient) -> tuple[ExchangeWorker, list[tuple[Any, Any]]]:
+    sent: list[tuple[Any, Any]] = []
+    w = ExchangeWorker()
+    w.gateway = Gateway(client, sleep=lambda s: None)  # type: ignore[arg-type]
+    w.send = lambda to, msg: sent.append((to, msg))  # type: ignore[method-assign]
+    return w, sent
+
+
+def test_the_worker_returns_the_venues_counters_to_the_pool_with_each_result():
+    client = FakeClient().on("fetch_order", {"info": {"clientOrderId": "c", "status": "NEW"}},
+                             {"X-MBX-USED-WEIGHT-1M": "77"})
+    w, sent = worker_with(client)
+
+    w.receiveMsg_ExchangeRequest(ExchangeRequest("r1", LookupOrder("BTCUSDT", "c", False),
+                                                 "symbol"), "pool")
+
+    (to_pool, idle), (to_symbol, reply) = sent
+    assert to_symbol == "symbol" and isinstance(reply, ExchangeReply) and reply.failure is None
+    assert to_pool == "pool" and idle == WorkerIdle("r1", RateUsage(77, None, None))
+
+
+def test_the_worker_passes_a_429_and_its_retry_after_to_the_pool_and_the_requester():
+    client = FakeClient().on("fetch_order", ccxt.DDoSProtection(
+        'binanceusdm 429 Too Many Requests {"code":-1003,"msg":"Too much request weight."}'),
+        {"Retry-After": "6", "X-MBX-USED-WEIGHT-1M": "2400"})
+    w, sent = worker_with(client)
+
+    w.receiveMsg_ExchangeRequest(ExchangeRequest("r1", LookupOrder("BTCUSDT", "c", False),
+                                                 "symbol"), "pool")
+
+    (_, idle), (_, reply) = sent
+    assert reply.failure.kind is FailureKind.TEMPORARY and reply.failure.retry_after_ms == 6000
+    assert idle.usage == RateUsage(2400, None, None, 429, -1003, 6000)
+
+
+def test_the_pool_hears_of_the_venues_counters_before_the_requester_hears_of_the_result():
+    # The requester's next request (e.g. a move after its stop was accepted) must not reach
+    # the pool before the counters of the reply that caused it.
+    client = FakeClient().on("fetch_order", {"info": {"clientOrderId": "c"}},
+                             {"X-MBX-ORDER-COUNT-10S": "5"})
+    w, sent = worker_with(client)
+
+    w.receiveMsg_ExchangeRequest(ExchangeRequest("r1", LookupOrder("BTCUSDT", "c", False),
+                                                 "symbol"), "pool")
+
+    assert [to for to, _ in sent] == ["pool", "symbol"]
