@@ -115,16 +115,16 @@ def check_key(t: Target) -> str:
 
 
 def check_futures(t: Target) -> str:
-    """The account may trade futures (v2 account `canTrade`)."""
+    """The account may trade futures (`canTrade` of GET /fapi/v1/accountConfig)."""
     try:
-        account = t.client.fapiPrivateV2GetAccount()
+        config = t.client.fapiPrivateGetAccountConfig()
     except ccxt.BaseError as e:
-        raise CheckFailed(f"account status unreadable: {_binance_error(e)}",
+        raise CheckFailed(f"account configuration unreadable: {_binance_error(e)}",
                           "the key needs futures permission ('Enable Futures')") from e
-    if account.get("canTrade") is not True:
-        raise CheckFailed(f"canTrade is {account.get('canTrade')!r}: this account may not "
+    if config.get("canTrade") is not True:
+        raise CheckFailed(f"canTrade is {config.get('canTrade')!r}: this account may not "
                           "trade futures", "enable futures trading on the account and key")
-    return "canTrade true"
+    return f"canTrade true (fee tier {config.get('feeTier', '?')})"
 
 
 def check_position_mode(t: Target) -> str:

@@ -100,6 +100,19 @@ def test_a_refused_key_fails_naming_the_venues_error_and_skips_what_needs_it(sim
     assert "FAILED (key, futures, position mode, user stream)" in r.stdout
 
 
+def test_a_key_without_futures_permission_fails_naming_the_permission(keys):
+    import dataclasses
+
+    from system.sim.server import SimServer
+    from tests.fixtures.sim import TEST_SETTINGS
+    settings = dataclasses.replace(TEST_SETTINGS, futures_trading_enabled=False)
+    with SimServer(settings) as no_futures:
+        r = _check(*readme_venue_commands()["live"], *_at_sim(no_futures), env=keys)
+    assert r.returncode == 1
+    assert re.search(r"FAIL\s+key: the key was refused: .*-2015", r.stdout), r.stdout
+    assert "'Enable Futures'" in r.stdout
+
+
 def test_hedge_mode_fails_the_position_mode_check(sim, keys, ccxt_sync):
     ccxt_sync.fapiPrivatePostPositionSideDual({"dualSidePosition": "true"})
     r = _check(*readme_venue_commands()["demo"], *_at_sim(sim), env=keys)
