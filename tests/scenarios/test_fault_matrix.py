@@ -23,7 +23,10 @@ STOP = Decimal("58800.0")          # 2 % below ENTRY
 PEAK, MOVED = "60700", "60396.5"   # activates trailing; 0.5 % below the peak
 BELOW_STOP = "58700"
 ALGO = "/fapi/v1/algoOrder"
-OPEN_EVENTS, MOVE_EVENTS, STOP_FILL_EVENTS = 3, 2, 6
+# A fill is NEW, TRADE_LITE, TRADE, ACCOUNT_UPDATE; a move the new stop's NEW and the old
+# one's CANCELED; a stop fill TRIGGERING, TRIGGERED, NEW, TRADE_LITE, TRADE, ACCOUNT_UPDATE,
+# FINISHED (README, "Stream event order").
+OPEN_EVENTS, MOVE_EVENTS, STOP_FILL_EVENTS = 4, 2, 7
 
 
 # --------------------------------------------------------------------------- helpers
@@ -92,18 +95,18 @@ def _arm(system: Launched, fault: str, n: int) -> None:
 def test_duplicated_or_reordered_events_through_open_move_and_stop_fill_change_nothing(
         launched, sim, fault):
     system = launched
-    system.control.set_price(SYM, ENTRY)
+    system.control.set_price(SYM, ENTRY, mark=ENTRY)
 
     _arm(system, fault, OPEN_EVENTS)
     _open(system)
     first = _protected_by_one_stop(system)
     _arm(system, fault, MOVE_EVENTS)      # the new stop's NEW, the old stop's CANCELED
-    system.control.set_price(SYM, PEAK)   # the market stream delivers it
+    system.control.set_price(SYM, PEAK, mark=PEAK)   # the market stream delivers it
     moved = system.wait_for(lambda: (s := system.symbols()[SYM])["state"] == "PROTECTED"
                             and s["stop_price"] == MOVED and s, "the trailed stop")
     assert [str(o["algoId"]) for o in _truth(system)["stops"]] == [moved["stop_order_id"]]
     _arm(system, fault, STOP_FILL_EVENTS)
-    system.control.set_price(SYM, BELOW_STOP)
+    system.control.set_price(SYM, BELOW_STOP, mark=BELOW_STOP)
     system.wait_state(SYM, "FLAT")
 
     truth, book = _truth(system), _book(sim)
@@ -119,11 +122,11 @@ def test_duplicated_or_reordered_events_through_open_move_and_stop_fill_change_n
 def test_a_stop_fill_whose_events_were_all_dropped_is_found_by_the_periodic_sweep(launched):
     # (Healing by a reconnect is test_running_system's stream-closed case.)
     system = launched
-    system.control.set_price(SYM, ENTRY)
+    system.control.set_price(SYM, ENTRY, mark=ENTRY)
     _open(system)
     system.control.drop_events(STOP_FILL_EVENTS)
 
-    system.control.set_price(SYM, BELOW_STOP)
+    system.control.set_price(SYM, BELOW_STOP, mark=BELOW_STOP)
 
     system.wait_state(SYM, "FLAT", timeout_secs=20)
     truth = _truth(system)
@@ -162,15 +165,15 @@ QUICK_SILENCE = pytest.mark.launch_config("streams.stream_silence_secs=2")
 def test_a_stop_fill_during_a_stream_outage_is_healed_by_the_reconcile_after_reconnecting(
         launched, outage, why):
     system = launched
-    system.control.set_price(SYM, ENTRY)
-    system.control.set_price("ETHUSDT", "3000")
+    system.control.set_price(SYM, ENTRY, mark=ENTRY)
+    system.control.set_price("ETHUSDT", "3000", mark="3000")
     _open(system)
     _open(system, "ETHUSDT", "0.100", side="short")
     eth = system.symbols()["ETHUSDT"]
     before = system.json("status")["stream"]["user"]["reconnects"]
 
     outage(system)
-    system.control.set_price(SYM, BELOW_STOP)  # the stop fires; nobody hears of it
+    system.control.set_price(SYM, BELOW_STOP, mark=BELOW_STOP)  # the stop fires; nobody hears of it
 
     user = system.wait_for(lambda: (u := system.json("status")["stream"]["user"])
                            ["reconnects"] > before and u["state"] == "connected" and u,
@@ -209,7 +212,7 @@ def test_a_rest_timeout_on_a_placed_order_never_places_it_twice(launched, sim, t
     # The request IS served (the order exists) but the reply never comes and the order's
     # stream events are dropped: only the lookup by client id can tell what happened.
     system = launched
-    system.control.set_price(SYM, ENTRY)
+    system.control.set_price(SYM, ENTRY, mark=ENTRY)
     if target == "move":
         _open(system)
         _protected_by_one_stop(system)
@@ -218,7 +221,7 @@ def test_a_rest_timeout_on_a_placed_order_never_places_it_twice(launched, sim, t
     _drop_events_of(system, target)
 
     if target == "move":
-        system.control.set_price(SYM, PEAK)
+        system.control.set_price(SYM, PEAK, mark=PEAK)
         system.wait_for(lambda: system.symbols()[SYM]["stop_price"] == MOVED, "the move", 30)
     else:
         _open(system)
@@ -232,14 +235,14 @@ def test_a_rest_timeout_on_a_placed_order_never_places_it_twice(launched, sim, t
     assert len(stops) == (2 if target == "move" else 1), stops
     kind = {"open": "open_outcome_unknown", "stop": "stop_outcome_unknown",
             "move": "stop_outcome_unknown"}[target]
-    assert kind in _kinds(system)
+    assert kind in _kinds(system), _kinds(system)
 
 
 @pytest.mark.parametrize("status,code", [(500, -1000), (503, -1001), (429, -1003)])
 def test_5xx_and_429_on_stop_placement_are_retried_into_exactly_one_stop(
         launched, sim, status, code):
     system = launched
-    system.control.set_price(SYM, ENTRY)
+    system.control.set_price(SYM, ENTRY, mark=ENTRY)
     for _ in range(2):  # two refusals in a row, then the exchange serves it
         system.control.fail_next("POST", ALGO, code=code, status=status, msg="Injected.")
 
@@ -254,7 +257,7 @@ def test_5xx_and_429_on_stop_placement_are_retried_into_exactly_one_stop(
 
 def test_minus_2021_on_the_first_stop_closes_the_position_at_market(launched, sim):
     system = launched
-    system.control.set_price(SYM, ENTRY)
+    system.control.set_price(SYM, ENTRY, mark=ENTRY)
     system.control.fail_next("POST", ALGO, code=-2021, msg="Order would immediately trigger.")
 
     _open(system, wait=False)
@@ -276,7 +279,7 @@ def test_minus_2021_on_the_first_stop_closes_the_position_at_market(launched, si
                          ids=["-2022", "-4130"])
 def test_a_stop_refused_once_is_placed_again_after_a_reconcile(launched, sim, code, msg):
     system = launched
-    system.control.set_price(SYM, ENTRY)
+    system.control.set_price(SYM, ENTRY, mark=ENTRY)
     system.control.fail_next("POST", ALGO, code=code, msg=msg)
 
     _open(system, wait=False)
@@ -292,7 +295,7 @@ def test_a_stop_refused_once_is_placed_again_after_a_reconcile(launched, sim, co
 def test_a_stop_refused_three_times_in_a_row_quarantines_the_symbol_naming_the_error(
         launched, sim):
     system = launched
-    system.control.set_price(SYM, ENTRY)
+    system.control.set_price(SYM, ENTRY, mark=ENTRY)
     for _ in range(3):
         system.control.fail_next("POST", ALGO, code=-2022, msg="ReduceOnly Order is rejected.")
 
@@ -311,7 +314,7 @@ def test_a_stop_refused_three_times_in_a_row_quarantines_the_symbol_naming_the_e
 
 def test_a_partial_fill_then_the_rest_resizes_the_stop_to_the_full_position(launched, sim):
     system = launched
-    system.control.set_price(SYM, ENTRY)
+    system.control.set_price(SYM, ENTRY, mark=ENTRY)
     system.control.partial_fill(SYM, 0.3, after_ms=800)
 
     _open(system, wait=False)

@@ -123,7 +123,7 @@ def test_a_cut_lock_session_stops_the_instance_and_the_next_one_fences_its_epoch
         pg_dsn, systems, monkeypatch, sim):  # database first: dropped after the runs
     monkeypatch.setenv("POSGUARD_PG_DSN", pg_dsn)
     first = systems("store.backend=postgres")
-    first.control.set_price("BTCUSDT", "60000")
+    first.control.set_price("BTCUSDT", "60000", mark="60000")
     _open(first, "BTCUSDT", "long", "0.010")
     old_epoch = first.json("status")["epoch"]
     pids = [a["pid"] for a in first.actors() if a["pid"]]
@@ -144,7 +144,7 @@ def test_a_cut_lock_session_stops_the_instance_and_the_next_one_fences_its_epoch
     assert new_epoch > old_epoch
     assert second.wait_state("BTCUSDT", "PROTECTED")["stop_order_id"] == stops["BTCUSDT"]
     _open(second, "ETHUSDT", "short", "0.100")
-    second.control.set_price("BTCUSDT", "61000")  # the second instance moves the first's stop
+    second.control.set_price("BTCUSDT", "61000", mark="61000")  # the second instance moves the first's stop
     second.wait_for(lambda: (s := second.symbols()["BTCUSDT"])["trailing_active"]
                     and s["state"] == "PROTECTED", "the stop trailed by the second instance")
 

@@ -69,7 +69,7 @@ def _resting(system: Launched, symbol: str) -> list[str]:
 
 
 def _open_protected(system: Launched) -> dict[str, Any]:
-    system.control.set_price(SYM, ENTRY)
+    system.control.set_price(SYM, ENTRY, mark=ENTRY)
     r = system.cli("open", SYM, "--side", "long", "--qty", "0.010")
     assert r.returncode == 0, f"open failed: {r.stdout} {r.stderr}"
     return system.wait_state(SYM, "PROTECTED")
@@ -167,7 +167,7 @@ def test_postgresql_stopped_mid_run_stops_trading_and_the_next_run_recovers_the_
     orders_before = _client_ids(sim)
 
     server.stop()
-    first.control.set_price(SYM, TRAILING_MOVE)  # the actor must journal before moving
+    first.control.set_price(SYM, TRAILING_MOVE, mark=TRAILING_MOVE)  # the actor must journal before moving
 
     assert first.proc is not None
     rc = first.proc.wait(timeout=WAIT_SECS)
@@ -245,7 +245,7 @@ def test_database_gone_for_the_actors_restarts_the_symbol_with_backoff_until_it_
         _cut_everyone_but(admin, dbname, lock_pid, reader.info.backend_pid)
         journal_before = _journal(reader)  # exactly what was committed before the outage
         try:
-            system.control.set_price(SYM, TRAILING_MOVE)  # the actor must journal first
+            system.control.set_price(SYM, TRAILING_MOVE, mark=TRAILING_MOVE)  # the actor must journal first
             reasons = _restarts_while_down(system, 3)
             orders_during = _client_ids(sim)
             still_locked = _lock_backend(admin, dbname) == lock_pid

@@ -70,7 +70,7 @@ def _move_then_close(engine: Any, sim: Any) -> None:
     engine.tick(SYM, PEAK)
     engine.wait_state(SYM, "MOVING_STOP")
     _wait(lambda: len(_orders(sim)["algos"]) == 2, "the move's stop to rest")
-    engine.control.set_price(SYM, BELOW_BOTH)
+    engine.control.set_price(SYM, BELOW_BOTH, mark=BELOW_BOTH)
 
 
 def _update_dropped(engine: Any, sim: Any) -> str:
@@ -90,8 +90,9 @@ def _update_after_the_close(engine: Any, sim: Any) -> str:
 def _account_update_first_reordered(engine: Any, sim: Any) -> str:
     engine.control.timeout_next("POST", "/fapi/v1/algoOrder", hold_ms=MOVE_HOLD_MS)
     engine.control.drop_events(1)
-    # The close: TRIGGERING, TRIGGERED, ORDER NEW, ORDER TRADE, ACCOUNT_UPDATE -> reversed.
-    engine.control.reorder_events(5)
+    # The close: TRIGGERING, TRIGGERED, ORDER NEW, TRADE_LITE, ORDER TRADE, ACCOUNT_UPDATE ->
+    # reversed.
+    engine.control.reorder_events(6)
     _move_then_close(engine, sim)
     return "reply"
 
@@ -99,18 +100,18 @@ def _account_update_first_reordered(engine: Any, sim: Any) -> str:
 def _account_update_first_delayed(engine: Any, sim: Any) -> str:
     engine.control.timeout_next("POST", "/fapi/v1/algoOrder", hold_ms=MOVE_HOLD_MS)
     engine.control.drop_events(1)
-    engine.control.delay_events(4, 500)  # the four events before the ACCOUNT_UPDATE
+    engine.control.delay_events(5, 500)  # the five events before the ACCOUNT_UPDATE
     _move_then_close(engine, sim)
     return "reply"
 
 
 def _stale_mark_after_the_exchange_closed(engine: Any, sim: Any) -> str:
     # The incident itself: the exchange has closed the position, the actor never hears of it
-    # (the close's six events are lost) and a mark from before the fall starts a move. The
+    # (the close's seven events are lost) and a mark from before the fall starts a move. The
     # new stop would trigger at once (-2021), so the close-at-market policy applies; the
     # exchange refuses the reduce-only order (-2022) and the reconcile after it finds FLAT.
-    engine.control.drop_events(6)
-    engine.control.set_price(SYM, BELOW_BOTH)
+    engine.control.drop_events(7)
+    engine.control.set_price(SYM, BELOW_BOTH, mark=BELOW_BOTH)
     engine.kernel.asys.tell(engine.kernel.symbol(SYM), MarkPrice(
         SYM, Decimal(PEAK), int(time.time() * 1000)))
     return "reconcile"
@@ -122,9 +123,9 @@ def _new_stop_lands_after_the_close(engine: Any, sim: Any) -> str:
     # when the stop is finally sent it rests, for a position that no longer exists.
     engine.tick(SYM, PEAK)
     engine.wait_state(SYM, "MOVING_STOP")
-    engine.control.set_price(SYM, BELOW_BOTH)
+    engine.control.set_price(SYM, BELOW_BOTH, mark=BELOW_BOTH)
     engine.wait_state(SYM, "FLAT")
-    engine.control.set_price(SYM, PEAK)
+    engine.control.set_price(SYM, PEAK, mark=PEAK)
     _wait(lambda: len(_orders(sim)["algos"]) == 2, "the held-back stop to be sent", 30)
     return "reply"
 
@@ -148,7 +149,7 @@ CASES = [
 @pytest.mark.parametrize("interleaving", CASES)
 def test_close_during_a_stop_move_ends_flat_with_nothing_resting_and_no_order_after_it(
         engine, sim, interleaving):
-    engine.control.set_price(SYM, ENTRY)
+    engine.control.set_price(SYM, ENTRY, mark=ENTRY)
     engine.open(SYM, "long", "0.010", "cmd-i4")
     first = engine.wait_state(SYM, "PROTECTED")
 

@@ -36,15 +36,16 @@ def _truth(engine: Any, symbol: str) -> tuple[Decimal, list[dict], list[dict]]:
 
 
 def _account_update_first(control: Any) -> None:
-    control.reorder_events(3)  # NEW, TRADE, ACCOUNT_UPDATE -> ACCOUNT_UPDATE, TRADE, NEW
+    # NEW, TRADE_LITE, TRADE, ACCOUNT_UPDATE -> ACCOUNT_UPDATE, TRADE, TRADE_LITE, NEW
+    control.reorder_events(4)
 
 
 def _only_the_account_update(control: Any) -> None:
-    control.drop_events(2)  # the two ORDER_TRADE_UPDATEs never arrive
+    control.drop_events(3)  # the two ORDER_TRADE_UPDATEs (and the TRADE_LITE) never arrive
 
 
 def _only_the_order_events(control: Any) -> None:
-    control.delay_events(2, 1)  # NEW and TRADE as usual (a fault must cover them) ...
+    control.delay_events(3, 1)  # NEW, TRADE_LITE, TRADE as usual (a fault must cover them)
     control.drop_events(1)      # ... and the ACCOUNT_UPDATE is lost
 
 
@@ -85,7 +86,7 @@ def test_fill_events_before_the_open_reply_are_applied_and_nothing_is_rolled_bac
 def test_account_update_for_a_symbol_never_seen_creates_its_actor_and_is_protected(
         engine, sim, ccxt_sync):
     assert engine.address(SYM) is None
-    engine.control.reorder_events(3)  # as in the incident, the ACCOUNT_UPDATE comes first
+    engine.control.reorder_events(4)  # as in the incident, the ACCOUNT_UPDATE comes first
 
     ccxt_sync.create_order("SKL/USDT:USDT", "market", "sell", int(QTY))  # not posguard's
 

@@ -65,9 +65,9 @@ def test_three_symbols_opened_through_the_cli_are_protected_and_status_matches_t
 
 def test_restart_brings_back_the_same_seq_stop_order_and_trailing_peak(launched):
     sym = "BTCUSDT"
-    launched.control.set_price(sym, "60000")
+    launched.control.set_price(sym, "60000", mark="60000")
     _open(launched, sym, "long", "0.010")
-    launched.control.set_price(sym, "61000")  # activates trailing; the market stream delivers it
+    launched.control.set_price(sym, "61000", mark="61000")  # activates trailing; the market stream delivers it
     before = launched.wait_for(lambda: (s := launched.symbols()[sym])["trailing_active"]
                                and s["state"] == "PROTECTED" and s, "a trailed stop")
     old_pid = before["pid"]
@@ -144,12 +144,12 @@ def test_sigkill_of_the_supervisor_is_recreated_by_the_launcher_with_no_orphans_
 
 def test_stream_closed_key_expired_and_dropped_events_are_healed_by_reconciliation(launched):
     sym = "BTCUSDT"
-    launched.control.set_price(sym, "60000")
+    launched.control.set_price(sym, "60000", mark="60000")
     _open(launched, sym, "long", "0.010")
     stop = Decimal(launched.symbols()[sym]["stop_price"])
 
     launched.control.drop_events(20)  # the stop's fill events never arrive
-    launched.control.set_price(sym, str(stop - 100))
+    launched.control.set_price(sym, str(stop - 100), mark=str(stop - 100))
     time.sleep(0.5)
     assert launched.symbols()[sym]["state"] == "PROTECTED", "the drop did not hide the fill"
     launched.control.clear_faults()
