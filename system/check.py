@@ -141,6 +141,16 @@ def check_position_mode(t: Target) -> str:
     return "one-way (dualSidePosition false)"
 
 
+def _connect(url: str, shown: str) -> websocket.WebSocket:
+    """A WebSocket to `url`, or CheckFailed naming `shown` and why it was refused."""
+    try:
+        return websocket.create_connection(url, timeout=STREAM_TIMEOUT_SECS)
+    except (OSError, websocket.WebSocketException) as e:
+        raise CheckFailed(f"{shown} refused the connection: {_binance_error(e)}",
+                          "check exchange.stream_url / the network path to the stream host") \
+            from e
+
+
 def check_user_stream(t: Target) -> str:
     """A listenKey is issued and the private entry point accepts it (a ping is answered)."""
     try:
@@ -148,13 +158,8 @@ def check_user_stream(t: Target) -> str:
     except (ccxt.BaseError, KeyError, TypeError) as e:
         raise CheckFailed(f"no listenKey: {e}", "the key needs futures permission") from e
     url = venues.user_stream_url(t.hosts.stream_base, key)
-    shown = url.split("?")[0]
-    try:
-        ws = websocket.create_connection(url, timeout=STREAM_TIMEOUT_SECS)
-    except (OSError, websocket.WebSocketException) as e:
-        raise CheckFailed(f"{shown} refused the connection: {_binance_error(e)}",
-                          "check exchange.stream_url / the network path to the stream host") \
-            from e
+    shown = url.split("?")[0]  # the listenKey is a credential: never printed
+    ws = _connect(url, shown)
     try:
         t0 = time.monotonic()
         ws.ping(b"posguard-check")
@@ -173,12 +178,7 @@ def check_market_stream(t: Target, symbol: str = "BTCUSDT") -> str:
     """The market entry point takes a SUBSCRIBE and sends a mark price within 5 s."""
     url = venues.market_stream_url(t.hosts.stream_base)
     stream = venues.mark_price_stream(symbol)
-    try:
-        ws = websocket.create_connection(url, timeout=STREAM_TIMEOUT_SECS)
-    except (OSError, websocket.WebSocketException) as e:
-        raise CheckFailed(f"{url} refused the connection: {_binance_error(e)}",
-                          "check exchange.stream_url / the network path to the stream host") \
-            from e
+    ws = _connect(url, url)
     try:
         ws.send(json.dumps({"method": "SUBSCRIBE", "params": [stream], "id": 1}))
         deadline = time.monotonic() + STREAM_TIMEOUT_SECS
