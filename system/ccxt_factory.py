@@ -28,16 +28,21 @@ def _check_base(base_url: str) -> str:
 def make_binanceusdm(base_url: str, api_key: str, secret: str, *, asynchronous: bool = False,
                      timeout_ms: int = 10000):
     """A ccxt.binanceusdm (or its async twin) whose USD-M endpoints live at `base_url`."""
+    return point_at(new_binanceusdm(api_key, secret, timeout_ms, asynchronous=asynchronous),
+                    base_url)
+
+
+def new_binanceusdm(api_key: str, secret: str, timeout_ms: int, *, asynchronous: bool = False):
+    """A ccxt.binanceusdm (or its async twin) at Binance's own hosts, throttle on."""
     if timeout_ms <= 0:
         raise ValueError(f"timeout_ms must be > 0, got {timeout_ms}")
     cls = ccxt_async.binanceusdm if asynchronous else ccxt.binanceusdm
-    ex = cls({
+    return cls({
         "apiKey": api_key, "secret": secret, "timeout": timeout_ms,
         "enableRateLimit": True,
         # Without this load_markets first calls GET /sapi/v1/capital/config/getall.
         "options": {"fetchCurrencies": False},
     })
-    return point_at(ex, base_url)
 
 
 def point_at(ex, base_url: str):

@@ -62,9 +62,8 @@ def build_client(*, venue: str, base_url: str | None, api_key: str, secret: str,
     """
     if venue not in (*VENUES, "simulator"):
         raise ValueError(f"unknown venue {venue!r}")
-    client = ccxt.binanceusdm({"apiKey": api_key, "secret": secret, "timeout": timeout_ms,
-                               "enableRateLimit": True,
-                               "options": {"fetchCurrencies": False}})
+    from system.ccxt_factory import new_binanceusdm, point_at
+    client = new_binanceusdm(api_key, secret, timeout_ms)
     if venue == "demo":
         client.enable_demo_trading(True)
     elif venue == "testnet":
@@ -74,7 +73,6 @@ def build_client(*, venue: str, base_url: str | None, api_key: str, secret: str,
         client.set_sandbox_mode(True)
         client.options["disableFuturesSandboxWarning"] = True
     if base_url is not None:
-        from system.ccxt_factory import point_at
         point_at(client, base_url)
     if venue == "simulator":
         # ccxt's throttle spaces a client's requests 50 ms apart (Binance's request weight);
