@@ -12,6 +12,8 @@ after the new stop was accepted). Nothing is dropped; a held request goes when t
 from __future__ import annotations
 
 import collections
+import itertools
+from collections.abc import Iterator
 from typing import Any
 
 from actors.messages import ExchangeRequest
@@ -28,6 +30,17 @@ class Dispatcher:
 
     def __len__(self) -> int:
         return len(self._protective) + len(self._other)
+
+    def __iter__(self) -> Iterator[ExchangeRequest]:
+        """Every queued request (protective first), without taking any."""
+        return itertools.chain(tuple(self._protective), tuple(self._other))
+
+    def drain(self) -> list[ExchangeRequest]:
+        """Take every queued request, sent or not (the pool is shutting down)."""
+        out = [*self._protective, *self._other]
+        self._protective.clear()
+        self._other.clear()
+        return out
 
     def submit(self, req: ExchangeRequest) -> None:
         """Queue a request behind the others of its class."""

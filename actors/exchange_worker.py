@@ -6,6 +6,13 @@ each request to an idle worker (so one slow request never stalls other symbols),
 work first, and paces them by the account-wide order budgets and what the venue reports:
 each worker returns the X-MBX-* counters and any 429/418 Retry-After of its call with
 WorkerIdle (actors/pacing.py). Workers reply directly to the requesting symbol actor.
+
+No request waits forever (actors/deadlines.py, actors/workers.py): the pool checks its
+workers' processes itself (Thespian's exit notice can miss a death), ends a worker whose call
+overruns the deadline, answers UNKNOWN_OUTCOME for the request of a worker that died or was
+ended, replaces the worker and tells the supervisor (WorkerGone). It vouches for every request
+it still holds (RequestHeld) so that requesters' own deadlines measure only its silence.
+Once asked to exit it starts nothing and answers what it had queued.
 """
 
 from __future__ import annotations
@@ -16,7 +23,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from thespian.actors import ActorTypeDispatcher, ChildActorExited, WakeupMessage
+from thespian.actors import (
+    ActorExitRequest,
+    ActorTypeDispatcher,
+    ChildActorExited,
+    WakeupMessage,
+)
 
 from actors.dispatch import Dispatcher
 from actors.lifecycle import Lifecycle
@@ -31,18 +43,32 @@ from actors.messages import (
     ParentCheck,
     PoolInit,
     RateUsage,
+    RequestHeld,
     Started,
+    WorkerGone,
     WorkerIdle,
     WorkerInit,
     new_id,
 )
 from actors.pacing import OrderBudget, Pacer, Scope
+from actors.workers import (
+    Worker,
+    WorkerBook,
+    child_alive,
+    end_process,
+    worker_deadline_secs,
+)
 from system.logs import ActorLogger
 
 log = ActorLogger("posguard.exchange")  # looked up per call: see system/logs.py
 __all__ = ["ExchangePool", "ExchangeWorker", "OrderBudget"]  # OrderBudget: actors/pacing.py
 ASK_LIMITS = "ask-limits"
 """Wakeup payload: read the exchange's published limits again."""
+SWEEP = "pool-sweep"
+"""Wakeup payload: check the workers' processes and deadlines, vouch for held requests."""
+SWEEP_SECS = 1.0
+HELD_NOTICE_SECS = 2.0
+"""A requester hears from the pool (RequestHeld) about a request it has held this long."""
 LIMITS_RETRY_SECS = 60
 MIN_TIMER_SECS = 0.001
 
@@ -52,17 +78,23 @@ class ExchangePool(Lifecycle, ActorTypeDispatcher):
 
     Protective work first (actors/dispatch.py); order budgets, request weight and 429/418
     pauses from the X-MBX-* headers and Retry-After each worker returns (actors/pacing.py).
-    Restarts dead workers.
+    Finds dead and hung workers and replaces them (actors/workers.py).
     """
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.init: PoolInit | None = None
-        self.idle: list[Any] = []
-        self.busy: list[tuple[Any, ExchangeRequest]] = []
+        self.workers = WorkerBook()
         self.pacer = Pacer(250, 1000)
         self.queue = Dispatcher(self.pacer)
         self.clock: Callable[[], float] = time.monotonic
+        self.alive: Callable[[int], bool] = child_alive
+        self.end: Callable[[int], None] = end_process
+        self.deadline_secs = 0.0
+        self.stopping = False
+        self.held: dict[str, list[float]] = {}
+        """request id -> [when it arrived, when its requester last heard from us], for the
+        requests that asked for RequestHeld (held_notices)."""
         self.wake_at: float | None = None
         """When the earliest pending dispatch timer fires (timers cannot be cancelled)."""
 
@@ -71,16 +103,23 @@ class ExchangePool(Lifecycle, ActorTypeDispatcher):
         if self.init is not None:
             return
         self.init = msg
+        self.deadline_secs = msg.deadline_secs or worker_deadline_secs(msg.settings.timeout_ms)
         self.watch_parent(sender)
         self.pacer = Pacer(msg.orders_per_10s, msg.orders_per_min)
         self.queue = Dispatcher(self.pacer)
         for _ in range(msg.workers):
             self._spawn()
         self.send(sender, Started("exchange_pool", os.getpid()))
+        self.wakeupAfter(timedelta(seconds=SWEEP_SECS), payload=SWEEP)
         self._ask_limits("start")
 
     def receiveMsg_Started(self, msg: Started, sender: Any) -> None:
-        """A worker's pid: passed up so `actors` shows it and cleanup can find it."""
+        """A worker's pid (its liveness is checked from now on): passed up so `actors`
+        shows it and cleanup can find it. It takes requests once it is ready (WorkerIdle)."""
+        w = self.workers.get(sender)
+        if w is None:
+            return  # a worker already ended (its pid would only be a dead one upstairs)
+        w.pid = msg.pid
         if self.parent_addr is not None:
             self.send(self.parent_addr, msg)
 
@@ -88,7 +127,7 @@ class ExchangePool(Lifecycle, ActorTypeDispatcher):
         assert self.init is not None
         worker = self.createActor(ExchangeWorker)
         self.send(worker, WorkerInit(self.init.settings))
-        self.idle.append(worker)
+        self.workers.add(worker, self.clock())
 
     def _ask_limits(self, reason: str) -> None:
         self.queue.submit(ExchangeRequest(new_id(), FetchLimits(reason), self.myAddress))
@@ -96,6 +135,12 @@ class ExchangePool(Lifecycle, ActorTypeDispatcher):
 
     def receiveMsg_ExchangeRequest(self, msg: ExchangeRequest, sender: Any) -> None:
         """Queue a request and dispatch what can go."""
+        if self.stopping:
+            self._answer(msg, FailureKind.TEMPORARY, "not sent: the exchange pool is stopping")
+            return
+        if msg.held_notices:
+            now = self.clock()
+            self.held[msg.request_id] = [now, now]
         self.queue.submit(msg)
         self._dispatch()
 
@@ -116,12 +161,14 @@ class ExchangePool(Lifecycle, ActorTypeDispatcher):
                  msg.result, per_10s, per_min, self.pacer.gauge.limit)
 
     def receiveMsg_WorkerIdle(self, msg: WorkerIdle, sender: Any) -> None:
-        """A worker is free again: take in what the venue said, dispatch what may go."""
-        done = [r for (w, r) in self.busy if w == sender]
-        self.busy = [(w, r) for (w, r) in self.busy if w != sender]
-        self.idle.append(sender)
-        if done:
-            self._observe(done[0], msg.usage)
+        """A worker is free again (or warmed up): take in what the venue said, dispatch."""
+        w = self.workers.get(sender)
+        if w is None:
+            return  # ended past its deadline: its request was answered already
+        done = self.workers.finished(w)
+        if done is not None:
+            self.held.pop(done.request_id, None)
+            self._observe(done, msg.usage)
         self._dispatch()
 
     def _observe(self, req: ExchangeRequest, usage: RateUsage | None) -> None:
@@ -140,40 +187,109 @@ class ExchangePool(Lifecycle, ActorTypeDispatcher):
                         what, throttled.secs, len(self.queue))
 
     def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender: Any) -> None:
-        """A held request may go now (or: is the parent alive? or: ask for limits again)."""
+        """A held request may go now (or: is the parent alive? the workers? ask for limits)."""
         if isinstance(msg.payload, ParentCheck):
             self.check_parent(msg.payload)
             return
         if msg.payload == ASK_LIMITS:
             self._ask_limits("retry")
             return
+        if msg.payload == SWEEP:
+            if not self.stopping:
+                self._sweep()
+                self.wakeupAfter(timedelta(seconds=SWEEP_SECS), payload=SWEEP)
+            return
         self.wake_at = None
         self._dispatch()
 
+    def _sweep(self) -> None:
+        """Dead and hung workers are replaced; requesters hear about what we still hold."""
+        now = self.clock()
+        for w in self.workers.dead(self.alive):
+            self._replace(w, f"process {w.pid} is gone")
+        for w in self.workers.overdue(now, self.deadline_secs):
+            self._end(w, f"no reply within {self.deadline_secs:g} s")
+        for w in self.workers.stillborn(now):
+            self._end(w, "it never reported its pid")
+        self._vouch(now)
+        self._dispatch()
+
+    def _vouch(self, now: float) -> None:
+        busy = [(w.job, False) for w in self.workers.busy() if w.job is not None]
+        for req, queued in [*busy, *((r, True) for r in self.queue)]:
+            times = self.held.get(req.request_id)
+            if times is None or now - times[1] < HELD_NOTICE_SECS:
+                continue
+            times[1] = now
+            self.send(req.reply_to, RequestHeld(req.request_id, queued, now - times[0]))
+
     def receiveMsg_ChildActorExited(self, msg: ChildActorExited, sender: Any) -> None:
         """A worker died: its in-flight request has an unknown outcome; replace it."""
-        addr = msg.childAddress
-        self.idle = [w for w in self.idle if w != addr]
-        lost = [r for (w, r) in self.busy if w == addr]
-        self.busy = [(w, r) for (w, r) in self.busy if w != addr]
-        for req in lost:
-            failure = ExchangeFailure(FailureKind.UNKNOWN_OUTCOME, None, "exchange worker died")
-            self.send(req.reply_to, ExchangeReply(req.request_id, req.op, None, failure))
-        if self.init is not None:
-            log.error("exchange worker exited; starting a replacement")
-            self._spawn()
+        w = self.workers.get(msg.childAddress)
+        if w is not None:  # None: already replaced (ended by us, or found dead by a sweep)
+            self._replace(w, "exit notice")
             self._dispatch()
+
+    def receiveMsg_ActorExitRequest(self, msg: ActorExitRequest, sender: Any) -> None:
+        """Shutting down: start nothing from now on; answer what was never sent (the workers
+        finish and answer their own calls; Thespian then ends them)."""
+        self.stopping = True
+        queued = self.queue.drain()
+        for req in queued:
+            self._answer(req, FailureKind.TEMPORARY, "not sent: the exchange pool is stopping")
+        log.info("exchange pool %d stopping: %d queued requests answered, %d in flight",
+                 os.getpid(), len(queued), len(self.workers.busy()))
+
+    def _end(self, w: Worker, reason: str) -> None:
+        """End a worker that must not go on (a hung call never reads ActorExitRequest)."""
+        if w.pid is not None:
+            self.end(w.pid)
+        self.send(w.address, ActorExitRequest())
+        self._replace(w, f"{reason}; ended")
+
+    def _replace(self, w: Worker, reason: str) -> None:
+        """`w` is gone: answer its request, tell the supervisor, start another (the caller
+        dispatches)."""
+        self.workers.remove(w.address)
+        job = w.job
+        if job is not None:
+            self._answer(job, FailureKind.UNKNOWN_OUTCOME, f"{reason} (exchange worker "
+                         f"{w.pid}, running {type(job.op).__name__})")
+        if w.pid is not None and self.parent_addr is not None:
+            self.send(self.parent_addr, WorkerGone(w.pid, reason))
+        if self.stopping:
+            return
+        log.error("exchange worker %s: %s; %s; starting a replacement", w.pid, reason,
+                  "its request's outcome is unknown" if job is not None else "it was idle")
+        self._spawn()
+
+    def _answer(self, req: ExchangeRequest, kind: FailureKind, message: str) -> None:
+        self.held.pop(req.request_id, None)
+        if req.reply_to == self.myAddress and self.stopping:
+            return  # our own FetchLimits: nothing left to learn
+        self.send(req.reply_to, ExchangeReply(req.request_id, req.op, None,
+                                              ExchangeFailure(kind, None, message)))
+
+    def _idle_worker(self) -> Worker | None:
+        """The next idle worker whose process is alive (a dead one is replaced on the way)."""
+        for w in self.workers.idle():
+            if w.pid is not None and self.alive(w.pid):
+                return w
+            self._replace(w, f"process {w.pid} is gone (found before dispatch)")
+        return None
 
     def _dispatch(self) -> None:
         now = self.clock()
-        while self.idle:
+        while len(self.queue):
+            worker = self._idle_worker()
+            if worker is None:
+                break
             req = self.queue.take(now)
             if req is None:
                 break
-            worker = self.idle.pop(0)
-            self.busy.append((worker, req))
-            self.send(worker, req)
-        wait = self.queue.next_wake_secs(now) if self.idle else None
+            self.workers.assign(worker, req, now)
+            self.send(worker.address, req)
+        wait = self.queue.next_wake_secs(now) if self.workers.idle() else None
         if wait is not None and wait > 0:
             self._arm(now, now + wait)
 
@@ -205,6 +321,7 @@ class ExchangeWorker(Lifecycle, ActorTypeDispatcher):
         except ExchangeError as e:
             # Not fatal: the first real request loads the markets again and reports failures.
             log.warning("exchange worker warm-up failed: %s", e)
+        self.send(sender, WorkerIdle("warm-up"))  # ready: the pool's deadline starts now
 
     def _gw(self) -> Any:
         if self.gateway is None:

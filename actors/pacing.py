@@ -32,6 +32,7 @@ from typing import Any
 from actors.messages import (
     AccountLimits,
     CancelStop,
+    FetchAccount,
     FetchLimits,
     FetchPositions,
     FetchSymbol,
@@ -70,8 +71,10 @@ WEIGHT_CODE, ORDERS_CODE = -1003, -1015
 # Request weight on the IP limit (Binance USD-M docs / the SDK's docstrings): placements
 # weigh 0 (they count on the order limits), a cancel or a single-order query 1, positionRisk
 # 5, open (algo) orders of one symbol 1 each, userTrades 5, exchangeInfo 1.
+# The sweep's stop check (FetchAccount) adds openAlgoOrders without a symbol: 40.
 _WEIGHTS: dict[type, int] = {PlaceMarket: 0, PlaceStop: 0, CancelStop: 1, LookupOrder: 1,
-                             FetchSymbol: 7, FetchPositions: 5, FetchLimits: 1}
+                             FetchSymbol: 7, FetchPositions: 5, FetchAccount: 45,
+                             FetchLimits: 1}
 
 
 @unique

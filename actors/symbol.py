@@ -3,6 +3,9 @@
 The shell around the pure state machine (actors/symbol_machine.py): it loads the snapshot,
 persists every transition BEFORE sending the exchange requests that depend on it, sends those
 requests to the exchange pool (never blocking on the network), and answers admin queries.
+Every request it sends has a deadline (actors/deadlines.py): one the pool has said nothing
+about for `request_deadline_secs` is fed to the state machine as UNKNOWN_OUTCOME, which looks
+the order up by its client id; a reply that comes after that is not applied.
 A store failure ends the process at once (incident I-3): nothing runs on unpersisted state;
 the supervisor restarts it from the last durable snapshot and it reconciles with the exchange.
 """
@@ -19,6 +22,7 @@ from typing import Any
 
 from thespian.actors import ActorExitRequest, ActorTypeDispatcher, WakeupMessage
 
+from actors.deadlines import DEADLINES, Deadlines, InFlight
 from actors.lifecycle import Lifecycle
 from actors.messages import (
     AlgoUpdate,
@@ -26,7 +30,6 @@ from actors.messages import (
     ClosePosition,
     CommandResult,
     ExchangeReply,
-    ExchangeRequest,
     FetchSymbol,
     Forward,
     LookupOrder,
@@ -41,6 +44,7 @@ from actors.messages import (
     ReconcileRequest,
     Retry,
     StateQuery,
+    StopCheck,
     SymbolInit,
     SymbolSnapshot,
     SymbolTimings,
@@ -73,7 +77,7 @@ TIMING_SAMPLES = 4096
 """Routing-latency samples kept per series (the latest win): ~70 min of 1 s mark ticks."""
 
 
-class SymbolActor(Lifecycle, ActorTypeDispatcher):
+class SymbolActor(Deadlines, Lifecycle, ActorTypeDispatcher):
     """Owns one symbol; handles every message for it strictly one at a time."""
 
     def receiveMessage(self, msg: Any, sender: Any) -> Any:
@@ -116,6 +120,7 @@ class SymbolActor(Lifecycle, ActorTypeDispatcher):
         if self.init is not None:
             return  # a repeated init (e.g. a retried create) changes nothing
         self.init = msg
+        self.inflight = InFlight(msg.request_deadline_secs)
         self.watch_parent(sender)
         from persistence.factory import attach
         from persistence.store import StoreError
@@ -234,8 +239,16 @@ class SymbolActor(Lifecycle, ActorTypeDispatcher):
         """Mark-price tick (latest wins upstream)."""
         self._event(Trigger.MARK, msg)
 
+    def receiveMsg_StopCheck(self, msg: StopCheck, sender: Any) -> None:
+        """The periodic sweep's read of our stops on the exchange (actors/coverage.py)."""
+        self._event(Trigger.STOP_CHECK, msg)
+
     def receiveMsg_ExchangeReply(self, msg: ExchangeReply, sender: Any) -> None:
-        """A worker's answer to one of our requests."""
+        """A worker's (or the pool's) answer to one of our requests: applied once."""
+        if self.first_reply(msg):
+            self._reply(msg)
+
+    def _reply(self, msg: ExchangeReply) -> None:
         trigger = Trigger.TRAILING_REPLY if is_trailing(msg.op) else _REPLY_TRIGGERS[type(msg.op)]
         if trigger is Trigger.SNAPSHOT:
             if msg.request_id != self.fetch_id or self.s is None \
@@ -248,11 +261,18 @@ class SymbolActor(Lifecycle, ActorTypeDispatcher):
         self._event(trigger, msg)
 
     def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender: Any) -> None:
-        """A retry timer, or the parent check."""
+        """A retry timer, the request deadlines' timer, or the parent check."""
         if isinstance(msg.payload, ParentCheck):
             self.check_parent(msg.payload)
         elif isinstance(msg.payload, Retry):
             self._event(Trigger.RETRY, msg.payload.op)
+        elif msg.payload == DEADLINES:
+            # The outcome is unknown (the order may exist): the state machine looks each one
+            # up by its client id, or retries a read.
+            for reply in self.expired_replies():
+                if self.dying is None and self.s is not None:
+                    self._reply(reply)
+            self.arm_deadlines()
 
     def _event(self, trigger: Trigger, msg: Any) -> None:
         if self.s is None:
@@ -310,7 +330,8 @@ class SymbolActor(Lifecycle, ActorTypeDispatcher):
             pid=os.getpid(), trailing_order_id=trailing.algo_id if trailing else None,
             trailing_client_id=trailing.client_id if trailing else None,
             trailing_callback_pct=_str(trailing.callback_rate_pct) if trailing else None,
-            trailing_activate_price=_str(trailing.activate_price) if trailing else None)
+            trailing_activate_price=_str(trailing.activate_price) if trailing else None,
+            unprotected=s.unprotected)
 
     # ------------------------------------------------------------------ core
 
@@ -327,9 +348,12 @@ class SymbolActor(Lifecycle, ActorTypeDispatcher):
         if not self._commit(step, correlation_id=corr,
                             event_ms=getattr(event, "event_ms", None) or ctx.now_ms):
             return None  # not durable: nothing was sent, nobody is told it happened
+        if step.alert is not None:  # the position is unprotected (actors/coverage.py)
+            log.critical("ALERT %s", step.alert)
         if step.retry_after_ms is not None and isinstance(event, ExchangeReply):
             delay = step.retry_after_ms * (0.5 + random.random())
-            self.wakeupAfter(timedelta(milliseconds=delay), payload=Retry(event.op))
+            op = event.op if step.retry_op is None else step.retry_op
+            self.wakeupAfter(timedelta(milliseconds=delay), payload=Retry(op))
         self._serve_deferred()
         return step
 
@@ -368,12 +392,11 @@ class SymbolActor(Lifecycle, ActorTypeDispatcher):
         if step.persist and self.parent_addr is not None:
             self._push_view()
         for op in step.requests:
-            self.send(self.init.pool, ExchangeRequest(new_id(), op, self.myAddress))
+            self.send_request(self.init.pool, new_id(), op)
         if step.refetch:
             self.fetch_id = new_id()
             # fetch_op names our stops: a position found closed is explained by their history.
-            self.send(self.init.pool, ExchangeRequest(self.fetch_id, fetch_op(step.state),
-                                                      self.myAddress))
+            self.send_request(self.init.pool, self.fetch_id, fetch_op(step.state))
         return True
 
 

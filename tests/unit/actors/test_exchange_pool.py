@@ -28,6 +28,7 @@ from actors.messages import (
     PlaceStop,
     PoolInit,
     RateUsage,
+    Started,
     WorkerIdle,
 )
 from system.exchange import Gateway
@@ -44,19 +45,31 @@ def stop(n: int) -> PlaceStop:
 class PoolHarness:
     """An ExchangePool with recorded sends/timers, fake workers w0.. and a settable clock."""
 
-    def __init__(self, workers: int = 1, per_10s: int = 250, per_min: int = 1000) -> None:
+    def __init__(self, workers: int = 1, per_10s: int = 250, per_min: int = 1000,
+                 deadline_secs: float = 30.0) -> None:
         self.now = 0.0
         self.sent: list[tuple[Any, Any]] = []
         self.timers: list[tuple[float, Any]] = []
+        self.dead: set[int] = set()
+        """Worker pids whose process is gone (what the pool's liveness check sees)."""
+        self.ended: list[int] = []
+        """Pids the pool SIGKILLed."""
+        self.created: list[str] = []
         pool = ExchangePool()
         pool._myRef = SimpleNamespace(address="pool")  # what Thespian sets on a live actor
         names = itertools.count()
-        pool.createActor = lambda cls: f"w{next(names)}"  # type: ignore[method-assign]
+        pool.createActor = self._create  # type: ignore[method-assign]
+        self._names = names
         pool.send = lambda to, msg: self.sent.append((to, msg))  # type: ignore[method-assign]
         pool.wakeupAfter = self._timer  # type: ignore[method-assign]
         pool.clock = lambda: self.now
+        pool.alive = lambda pid: pid not in self.dead
+        pool.end = self.ended.append
         self.pool = pool
-        pool.receiveMsg_PoolInit(PoolInit(None, workers, per_10s, per_min), "supervisor")
+        pool.receiveMsg_PoolInit(PoolInit(None, workers, per_10s, per_min,
+                                          deadline_secs=deadline_secs), "supervisor")
+        for name in list(self.created):
+            self.ready(name)
         # At start the pool asks for the exchange's limits: answer it, leaving ours in force.
         (worker, limits_req), = self.requests()
         self.idle(worker, None)
@@ -67,6 +80,20 @@ class PoolHarness:
 
     def _timer(self, delay: timedelta, payload: Any = None) -> None:
         self.timers.append((delay.total_seconds(), payload))
+
+    def _create(self, cls: Any) -> str:
+        name = f"w{next(self._names)}"
+        self.created.append(name)
+        return name
+
+    def pid(self, worker: str) -> int:
+        """The pid the harness gives worker `wN`: 1000 + N."""
+        return 1000 + int(worker[1:])
+
+    def ready(self, worker: str) -> None:
+        """The worker reports its pid, then that it warmed up."""
+        self.pool.receiveMsg_Started(Started("exchange_worker", self.pid(worker)), worker)
+        self.pool.receiveMsg_WorkerIdle(WorkerIdle("warm-up"), worker)
 
     def requests(self) -> list[tuple[Any, ExchangeRequest]]:
         """(worker, request) handed out since the last clear."""
