@@ -192,6 +192,8 @@ class SymbolView:
     """Native mode: its callbackRate (percent)."""
     trailing_activate_price: str | None = None
     """Native mode: its activatePrice (None: it was activated at placement)."""
+    unprotected: bool = False
+    """A position is open and no stop of ours rests for it (shown as UNPROTECTED)."""
 
 
 # --------------------------------------------------------------------------- stream events
@@ -514,12 +516,29 @@ class ExchangeRequest:
     request_id: str
     """Id the reply carries back."""
     op: (PlaceMarket | PlaceStop | CancelStop | LookupOrder | FetchSymbol | FetchPositions
-         | FetchLimits)
+         | FetchAccount | FetchLimits)
     """The operation."""
     reply_to: Any
     """ActorAddress that gets the ExchangeReply."""
     engine_ms: int = field(default_factory=now_ms)
     """When the request was made."""
+    held_notices: bool = False
+    """True: the requester keeps a deadline for it (actors/deadlines.py) and wants a
+    RequestHeld from the pool every few seconds while the pool still holds it."""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestHeld:
+    """The pool still holds a request (queued, or in a worker's call): the requester's
+    deadline for it starts again."""
+
+    request_id: str
+    """The request."""
+    queued: bool
+    """True while it waits in the pool's queue (a 429/418 pause, the order budget, busy
+    workers); False while a worker runs it."""
+    held_secs: float
+    """How long the pool has held it so far."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -589,9 +608,10 @@ class ExchangeReply:
     request_id: str
     """The request this answers."""
     op: (PlaceMarket | PlaceStop | CancelStop | LookupOrder | FetchSymbol | FetchPositions
-         | FetchLimits)
+         | FetchAccount | FetchLimits)
     """The operation that was attempted."""
-    result: OrderInfo | SymbolSnapshot | tuple[PositionInfo, ...] | AccountLimits | None
+    result: (OrderInfo | SymbolSnapshot | tuple[PositionInfo, ...] | AccountSnapshot
+             | AccountLimits | None)
     """The result (LookupOrder: None when not found)."""
     failure: ExchangeFailure | None
     """The failure, if the call failed."""
@@ -649,6 +669,9 @@ class PoolInit:
     """Account-wide order budget per 10 s."""
     orders_per_min: int
     """Account-wide order budget per minute."""
+    deadline_secs: float = 0.0
+    """Longest a worker may run one request before it is answered UNKNOWN_OUTCOME and the
+    worker replaced; 0: derived from settings.timeout_ms (actors/workers.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -685,6 +708,9 @@ class SymbolInit:
     """actors.protection.ProtectionPolicy for this symbol."""
     reason: str = "startup"
     """Why the actor was started (startup, restart, event, command)."""
+    request_deadline_secs: float = 10.0
+    """An exchange request the pool has said nothing about for this long (no reply, no
+    RequestHeld) is settled as UNKNOWN_OUTCOME (actors/deadlines.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -730,6 +756,47 @@ class PositionInfo:
     """Signed position amount."""
     entry_price: Decimal
     """Entry price."""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchAccount:
+    """The sweep with its stop check: every non-flat position and every open algo order of
+    the account (GET positionRisk and one GET openAlgoOrders without a symbol: weight 5+40)."""
+
+    reason: str = "sweep"
+    """Why the sweep runs."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSnapshot:
+    """The answer to FetchAccount."""
+
+    positions: tuple[PositionInfo, ...]
+    """Every non-flat position."""
+    algo_orders: tuple[OrderInfo, ...]
+    """Every open algo (conditional) order of the account, any symbol, anyone's."""
+    fetched_ms: int
+    """Engine time just before the first read: nothing that changed later is in it."""
+
+
+@dataclass(frozen=True, slots=True)
+class StopCheck:
+    """The sweep's stop check for one symbol: what the exchange showed at `fetched_ms`. The
+    symbol actor compares it with its own state and reconciles if a stop of ours is missing,
+    extra or the wrong size (actors/coverage.py)."""
+
+    symbol: str
+    """Exchange symbol."""
+    amount: Decimal
+    """Signed position amount on the exchange (0: flat)."""
+    stops: tuple[OrderInfo, ...]
+    """Open algo orders of ours (posguard client ids) for the symbol."""
+    fetched_ms: int
+    """When the exchange was read (AccountSnapshot.fetched_ms)."""
+    msg_id: str = field(default_factory=new_id)
+    """Message id."""
+    engine_ms: int = field(default_factory=now_ms)
+    """When posguard created this message."""
 
 
 # --------------------------------------------------------------------------- supervisor wiring
@@ -784,6 +851,11 @@ class SupervisorInit:
     """The `posguard run` process (shown by `actors`)."""
     mode: str = "paper"
     """paper or live (shown by `status`)."""
+    restarts: tuple[tuple[str, str | None, int], ...] = ()
+    """(kind, symbol, restarts) the previous supervisor had counted (the launcher carries
+    them), so `status` and `actors` counters survive the supervisor's re-creation."""
+    stop_check_min_interval_secs: float = 10.0
+    """Least time between two sweeps that also read every open algo order (weight 40)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -987,6 +1059,16 @@ class Started:
     """exchange_pool, exchange_worker, user_stream, market_stream."""
     pid: int
     """Its process id."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerGone:
+    """The pool tells the supervisor that one of its workers is dead (its pid is dropped)."""
+
+    pid: int
+    """The dead worker's process id (as its Started reported it)."""
+    reason: str
+    """Why the pool considers it dead (exit notice, missed deadline, ...)."""
 
 
 @dataclass(frozen=True, slots=True)

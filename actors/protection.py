@@ -111,6 +111,17 @@ class ProtectionPolicy:
         default="MARK_PRICE",
         metadata={"doc": "price that triggers the exchange stop orders (enum)"},
     )
+    on_unprotectable: Literal["keep_retrying", "close"] = field(
+        default="keep_retrying",
+        metadata={"doc": "a position still without a resting stop after "
+                         "unprotectable_after_minutes: keep retrying the stop (and alert "
+                         "again), or close it at market (enum)"},
+    )
+    unprotectable_after_minutes: float = field(
+        default=2.0,
+        metadata={"doc": "how long a position may stay without a resting stop before "
+                         "on_unprotectable applies (minutes)", "min": 0.0, "max": 1440.0},
+    )
 
     def __post_init__(self) -> None:
         _check_bounds(self)

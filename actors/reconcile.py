@@ -25,6 +25,7 @@ from actors.symbol_machine import (
     payload,
     place_stop,
     protect,
+    resize_trigger,
     side_of,
 )
 from actors.symbol_state import State, StopOrder, SymbolState
@@ -112,7 +113,10 @@ def _keep_stop(s: SymbolState, keep: OrderInfo, extras: list[StopOrder], ctx: Co
     new, ops = cancel_ops(new, extras)
     kind = "reconciled_protected" if not extras else "duplicate_stops_cancelled"
     if keep.qty != s.qty and not keep.close_position:
-        new, op = place_stop(new, ctx, keep.trigger_price or trail.stop_price)
+        # For the size the position has now, priced from its (average) entry until trailing
+        # is on (then the trailed stop stays where it is).
+        new, op = place_stop(new, ctx, resize_trigger(new, ctx, keep.trigger_price
+                                                      or trail.stop_price))
         new = new.replace(state=State.MOVING_STOP)
         ops = [*ops, op]
         kind = "stop_resize_requested"

@@ -5,11 +5,16 @@ Pure functions. Reconciliation (the exchange's truth -> our state) lives in acto
 
 from __future__ import annotations
 
+from dataclasses import replace as _replace
 from decimal import Decimal
 from typing import Any
 
-from actors import client_ids, native_trailing
+from actors import client_ids, coverage, native_trailing
 from actors.client_ids import Purpose
+from actors.coverage import (  # noqa: F401 - TABLE names them here
+    _retry_while_quarantined,
+    _stop_check,
+)
 from actors.messages import (
     AlgoUpdate,
     CancelStop,
@@ -48,6 +53,7 @@ from actors.symbol_machine import (
     protect,
     protect_new,
     quarantine,
+    resize_trigger,
     retry_or_quarantine,
     side_of,
     succeeded,
@@ -128,11 +134,6 @@ def _retry_during_reconcile(s: SymbolState, op: Any, ctx: Context) -> Step | Non
     return None
 
 
-def _retry_while_quarantined(s: SymbolState, op: Any, ctx: Context) -> None:
-    """A retry timer armed before the quarantine: nothing is sent (see TABLE)."""
-    return None
-
-
 def _mark(s: SymbolState, ev: MarkPrice, ctx: Context) -> Step | None:
     """A mark tick: maybe move the managed trailing stop (new stop first)."""
     s = s.replace(mark_price=ev.price)
@@ -157,9 +158,14 @@ def _position(s: SymbolState, ev: PositionUpdate, ctx: Context) -> Step | None:
     s = s.replace(last_event_ms=max(s.last_event_ms, ev.event_ms))
     if s.state is State.RECONCILING:
         return _dirty(s)
-    if s.state is State.QUARANTINED:
-        return Step(s, "event_while_quarantined", payload(amount=ev.amount))
     side, qty = side_of(ev.amount), abs(ev.amount)
+    if s.state is State.QUARANTINED:
+        if side is None and s.has_position:
+            # Closed: whatever the quarantine was about, this position no longer needs a stop.
+            new, ops = go_flat(s, "closed")
+            return Step(new, "position_closed", payload(reason=ev.reason, was="QUARANTINED"),
+                        requests=tuple(ops))
+        return Step(s, "event_while_quarantined", payload(amount=ev.amount))
     if side is None:
         if s.state in OPEN_STATES:
             new, ops = go_flat(s, "closed")
@@ -182,7 +188,8 @@ def _position_open(s: SymbolState, side: Side, qty: Decimal, entry: Decimal, ctx
     # Both stops are resized the same way: the new order first, the old one cancelled after.
     changed, ops = native_trailing.resize(s.replace(qty=qty, entry_price=entry), ctx)
     if s.state is State.PROTECTED and s.stop is not None and qty != s.stop.qty:
-        new, op = place_stop(changed, ctx, s.stop.trigger_price or Decimal(0))
+        # Priced for the position as it is now: from the average entry until trailing is on.
+        new, op = place_stop(changed, ctx, resize_trigger(changed, ctx, s.stop.trigger_price))
         return Step(new.replace(state=State.MOVING_STOP), "stop_resize_requested",
                     {**info, "client_id": op.client_id}, requests=(op, *ops))
     if ops:
@@ -295,22 +302,34 @@ def _stop_accepted(s: SymbolState, algo_id: str, ctx: Context, source: str) -> S
                     requests=tuple(cancels))
     info = payload(client_id=p.client_id, algo_id=algo_id, trigger=p.trigger_price,
                    qty=p.qty, source=source)
-    if s.state is State.QUARANTINED:
+    if s.state is State.QUARANTINED and not s.extra.get(coverage.RELEASE_ON_STOP):
         # It rests and protects: track it, send nothing; the operator's release reconciles
         # (and cancels the older stop of ours if both rest).
         return Step(s.replace(stop=placed, pending_stop=None), "stop_placed_while_quarantined",
                     info)
+    if s.state is State.QUARANTINED:
+        # Quarantined because this stop could not be placed: now it is, the reason is gone.
+        info = {**info, "released": "quarantine"}
     old = s.stop
-    new = s.replace(stop=placed, pending_stop=None, state=State.PROTECTED, stop_failures=0)
+    new = s.replace(stop=placed, pending_stop=None, state=State.PROTECTED, stop_failures=0,
+                    quarantine_reason=None)
     ops: list[Any] = []
     kind = "stop_placed"
+    trail = new.trail
+    # A resize before trailing activates is priced from the entry, not moved by the trail.
+    repriced = old is not None and old.qty != placed.qty and not (trail and trail.active)
     if old is not None and old.client_id != placed.client_id:
-        kind = "stop_moved" if old.trigger_price != placed.trigger_price else "stop_resized"
-        if new.trail is not None and placed.trigger_price is not None and kind == "stop_moved":
-            new = new.replace(trail=accept_move(new.trail, placed.trigger_price, ctx.now_ms))
+        moved = old.trigger_price != placed.trigger_price and not repriced
+        kind = "stop_moved" if moved else "stop_resized"
+        if trail is not None and placed.trigger_price is not None and moved:
+            new = new.replace(trail=accept_move(trail, placed.trigger_price, ctx.now_ms))
         new, ops = cancel_ops(new, [old])
+    if kind != "stop_moved" and trail is not None and placed.trigger_price is not None \
+            and trail.stop_price != placed.trigger_price:
+        new = new.replace(trail=_replace(trail, stop_price=placed.trigger_price))
     if placed.qty != new.qty and new.side is not None:
-        new, op = place_stop(new, ctx, placed.trigger_price or Decimal(0))
+        # The position changed while it was in flight: again, for the size it has now.
+        new, op = place_stop(new, ctx, resize_trigger(new, ctx, placed.trigger_price))
         new = new.replace(state=State.MOVING_STOP)
         ops.append(op)
     return Step(new, kind, info, requests=tuple(ops))
@@ -369,8 +388,10 @@ def _stop_failed(s: SymbolState, r: ExchangeReply, op: PlaceStop, ctx: Context) 
                     requests=(lookup(s.symbol, op.client_id, algo=True),))
     failures = s.stop_failures + 1
     s = s.replace(stop_failures=failures, last_error=err)
+    if s.state is State.QUARANTINED:
+        return coverage.stop_failed_while_quarantined(s, info, failures, ctx)
     if f.kind is FailureKind.HALT or failures >= MAX_STOP_FAILURES:
-        return quarantine(s.replace(pending_stop=None), err, info)
+        return coverage.stop_failed(s, err, info, failures, ctx)
     if f.kind is FailureKind.TEMPORARY:
         return Step(s, "stop_retry_scheduled", info, retry_after_ms=backoff_ms(failures))
     return Step(s.replace(state=State.RECONCILING, pending_stop=None), "stop_rejected", info,
@@ -505,7 +526,7 @@ def _stop_lookup(s: SymbolState, info: OrderInfo | None, ctx: Context) -> Step:
     if info is None:
         # Never placed: place it again under the SAME client id, so that if the first
         # attempt still lands the exchange refuses the copy (-4116) instead of doubling it.
-        new, op = place_stop(s, ctx, p.trigger_price or Decimal(0), client_id=p.client_id)
+        new, op = place_stop(s, ctx, coverage.again_at(s, ctx), client_id=p.client_id)
         return Step(new, "stop_placed_again", payload(client_id=p.client_id), requests=(op,))
     return Step(s.replace(state=State.RECONCILING, pending_stop=None), "stop_unresolved",
                 payload(client_id=p.client_id, status=info.status), refetch=True)
@@ -574,7 +595,7 @@ def _retry_place(s: SymbolState, op: PlaceStop, ctx: Context) -> Step | None:
     if trailing:
         new, again = place_trailing(s, ctx, again=p)
     else:
-        new, again = place_stop(s, ctx, p.trigger_price or Decimal(0), client_id=p.client_id)
+        new, again = place_stop(s, ctx, coverage.again_at(s, ctx), client_id=p.client_id)
     return Step(new, "retry", payload(op="PlaceStop", client_id=op.client_id, qty=new.qty),
                 requests=(again,))
 

@@ -35,6 +35,7 @@ from actors.protection import (
     MarketRules,
     ProtectionPolicy,
     Side,
+    TrailState,
     closing_order_side,
     initial_trail_state,
     native_trailing_params,
@@ -67,6 +68,7 @@ class Trigger(Enum):
     LOOKUP_REPLY = "lookup_reply"
     SNAPSHOT = "snapshot"
     RETRY = "retry"
+    STOP_CHECK = "stop_check"
 
 
 class IllegalTransition(RuntimeError):
@@ -107,6 +109,10 @@ class Step:
     """False for in-memory-only updates (e.g. a mark price that moved nothing)."""
     refetch: bool = False
     """The shell should send a FetchSymbol (reconcile)."""
+    alert: str | None = None
+    """The shell logs this as an ALERT (log.critical): the position is unprotected."""
+    retry_op: Any = None
+    """With retry_after_ms: the operation the RETRY trigger carries (None: the replied one)."""
 
 
 ALL = tuple(State)
@@ -114,8 +120,9 @@ STABLE = (State.FLAT, State.PROTECTED)
 # The one transition table: trigger -> states where it is legal -> handler name.
 TABLE: dict[Trigger, dict[State, str]] = {
     Trigger.OPEN: {State.FLAT: "_open"},
+    # QUARANTINED too: closing is one of the operator's decisions.
     Trigger.CLOSE: {s: "_close" for s in (State.OPEN_UNPROTECTED, State.PROTECTED,
-                                          State.MOVING_STOP)},
+                                          State.MOVING_STOP, State.QUARANTINED)},
     Trigger.RECONCILE: {s: "_reconcile" for s in (State.FLAT, State.PROTECTED,
                                                   State.OPEN_UNPROTECTED, State.QUARANTINED,
                                                   State.RECONCILING)},
@@ -137,9 +144,13 @@ TABLE: dict[Trigger, dict[State, str]] = {
     Trigger.LOOKUP_REPLY: {**{s: "_lookup_reply" for s in ALL},
                            State.RECONCILING: "_reply_during_reconcile"},
     Trigger.SNAPSHOT: {State.RECONCILING: "_snapshot"},
-    # QUARANTINED: the operator decides; timers armed before the quarantine send nothing.
+    # QUARANTINED: the operator decides, and timers armed before the quarantine send nothing,
+    # except that a position with no resting stop keeps being protected (actors/coverage.py).
     Trigger.RETRY: {**{s: "_retry" for s in ALL}, State.RECONCILING: "_retry_during_reconcile",
                     State.QUARANTINED: "_retry_while_quarantined"},
+    # The periodic sweep's view of our stops on the exchange (actors/coverage.py decides,
+    # by state, whether it is current and whether it differs).
+    Trigger.STOP_CHECK: {s: "_stop_check" for s in ALL},
 }
 
 
@@ -154,12 +165,18 @@ def allowed(state: State, trigger: Trigger) -> bool:
 
 
 def handle(s: SymbolState, trigger: Trigger, event: Any, ctx: Context) -> Step | None:
-    """Apply one trigger; None when nothing changed (nothing to persist or send)."""
+    """Apply one trigger; None when nothing changed (nothing to persist or send).
+
+    Every step then goes through coverage.track, the one place that keeps the facts about
+    protection (since when the position has had no resting stop, the ALERTs, when our orders
+    last changed) whatever handler made it.
+    """
     name = TABLE[trigger].get(s.state)
     if name is None:
         raise IllegalTransition(f"{s.state.name} -> {trigger.name}")
-    from actors import symbol_handlers
-    return getattr(symbol_handlers, name)(s, event, ctx)
+    from actors import coverage, symbol_handlers
+    step = getattr(symbol_handlers, name)(s, event, ctx)
+    return None if step is None else coverage.track(s, step, ctx)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -192,12 +209,30 @@ def place_stop(s: SymbolState, ctx: Context, trigger: Decimal, *,
     return s.replace(pending_stop=pending, order_counter=counter), op
 
 
+def current_trail(s: SymbolState, ctx: Context) -> TrailState:
+    """The trail a (re-)placed stop follows: the persisted one once trailing has activated
+    (its stop comes from the peak), else a fresh one: stop_loss_pct from the position's entry,
+    which after a partial fill or an add is the average entry the exchange reports."""
+    assert s.side is not None and s.entry_price is not None and ctx.rules is not None
+    if s.trail is not None and s.trail.active:
+        return s.trail
+    return initial_trail_state(s.side, s.entry_price, ctx.policy, ctx.rules)
+
+
+def resize_trigger(s: SymbolState, ctx: Context, resting: Decimal | None) -> Decimal:
+    """Where the stop goes when it is re-placed for a new size: the trailed stop once trailing
+    has activated, else stop_loss_pct from the (average) entry; `resting` when unknown."""
+    if s.side is None or s.entry_price is None or ctx.rules is None:
+        return resting or Decimal(0)
+    if s.trail is not None and s.trail.active and resting is not None:
+        return resting
+    return current_trail(s, ctx).stop_price
+
+
 def protect(s: SymbolState, ctx: Context) -> tuple[SymbolState, list[Any]]:
     """Position known, no stop: place the stop the policy asks for (OPEN_UNPROTECTED)."""
-    assert s.side is not None and s.entry_price is not None and ctx.rules is not None
-    trail = s.trail or initial_trail_state(s.side, s.entry_price, ctx.policy, ctx.rules)
-    trigger = trail.stop_price
-    s, op = place_stop(s.replace(trail=trail), ctx, trigger)
+    trail = current_trail(s, ctx)
+    s, op = place_stop(s.replace(trail=trail), ctx, trail.stop_price)
     return s.replace(state=State.OPEN_UNPROTECTED), [op]
 
 
@@ -282,7 +317,8 @@ def backoff_ms(failures: int) -> int:
 
 
 def quarantine(s: SymbolState, reason: str, info: dict[str, Any]) -> Step:
-    """Stop acting on the symbol: the state says why; exchange stops stay where they are."""
+    """Stop acting on the symbol: the state says why; exchange stops stay where they are.
+    If none rests, the stop keeps being placed meanwhile (actors/coverage.py)."""
     return Step(s.replace(state=State.QUARANTINED, quarantine_reason=reason, op_failures={}),
                 "quarantined", {**info, "reason": reason})
 

@@ -94,6 +94,14 @@ class SymbolState:
     # consecutive failures of each retried operation, keyed "lookup:<cid>", "cancel:<cid>", ...
     op_failures: dict[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    # since when the position has had no resting stop (None: it has one, or no position);
+    # kept by symbol_machine.handle for every transition (actors/coverage.py)
+    unprotected_since_ms: int | None = None
+    # ALERTs logged for that stretch: 1 at the quarantine, 2 past unprotectable_after_minutes
+    unprotected_alerts: int = 0
+    # when the position or any order of ours last changed: the sweep's stop check ignores an
+    # exchange read older than this (it cannot show what changed after it)
+    orders_changed_ms: int = 0
 
     def replace(self, **changes: Any) -> SymbolState:
         """A copy with `changes` applied."""
@@ -103,6 +111,12 @@ class SymbolState:
     def has_position(self) -> bool:
         """True when a non-zero position is known."""
         return self.side is not None and self.qty > 0
+
+    @property
+    def unprotected(self) -> bool:
+        """True when a position is known and no stop of ours rests for it (fixed or native
+        trailing): what `posguard status` shows as UNPROTECTED."""
+        return self.has_position and self.stop is None and self.trailing is None
 
     @property
     def live(self) -> bool:
@@ -137,14 +151,16 @@ def to_dict(s: SymbolState) -> dict[str, Any]:
         "last_error": s.last_error, "last_event_ms": s.last_event_ms,
         "quarantine_reason": s.quarantine_reason, "adopted": s.adopted,
         "op_failures": dict(s.op_failures), "extra": s.extra,
+        "unprotected_since_ms": s.unprotected_since_ms,
+        "unprotected_alerts": s.unprotected_alerts, "orders_changed_ms": s.orders_changed_ms,
     }
 
 
 def from_dict(d: dict[str, Any]) -> SymbolState:
     """Plain data (a stored snapshot) -> SymbolState; unknown schema versions are refused.
 
-    Keys added after schema 1 shipped (native trailing, op_failures) are optional, so older
-    snapshots load with their defaults.
+    Keys added after schema 1 shipped (native trailing, op_failures, the unprotected and
+    orders-changed times) are optional, so older snapshots load with their defaults.
     """
     if d.get("v") != SCHEMA:
         raise ValueError(f"symbol snapshot schema {d.get('v')!r} is not supported "
@@ -168,7 +184,9 @@ def from_dict(d: dict[str, Any]) -> SymbolState:
         stop_failures=d.get("stop_failures", 0), last_error=d.get("last_error"),
         last_event_ms=d.get("last_event_ms", 0), quarantine_reason=d.get("quarantine_reason"),
         adopted=d.get("adopted", False), op_failures=dict(d.get("op_failures") or {}),
-        extra=dict(d.get("extra") or {}))
+        extra=dict(d.get("extra") or {}), unprotected_since_ms=d.get("unprotected_since_ms"),
+        unprotected_alerts=d.get("unprotected_alerts", 0),
+        orders_changed_ms=d.get("orders_changed_ms", 0))
 
 
 def _s(v: Decimal | None) -> str | None:

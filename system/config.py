@@ -141,6 +141,9 @@ class ReconcileConfig:
 
     interval_secs: float = field(default=60.0, metadata=_m(
         "seconds between reconcile sweeps", min=1, max=86_400))
+    stop_check_min_interval_secs: float = field(default=10.0, metadata=_m(
+        "least seconds between two sweeps that also check every stop (one account-wide "
+        "read of the open algo orders, request weight 40)", min=1, max=86_400))
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,9 +23,11 @@ import ccxt
 
 from actors.messages import (
     AccountLimits,
+    AccountSnapshot,
     CancelStop,
     ExchangeFailure,
     FailureKind,
+    FetchAccount,
     FetchLimits,
     FetchPositions,
     FetchSymbol,
@@ -266,6 +268,16 @@ class Gateway:
         """Every non-flat position on the account (the periodic reconciler)."""
         return tuple(PositionInfo(s, a, e) for s, a, e in self.open_positions())
 
+    def account(self, op: FetchAccount) -> AccountSnapshot:
+        """Every non-flat position and every open algo order of the account (the sweep's stop
+        check): GET positionRisk, then GET openAlgoOrders without a symbol (weight 40) through
+        ccxt's implicit method, since its fetch_open_orders refuses a call with no symbol."""
+        fetched = self._now_ms()  # before the reads: nothing that changed later is in them
+        positions = self.positions(FetchPositions(op.reason))
+        rows = self._read(self._ex.fapiPrivateGetOpenAlgoOrders, {})
+        orders = tuple(_order_info(str(r.get("symbol", "")), r, algo=True) for r in rows or ())
+        return AccountSnapshot(positions, orders, fetched)
+
     def limits(self, op: FetchLimits) -> AccountLimits:
         """The rate limits exchangeInfo publishes (ORDERS 10 s / 1 min, REQUEST_WEIGHT 1 min).
 
@@ -288,6 +300,7 @@ class Gateway:
             PlaceMarket: self.place_market, PlaceStop: self.place_stop,
             CancelStop: self.cancel_stop, LookupOrder: self.lookup,
             FetchSymbol: self.fetch_symbol, FetchPositions: self.positions,
+            FetchAccount: self.account,
             FetchLimits: self.limits}
         handler = handlers.get(type(op))
         if handler is None:

@@ -292,24 +292,33 @@ def test_a_stop_refused_once_is_placed_again_after_a_reconcile(launched, sim, co
     assert [s for _, _, s, _ in _book(sim)["algos"]] == ["NEW"]
 
 
-def test_a_stop_refused_three_times_in_a_row_quarantines_the_symbol_naming_the_error(
-        launched, sim):
+@pytest.mark.parametrize("code,msg", [(-2022, "ReduceOnly Order is rejected."),
+                                      (-1001, "Internal error; unable to process your "
+                                              "request. Please try again.")],
+                         ids=["-2022", "-1001"])
+def test_a_stop_refused_three_times_in_a_row_quarantines_alerts_and_keeps_placing_it(
+        launched, sim, code, msg):
+    # Issue 13: the quarantine used to leave the position naked until something unrelated
+    # (a reconnect) released it. Now it alerts at once and the stop keeps being placed.
     system = launched
     system.control.set_price(SYM, ENTRY, mark=ENTRY)
     for _ in range(3):
-        system.control.fail_next("POST", ALGO, code=-2022, msg="ReduceOnly Order is rejected.")
+        system.control.fail_next("POST", ALGO, code=code, msg=msg)
 
     _open(system, wait=False)
 
-    row = system.wait_state(SYM, "QUARANTINED", timeout_secs=20)
-    assert "-2022" in row["last_error"], row
-    truth = _truth(system)
+    row = _protected_by_one_stop(system)
     assert system.control.state()["faults"]["http"] == []
-    # Nothing rests: the quarantine is loud (state, reason, journal), not a fourth attempt.
-    assert truth["amount"] == Decimal(QTY) and truth["stops"] == []
-    assert _book(sim)["algos"] == []
     kinds = _kinds(system)
-    assert kinds.count("stop_rejected") == 2 and kinds[-1] == "quarantined", kinds
+    assert kinds.index("quarantined") < kinds.index("stop_placed"), kinds
+    placed = next(r for r in system.json("journal", SYM) if r["kind"] == "stop_placed")
+    assert placed["payload"]["released"] == "quarantine"
+    assert [c for c, _, s, _ in _book(sim)["algos"] if s == "NEW"] == [row["stop_client_id"]]
+    assert row["last_error"] is None and row["protection"] == "protected"
+    log = (system.log.parent / "actors.log").read_text()
+    assert f"ALERT {SYM} QUARANTINED and UNPROTECTED" in log
+    if code == -2022:
+        assert kinds.count("stop_rejected") == 2, kinds
 
 
 def test_a_partial_fill_then_the_rest_resizes_the_stop_to_the_full_position(launched, sim):

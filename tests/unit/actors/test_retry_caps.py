@@ -2,7 +2,8 @@
 
 A failure that would fail the same way again (auth, permissions, an invalid request) quarantines
 the symbol at once; a transient one is retried with backoff, but only MAX_OP_FAILURES times in
-a row. Quarantine leaves every resting exchange stop in place and says why.
+a row. Quarantine leaves every resting exchange stop in place and says why; when none rests,
+it keeps placing the stop (actors/coverage.py, tests/unit/actors/test_unprotected.py).
 """
 
 from __future__ import annotations
@@ -73,9 +74,12 @@ def test_a_lookup_failing_for_good_quarantines_at_once(kind, code):
     d, look = stop_lookup_pending()
     step = d.apply(Trigger.LOOKUP_REPLY, reply(look, fail=failure(kind, code, "denied")))
     assert step.state.state is State.QUARANTINED and step.kind == "quarantined"
-    assert step.retry_after_ms is None and step.requests == ()
+    assert step.requests == ()
     assert f"lookup {look.client_id}: denied" in step.state.quarantine_reason
     assert "not retried" in step.state.quarantine_reason
+    # No stop rests: the quarantine keeps placing it, under its own client id (issue 13).
+    assert step.retry_after_ms is not None and step.alert is not None
+    assert step.retry_op.client_id == look.client_id
 
 
 @pytest.mark.parametrize(("kind", "code"), TRANSIENT, ids=lambda v: str(v))
@@ -90,8 +94,10 @@ def test_a_transient_lookup_failure_retries_with_backoff_then_quarantines_at_the
         assert only(d.apply(Trigger.RETRY, look), LookupOrder) == look
     step = d.apply(Trigger.LOOKUP_REPLY, reply(look, fail=failure(kind, code)))
     assert delays == sorted(delays) and delays[0] < delays[-1]
-    assert step.state.state is State.QUARANTINED and step.retry_after_ms is None
+    assert step.state.state is State.QUARANTINED
     assert f"failed {MAX_OP_FAILURES} times in a row" in step.state.quarantine_reason
+    # No stop rests: the quarantine keeps placing it, under its own client id (issue 13).
+    assert step.retry_after_ms is not None and step.retry_op.client_id == look.client_id
 
 
 def test_a_lookup_that_succeeds_clears_its_failure_count():

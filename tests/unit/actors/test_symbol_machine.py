@@ -24,6 +24,7 @@ from actors.messages import (
     PlaceMarket,
     PlaceStop,
     ReconcileRequest,
+    StopCheck,
 )
 from actors.protection import Side, initial_trail_state
 from actors.symbol_machine import (
@@ -46,6 +47,7 @@ from actors.symbol_state import (
 from tests.fakes.machine import (
     RULES,
     SYMBOL,
+    T0,
     TIMEOUT,
     WOULD_TRIGGER,
     Driver,
@@ -172,6 +174,8 @@ def event_for(trigger: Trigger, s: SymbolState) -> Any:
         Trigger.SNAPSHOT: lambda: reply(FetchSymbol(SYMBOL), snapshot(
             "0.010", "60000", (stop_info(cid, "58800"),))),
         Trigger.RETRY: lambda: _stop_op(s),
+        Trigger.STOP_CHECK: lambda: StopCheck(SYMBOL, D("0.010"), (stop_info(cid, "58800"),),
+                                              T0 + 10_000),
     }[trigger]()
 
 
