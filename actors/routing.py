@@ -1,4 +1,5 @@
-"""The supervisor's table: symbol -> its actor, status, latest view, and waiting messages.
+"""The supervisor's tables: symbol -> its actor, status, latest view, and waiting messages;
+and its other children (pool, workers, streams).
 
 ActorAddress defines __eq__ without __hash__, so children are found by address with a linear
 search; symbols are dict keys. Nothing addressed to a symbol is dropped while its actor is
@@ -7,7 +8,9 @@ being (re)started: it waits in `pending` and is delivered, in order, once the ac
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +21,7 @@ STARTING, RUNNING, RESTARTING = "starting", "running", "restarting"
 QUARANTINED, PASSIVATING, PASSIVATED, STOPPING = ("quarantined", "passivating", "passivated",
                                                   "stopping")
 ALIVE = (STARTING, RUNNING)
+"""Statuses of an entry whose actor exists: such an entry always has an address."""
 MAX_PENDING = 10_000
 
 
@@ -38,7 +42,11 @@ class Child:
     """(message, reply_to) waiting for the actor to exist."""
     waiters: list[Any] = field(default_factory=list)
     """CLI endpoints waiting for a RestartDone."""
-    operator_restart: bool = False
+    respawn_reason: str | None = None
+    """Set when the supervisor stopped the actor itself (operator restart, pool replaced):
+    the exit is respawned at once and journaled with this cause."""
+    exit_note: str | None = None
+    """What the actor said (ChildFailing) before its exit: the cause of that exit."""
     last_active: float = field(default_factory=time.monotonic)
     gen: int = 0
 
@@ -51,6 +59,8 @@ class Child:
             return "PASSIVATED"
         if self.status == RESTARTING:
             return "RESTARTING"
+        if self.status == STOPPING:
+            return "STOPPED"
         return self.view.state if self.view is not None else "STARTING"
 
     def entry(self) -> ActorEntry:
@@ -75,6 +85,12 @@ class Routes:
         """The entry of `symbol`, created if missing."""
         return self.children.setdefault(symbol, Child(symbol))
 
+    def put(self, child: Child) -> Child:
+        """Store `child`, whose actor exists (see Supervisor._ensure)."""
+        assert child.address is not None, f"{child.symbol}: an entry without an actor"
+        self.children[child.symbol] = child
+        return child
+
     def by_address(self, address: Any) -> Child | None:
         """The child whose actor is at `address` (linear search with ==)."""
         return next((c for c in self.children.values()
@@ -82,4 +98,45 @@ class Routes:
 
     def alive(self) -> list[Child]:
         """Children with a running (or starting) actor."""
-        return [c for c in self.children.values() if c.status in ALIVE]
+        return [c for c in self.children.values()
+                if c.status in ALIVE and c.address is not None]
+
+
+class Others:
+    """The supervisor's other children: the pool, its workers (pids only) and the streams.
+
+    Entries are frozen ActorEntry rows, replaced on every change; workers are the pool's
+    children, so they are known by pid (the pool forwards their Started and WorkerGone).
+    """
+
+    def __init__(self) -> None:
+        self.entries: list[ActorEntry] = []
+
+    def __iter__(self) -> Iterator[ActorEntry]:
+        return iter(self.entries)
+
+    def add(self, kind: str, address: Any, restarts: int = 0, reason: str | None = None) -> None:
+        """A child just created (pid unknown until its Started)."""
+        self.entries.append(ActorEntry(kind, None, None, STARTING, restarts, reason, address))
+
+    def find(self, address: Any) -> ActorEntry | None:
+        """The entry of the child at `address`."""
+        return next((e for e in self.entries if e.address is not None and e.address == address),
+                    None)
+
+    def update(self, address: Any, **changes: Any) -> None:
+        """Change the entry of the child at `address` (nothing if unknown)."""
+        self.entries = [dataclasses.replace(e, **changes)
+                        if e.address is not None and e.address == address else e
+                        for e in self.entries]
+
+    def remove(self, address: Any = None, kind: str | None = None, pid: int | None = None) -> None:
+        """Drop the child at `address`, or every entry of `kind` (with `pid`, if given)."""
+        self.entries = [e for e in self.entries if not (
+            (address is not None and e.address is not None and e.address == address)
+            or (kind is not None and e.kind == kind and pid in (None, e.pid)))]
+
+    def learn_pid(self, kind: str, pid: int) -> None:
+        """A running child known only by its pid (a worker, via the pool); once per pid."""
+        if not any(e.kind == kind and e.pid == pid for e in self.entries):
+            self.entries.append(ActorEntry(kind, None, pid, RUNNING, 0, None, None))

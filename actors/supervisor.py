@@ -6,6 +6,10 @@ wait in the table until it exists (nothing is dropped, I-5). A symbol actor that
 restarted from its snapshot after an exponential backoff, at most `max_restarts` times in
 `within_secs`; past that the symbol is QUARANTINED (its exchange stop stays, the reason is
 shown, the operator decides). The supervisor never blocks: exchange calls go through the pool.
+Before its SupervisorInit it refuses every command ("starting, try again") and stores nothing
+(the gate and the operator's queries and commands are in actors/supervisor_admin.py); once it
+is stopping (ShutdownRequest, or Thespian's ActorExitRequest when the system shuts down) no
+exit is respawned and nothing is created.
 
 Hot path: the stream actors get the routing table (Subscriptions: symbol -> address of every
 live actor, refreshed within HOUSEKEEPING_SECS of a change) and send ticks and user-stream
@@ -35,38 +39,31 @@ from thespian.actors import (
 )
 
 from actors.messages import (
-    ActorEntry,
+    AccountSnapshot,
     AlgoUpdate,
     ChildFailing,
     ClosePosition,
     CommandResult,
     ExchangeReply,
     ExchangeRequest,
+    FetchAccount,
     FetchPositions,
     Forward,
-    Located,
     OpenPosition,
     OrderUpdate,
     PositionUpdate,
     Ready,
     ReconcileRequest,
     RestartDone,
-    RestartSymbol,
-    ShutdownAccepted,
-    ShutdownRequest,
     Started,
-    StateQuery,
-    StatusQuery,
     StreamConnected,
     StreamStatus,
     Subscriptions,
     SupervisorInit,
-    SupervisorStatus,
     SymbolInit,
     SymbolView,
     Timer,
-    TimingsQuery,
-    Where,
+    WorkerGone,
     new_id,
 )
 from actors.restarts import RestartIntensity
@@ -79,19 +76,23 @@ from actors.routing import (
     RESTARTING,
     RUNNING,
     STARTING,
+    STOPPING,
     Child,
+    Others,
     Routes,
 )
-from actors.sweep import plan_sweep
+from actors.supervisor_admin import SupervisorAdmin, not_ready_reply
+from actors.sweep import plan_stop_checks, plan_sweep
 from system.clock import SystemClock
 from system.logs import ActorLogger
 
 log = ActorLogger("posguard.supervisor")  # looked up per call: see system/logs.py
 HOUSEKEEPING_SECS = 1.0
-BUSY_STATES = ("OPENING", "MOVING_STOP", "CLOSING", "RECONCILING")
+HEALTHY_STATES = ("FLAT", "PROTECTED")
+"""A symbol actor in one of these after its restart no longer shows why it last exited."""
 
 
-class Supervisor(ActorTypeDispatcher):
+class Supervisor(SupervisorAdmin, ActorTypeDispatcher):
     """Creates and watches the pool, the streams and one actor per symbol."""
 
     def __init__(self, *args: Any, **kw: Any) -> None:
@@ -99,7 +100,7 @@ class Supervisor(ActorTypeDispatcher):
         self.init: SupervisorInit | None = None
         self.routes = Routes()
         self.intensity: RestartIntensity | None = None
-        self.others: list[ActorEntry] = []
+        self.others = Others()
         """Non-symbol children: pool, workers, streams (address, kind, pid)."""
         self.streams: dict[str, StreamStatus] = {}
         self.poison = 0
@@ -108,6 +109,20 @@ class Supervisor(ActorTypeDispatcher):
         self.pool: Any = None
         self.market: Any = None
         self.user: Any = None
+        self.last_stop_check = float("-inf")
+        """time.monotonic() of the last sweep that read the open algo orders too."""
+        self.carried: dict[tuple[str, str | None], int] = {}
+        """Restart counts the previous supervisor had (SupervisorInit.restarts)."""
+
+    def receiveMessage(self, msg: Any, sender: Any) -> Any:
+        """Dispatch; before the init every command is refused and nothing is stored."""
+        if self.init is None:
+            refusal = not_ready_reply(msg)
+            if refusal is not None:
+                log.warning("supervisor not initialised: %s refused", type(msg).__name__)
+                self.send(sender, refusal)
+                return None
+        return super().receiveMessage(msg, sender)
 
     # ------------------------------------------------------------------ start
 
@@ -118,10 +133,11 @@ class Supervisor(ActorTypeDispatcher):
             s = msg.supervisor
             self.intensity = RestartIntensity(s.max_restarts, s.within_secs, s.backoff_min_ms,
                                               s.backoff_max_ms)
-            self._start_pool()
+            self.carried = {(kind, symbol): n for kind, symbol, n in msg.restarts}
+            self._start_pool(self.carried.get(("exchange_pool", None), 0))
             if msg.streams is not None:
-                self._start_stream("user_stream")
-                self._start_stream("market_stream")
+                for kind in ("user_stream", "market_stream"):
+                    self._start_stream(kind, self.carried.get((kind, None), 0))
             self.handleDeadLetters(startHandling=True)
             self._recover()
             self.wakeupAfter(timedelta(seconds=HOUSEKEEPING_SECS), payload=Timer("housekeeping"))
@@ -131,12 +147,12 @@ class Supervisor(ActorTypeDispatcher):
             log.info("supervisor %d started (epoch %d)", os.getpid(), msg.epoch)
         self.send(sender, self._status())
 
-    def _start_pool(self) -> None:
+    def _start_pool(self, restarts: int = 0, reason: str | None = None) -> None:
         from actors.exchange_worker import ExchangePool
         assert self.init is not None
         self.pool = self.createActor(ExchangePool)
         self.send(self.pool, self.init.pool)
-        self.others.append(ActorEntry("exchange_pool", None, None, STARTING, 0, None, self.pool))
+        self.others.add("exchange_pool", self.pool, restarts, reason)
 
     def _start_stream(self, kind: str, restarts: int = 0, reason: str | None = None) -> None:
         from actors.market_stream import MarketStreamActor
@@ -150,12 +166,14 @@ class Supervisor(ActorTypeDispatcher):
         else:
             self.user = addr
         self.subs_dirty = True
-        self.others.append(ActorEntry(kind, None, None, STARTING, restarts, reason, addr))
+        self.others.add(kind, addr, restarts, reason)
 
     def _recover(self) -> None:
         from persistence.factory import attach
         from persistence.store import StoreError
         assert self.init is not None
+        if self.stopping:
+            return
         try:
             store = attach(self.init.store_target, self.init.epoch, SystemClock())
             try:
@@ -171,10 +189,21 @@ class Supervisor(ActorTypeDispatcher):
 
     # ------------------------------------------------------------------ symbol actors
 
-    def _ensure(self, symbol: str, reason: str) -> Child:
-        """The symbol's entry, with an actor created if it has none (and may have one)."""
-        child = self.routes.add(symbol)
-        if child.status in (PASSIVATED, STARTING) and child.address is None:
+    def _ensure(self, symbol: str, reason: str) -> Child | None:
+        """The symbol's entry, with an actor created if it has none (and may have one).
+
+        A new entry is stored only once its actor exists: an entry without an address is taken
+        for a live actor by everyone who reads the table (issue 13: a wedged symbol). None
+        while there is no init or the supervisor is stopping: nothing may be created then.
+        """
+        child = self.routes.get(symbol)
+        if self.init is None or self.stopping:
+            return child
+        if child is None:
+            child = Child(symbol, restarts=self.carried.get(("symbol", symbol), 0))
+            self._spawn(child, reason)
+            return self.routes.put(child)
+        if child.status == PASSIVATED and child.address is None:
             self._spawn(child, reason)
         return child
 
@@ -201,8 +230,15 @@ class Supervisor(ActorTypeDispatcher):
     def _route(self, symbol: str, msg: Any, reply_to: Any, reason: str) -> None:
         """Deliver to the symbol's actor, creating it or queueing while it restarts."""
         child = self._ensure(symbol, reason)
+        if child is None:
+            log.warning("%s: no actor while %s; %s not delivered", symbol,
+                        "stopping" if self.stopping else "not initialised", type(msg).__name__)
+            if reply_to is not None:
+                self.send(reply_to, CommandResult(symbol, getattr(msg, "command_id", ""),
+                                                  "rejected", "posguard is shutting down", -1))
+            return
         child.last_active = time.monotonic()
-        if child.status in ALIVE:
+        if child.status in ALIVE and child.address is not None:
             self._deliver(child, msg, reply_to)
         elif child.status == QUARANTINED:
             log.warning("%s is quarantined (%s): %s not delivered", symbol,
@@ -234,14 +270,15 @@ class Supervisor(ActorTypeDispatcher):
         if child is not None:
             child.view, child.pid = msg, msg.pid
             child.last_active = time.monotonic()
+            if child.status == RUNNING and msg.state in HEALTHY_STATES:
+                child.last_exit_reason = None  # restored and reconciled: no longer the news
 
     def receiveMsg_ChildFailing(self, msg: ChildFailing, sender: Any) -> None:
         """A child says why it is about to exit."""
         child = self.routes.by_address(sender)
         if child is not None:
-            child.last_exit_reason = msg.reason
-        self.others = [e if e.address != sender else _with(e, last_exit_reason=msg.reason)
-                       for e in self.others]
+            child.last_exit_reason = child.exit_note = msg.reason
+        self.others.update(sender, last_exit_reason=msg.reason)
 
     def receiveMsg_ChildActorExited(self, msg: ChildActorExited, sender: Any) -> None:
         """Restart (with backoff and an intensity limit), passivate, or quarantine."""
@@ -250,7 +287,9 @@ class Supervisor(ActorTypeDispatcher):
             self._other_exited(msg.childAddress)
             return
         child.address = None
+        reason, child.exit_note = child.exit_note or "exited without a reason (killed?)", None
         if self.stopping:
+            child.status = STOPPING  # no actor, and none will be made
             return
         if child.status == PASSIVATING:
             child.status = PASSIVATED
@@ -258,12 +297,13 @@ class Supervisor(ActorTypeDispatcher):
             if child.pending:
                 self._spawn(child, "message while passivated")
             return
-        reason = child.last_exit_reason or "exited without a reason (killed?)"
-        child.last_exit_reason = reason
-        if child.operator_restart:
-            child.operator_restart = False
-            self._spawn(child, "operator restart")
+        if child.respawn_reason is not None:
+            # We stopped it ourselves (operator restart, pool replaced): back at once, and
+            # journaled (SymbolInit.reason -> recovery_started) with that real cause.
+            child.last_exit_reason, child.respawn_reason = child.respawn_reason, None
+            self._spawn(child, child.last_exit_reason)
             return
+        child.last_exit_reason = reason
         assert self.intensity is not None
         backoff = self.intensity.allow(child.symbol, time.monotonic())
         if backoff is None:
@@ -292,33 +332,56 @@ class Supervisor(ActorTypeDispatcher):
         child.waiters.clear()
 
     def _other_exited(self, address: Any) -> None:
-        entry = next((e for e in self.others if e.address == address), None)
+        entry = self.others.find(address)
         if entry is None or self.stopping or self.init is None:
             return
-        self.others = [e for e in self.others if e.address != address]
+        self.others.remove(address)
         reason = entry.last_exit_reason or "exited without a reason (killed?)"
         log.error("%s exited (%s); replacing it", entry.kind, reason)
         if entry.kind == "exchange_pool":
             # Symbol actors hold the pool's address and wait for replies it will never send:
             # restart them all from their snapshots (they reconcile, resolving what was in
             # flight by client id).
-            self.others = [e for e in self.others if e.kind != "exchange_worker"]
-            self._start_pool()
+            self.others.remove(kind="exchange_worker")
+            self._start_pool(entry.restarts + 1, reason)
             for child in self.routes.alive():
-                child.operator_restart = True
+                child.respawn_reason = (f"exchange pool exited ({reason}); restarted to resolve "
+                                        f"its requests in flight")
                 self.send(child.address, ActorExitRequest())
         elif entry.kind in ("user_stream", "market_stream"):
             self._start_stream(entry.kind, entry.restarts + 1, reason)
 
     def receiveMsg_Started(self, msg: Started, sender: Any) -> None:
         """A non-symbol child (or a worker, via the pool) reports its pid."""
-        known = msg.kind != "exchange_worker" and any(e.address == sender for e in self.others)
-        if known:
-            self.others = [_with(e, pid=msg.pid, state=RUNNING) if e.address == sender else e
-                           for e in self.others]
+        entry = self.others.find(sender) if msg.kind != "exchange_worker" else None
+        if entry is None:
+            self.others.learn_pid(msg.kind, msg.pid)  # a worker's, via the pool (no address)
+        elif entry.kind == "exchange_pool":
+            # A pool that runs again no longer shows why its predecessor exited.
+            self.others.update(sender, pid=msg.pid, state=RUNNING, last_exit_reason=None)
         else:
-            # Workers are the pool's children; the pool forwards their pids (address unknown).
-            self.others.append(ActorEntry(msg.kind, None, msg.pid, RUNNING, 0, None, None))
+            self.others.update(sender, pid=msg.pid, state=RUNNING)
+
+    def receiveMsg_WorkerGone(self, msg: WorkerGone, sender: Any) -> None:
+        """The pool saw one of its workers die: `actors` no longer shows its pid."""
+        log.warning("exchange worker %d is gone (%s)", msg.pid, msg.reason)
+        self.others.remove(kind="exchange_worker", pid=msg.pid)
+
+    def receiveMsg_CommandResult(self, msg: CommandResult, sender: Any) -> None:
+        """A symbol actor's answer to a ReconcileRequest we sent (reconnect, sweep): expected."""
+        if msg.outcome == "rejected":
+            log.info("%s: reconcile not done now: %s", msg.symbol, msg.detail)
+
+    def receiveMsg_ActorExitRequest(self, msg: ActorExitRequest, sender: Any) -> None:
+        """We are being stopped (system shutdown): from now on no exit is respawned.
+
+        Thespian then stops our children and waits for their exits; a child re-created now
+        would never be told to exit, and the shutdown would hang on it (issue 13).
+        """
+        if not self.stopping:
+            log.warning("supervisor %d exiting: its children are stopped, none respawned",
+                        os.getpid())
+        self.stopping = True
 
     def receiveMsg_PoisonMessage(self, msg: PoisonMessage, sender: Any) -> None:
         """A child raised twice on a message we sent: log, count, show in `actors`."""
@@ -369,23 +432,6 @@ class Supervisor(ActorTypeDispatcher):
         """CLI: reconcile one symbol with the exchange."""
         self._command(msg, sender)
 
-    def receiveMsg_StateQuery(self, msg: StateQuery, sender: Any) -> None:
-        """CLI: one symbol's fresh view (or its table entry when it has no running actor)."""
-        self._query(msg, sender)
-
-    def receiveMsg_TimingsQuery(self, msg: TimingsQuery, sender: Any) -> None:
-        """Bench: one symbol's routing latencies (or its table entry when it has no actor)."""
-        self._query(msg, sender)
-
-    def _query(self, msg: StateQuery | TimingsQuery, sender: Any) -> None:
-        """Relay a query to the symbol's live actor; never creates one."""
-        known = self.routes.get(msg.symbol)
-        if known is None or known.status not in ALIVE:
-            self.send(sender, known.entry() if known else Located(
-                msg.symbol, None, "no actor for this symbol"))
-            return
-        self._deliver(known, msg, sender)
-
     def _command(self, msg: Any, sender: Any) -> None:
         if self.stopping:
             self.send(sender, CommandResult(msg.symbol, getattr(msg, "command_id", ""),
@@ -393,48 +439,12 @@ class Supervisor(ActorTypeDispatcher):
             return
         self._route(msg.symbol, msg, sender, "command")
 
-    def receiveMsg_Where(self, msg: Where, sender: Any) -> None:
-        """The address of a symbol's actor (created on request)."""
-        child: Child | None
-        if msg.create and not self.stopping:
-            child = self._ensure(msg.symbol, "command")
-        else:
-            child = self.routes.get(msg.symbol)
-        if child is None:
-            detail = "shutting down" if self.stopping else "no actor for this symbol"
-            self.send(sender, Located(msg.symbol, None, detail))
-            return
-        addr = child.address if child.status in ALIVE else None
-        why = child.quarantine_reason if child.status == QUARANTINED else None
-        self.send(sender, Located(msg.symbol, addr, why or child.status))
-
-    def receiveMsg_RestartSymbol(self, msg: RestartSymbol, sender: Any) -> None:
-        """Operator restart: stop the actor, recreate it from its snapshot, answer when loaded."""
-        child = self.routes.get(msg.symbol)
-        if self.stopping:
-            self.send(sender, RestartDone(msg.symbol, False, "posguard is shutting down"))
-            return
-        if child is None:
-            self.send(sender, RestartDone(msg.symbol, False, "no actor for this symbol"))
-            return
-        assert self.intensity is not None
-        self.intensity.reset(msg.symbol)
-        child.waiters.append(sender)
-        child.quarantine_reason = None
-        if child.status in ALIVE:
-            child.operator_restart = True
-            self.send(child.address, ActorExitRequest())
-        elif child.status == RESTARTING:
-            child.gen += 1  # the pending backoff timer is now stale
-            self._spawn(child, "operator restart")
-        else:
-            self._spawn(child, "operator restart")
-
     def receiveMsg_StreamStatus(self, msg: StreamStatus, sender: Any) -> None:
         """A stream actor's health."""
         self.streams[msg.kind] = msg
-        self.others = [_with(e, pid=msg.pid, state=msg.state) if e.address == sender else e
-                       for e in self.others]
+        self.others.update(sender, pid=msg.pid, state=msg.state)
+        if msg.state == "connected":  # connected again: why its predecessor exited is old news
+            self.others.update(sender, last_exit_reason=None)
 
     def receiveMsg_StreamConnected(self, msg: StreamConnected, sender: Any) -> None:
         """The user stream (re)connected: events may be missing; everyone reconciles."""
@@ -443,31 +453,6 @@ class Supervisor(ActorTypeDispatcher):
         for child in self.routes.alive():
             self.send(child.address, ReconcileRequest(
                 child.symbol, f"user stream connection #{msg.connection}"))
-
-    # ------------------------------------------------------------------ admin
-
-    def receiveMsg_StatusQuery(self, msg: StatusQuery, sender: Any) -> None:
-        """Every actor, the streams, the counters."""
-        self.send(sender, self._status())
-
-    def _status(self) -> SupervisorStatus:
-        entries = tuple(c.entry() for c in sorted(self.routes.children.values(),
-                                                  key=lambda c: c.symbol))
-        init = self.init
-        return SupervisorStatus(init is not None, self.stopping,
-                                tuple(self.others) + entries, tuple(self.streams.values()),
-                                self.poison, os.getpid(), init.epoch if init else 0,
-                                init.mode if init else "?",
-                                init.pool.settings.base_url if init else None)
-
-    def receiveMsg_ShutdownRequest(self, msg: ShutdownRequest, sender: Any) -> None:
-        """Stop accepting commands; report which symbols still have a request in flight."""
-        if not self.stopping:
-            log.warning("shutdown requested (%s): commands are refused from now on", msg.reason)
-        self.stopping = True
-        busy = tuple(c.symbol for c in self.routes.alive()
-                     if c.view is None or c.view.state in BUSY_STATES)
-        self.send(sender, ShutdownAccepted(busy))
 
     # ------------------------------------------------------------------ timers
 
@@ -480,13 +465,13 @@ class Supervisor(ActorTypeDispatcher):
             child = self.routes.get(t.symbol or "")
             if child is not None and child.status == RESTARTING and child.gen == t.gen \
                     and not self.stopping:
-                self._spawn(child, "restart after exit")
+                self._spawn(child, f"restart after exit: {child.last_exit_reason}")
         elif t.kind == "housekeeping":
             self._housekeeping()
             self.wakeupAfter(timedelta(seconds=HOUSEKEEPING_SECS), payload=t)
         elif t.kind == "sweep":
             if not self.stopping:
-                self.send(self.pool, ExchangeRequest(new_id(), FetchPositions(), self.myAddress))
+                self.send(self.pool, ExchangeRequest(new_id(), self._sweep_op(), self.myAddress))
             self.wakeupAfter(timedelta(seconds=self.init.reconcile_interval_secs), payload=t)
         elif t.kind == "recover":
             self._recover()
@@ -512,13 +497,16 @@ class Supervisor(ActorTypeDispatcher):
                     self.send(stream, table)
 
     def receiveMsg_ExchangeReply(self, msg: ExchangeReply, sender: Any) -> None:
-        """The periodic sweep's positions: adopt what has no actor, reconcile what differs."""
-        if not isinstance(msg.op, FetchPositions):
+        """The periodic sweep's positions (and with FetchAccount our stops): adopt what has no
+        actor, reconcile what differs, hand each actor the stops the exchange shows for it."""
+        if not isinstance(msg.op, FetchPositions | FetchAccount):
             return
         if msg.failure is not None:
             log.warning("reconcile sweep failed: %s", msg.failure.message)
             return
-        positions = msg.result if isinstance(msg.result, tuple) else ()
+        snap = msg.result if isinstance(msg.result, AccountSnapshot) else None
+        positions = snap.positions if snap else msg.result if isinstance(msg.result, tuple) \
+            else ()
         create, reconcile = plan_sweep(positions, self.routes.children)
         for symbol in create:
             log.warning("sweep: %s has a position on the exchange and no actor; adopting",
@@ -528,12 +516,40 @@ class Supervisor(ActorTypeDispatcher):
             child = self.routes.get(symbol)
             if child is not None and child.address is not None:
                 self.send(child.address, ReconcileRequest(symbol, "sweep: exchange differs"))
+        if snap is not None and not self.stopping:
+            self._check_stops(snap, set(reconcile) | set(create))
+
+    def _sweep_op(self) -> FetchPositions | FetchAccount:
+        """Positions only, or with the account's open algo orders (weight 40: actors/sweep.py)
+        at most every stop_check_min_interval_secs."""
+        assert self.init is not None
+        now = time.monotonic()
+        if now - self.last_stop_check < self.init.stop_check_min_interval_secs:
+            return FetchPositions()
+        self.last_stop_check = now
+        return FetchAccount()
+
+    def _check_stops(self, snap: AccountSnapshot, reconciling: set[str]) -> None:
+        """The sweep's stop check (actors/sweep.py plan_stop_checks)."""
+        plan = plan_stop_checks(snap, self.routes.children, reconciling)
+        for chk in plan.checks:
+            child = self.routes.get(chk.symbol)
+            if child is not None and child.address is not None:
+                self.send(child.address, chk)
+        for symbol in plan.create:
+            log.warning("sweep: %s has stops of ours on the exchange and no actor; starting "
+                        "one (it cancels them)", symbol)
+            self._ensure(symbol, "sweep: stops of ours without an actor")
+        for symbol in plan.naked_quarantined:
+            child = self.routes.get(symbol)
+            if child is None or child.address is not None:
+                continue
+            log.critical("ALERT %s QUARANTINED and UNPROTECTED: a position on the exchange and "
+                         "no stop of ours; restarting its actor to protect it (it was: %s)",
+                         symbol, child.quarantine_reason)
+            child.quarantine_reason = None
+            self._spawn(child, "sweep: quarantined with no stop on the exchange")
 
     def receiveUnrecognizedMessage(self, msg: Any, sender: Any) -> None:
         """Log and drop what the supervisor does not understand."""
         log.warning("supervisor: unexpected message %s from %s", type(msg).__name__, sender)
-
-
-def _with(entry: ActorEntry, **changes: Any) -> ActorEntry:
-    import dataclasses
-    return dataclasses.replace(entry, **changes)

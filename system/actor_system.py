@@ -109,6 +109,29 @@ def connect(address: str, port: int) -> Any:
     return ActorSystem(BASE, capabilities(address, port), transientUnique=True)
 
 
+def lookup(asys: Any, name: str, timeout_secs: float) -> Any:
+    """The address of the actor registered as `name` (globalName), or None; creates nothing.
+
+    `createActor(cls, globalName=name)` makes the actor when none is registered: the CLI used
+    it and, while the launcher was re-creating the supervisor, made an uninitialised one that
+    took commands (issue 13). The admin's own status (Thespian_StatusReq) lists the registered
+    names instead. thespian 4.0.1 has no public way to address the admin, hence
+    `_systemBase.adminAddr` (the version is pinned; tests/integration/system/
+    test_supervisor_recreation.py proves the lookup).
+    """
+    from datetime import timedelta
+
+    from thespian.actors import Thespian_StatusReq, Thespian_SystemStatus
+    admin = getattr(getattr(asys, "_systemBase", None), "adminAddr", None)
+    if admin is None:
+        raise ActorSystemError("cannot address the actor system's admin (thespian changed?)")
+    reply = asys.ask(admin, Thespian_StatusReq(), timedelta(seconds=timeout_secs))
+    if not isinstance(reply, Thespian_SystemStatus):
+        raise ActorSystemError(f"the actor system's admin did not answer within "
+                               f"{timeout_secs:g} s")
+    return reply.globalActors.get(name)
+
+
 def shutdown(address: str, port: int, timeout_secs: float = 15.0) -> None:
     """Shut the system on address:port down and wait until its port is closed."""
     if not port_answers(address, port):

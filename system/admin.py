@@ -2,7 +2,9 @@
 
 The CLI never starts an actor system: it checks that the admin port answers first (Thespian's
 ActorSystem() would otherwise start a new, empty one) and says "posguard is not running
-(admin port N)". Every ask has an explicit timeout; None from Thespian means no answer.
+(admin port N)". It never creates the supervisor either: it looks the name up, and until the
+launcher's supervisor is registered and initialised every command says "posguard is
+starting ... try again" (exit 1). Every ask has an explicit timeout; None means no answer.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from actors.messages import (
     SupervisorStatus,
     SymbolView,
 )
+from actors.supervisor_admin import NOT_READY
 from system import actor_system
 from system.config import Config
 
@@ -40,11 +43,14 @@ class Admin:
         self.timeout_secs = a.ask_timeout_secs if timeout_secs is None else timeout_secs
         if not actor_system.port_answers(a.admin_address, a.admin_port):
             raise AdminError(f"posguard is not running (admin port {a.admin_port})")
-        self.asys = actor_system.connect(a.admin_address, a.admin_port)
-        # Returns the registered supervisor; makes an empty one if none is registered (the
-        # launcher is re-creating it): status() then reports "not ready" and the launcher
-        # initialises that one within a second.
-        self.sup = self.asys.createActor(SUPERVISOR, globalName=SUPERVISOR_NAME)
+        try:
+            self.asys = actor_system.connect(a.admin_address, a.admin_port)
+            # Looked up, never created: with none registered the launcher is (re-)creating it.
+            self.sup = actor_system.lookup(self.asys, SUPERVISOR_NAME, self.timeout_secs)
+        except actor_system.ActorSystemError as e:
+            raise AdminError(f"{e} (admin port {a.admin_port})") from e
+        if self.sup is None:
+            raise AdminError(NOT_READY)
 
     def ask(self, msg: Any, timeout_secs: float | None = None) -> Any:
         """The supervisor's answer, or AdminError naming the timeout."""
@@ -61,7 +67,7 @@ class Admin:
         if not isinstance(st, SupervisorStatus):
             raise AdminError(f"unexpected answer {type(st).__name__}")
         if not st.initialized:
-            raise AdminError("posguard is starting or re-creating its supervisor; try again")
+            raise AdminError(NOT_READY)
         return st
 
     def view(self, symbol: str) -> SymbolView | ActorEntry | Located:
@@ -96,7 +102,16 @@ def symbol_row(view: SymbolView | None, entry: ActorEntry) -> dict[str, Any]:
         "peak_price": v.peak_price if v else None, "seq": v.seq if v else None,
         "restarts": entry.restarts, "pid": entry.pid,
         "last_error": (v.last_error if v and v.last_error else None) or entry.last_exit_reason,
+        "protection": protection(v),
     }
+
+
+def protection(v: SymbolView | None) -> str | None:
+    """UNPROTECTED (in capitals, wherever it is true: a position and no stop of ours resting,
+    whatever the state, QUARANTINED included), protected, or None with no position."""
+    if v is None or not v.side:
+        return None
+    return "UNPROTECTED" if v.unprotected else "protected"
 
 
 def stream_json(st: SupervisorStatus) -> dict[str, Any]:
@@ -120,7 +135,7 @@ STATUS_COLUMNS = [("SYMBOL", "symbol"), ("STATE", "state"), ("SIDE", "side"), ("
                   ("ENTRY", "entry_price"), ("MARK", "mark_price"), ("STOP", "stop_price"),
                   ("STOP_ID", "stop_order_id"), ("TRAIL", "trailing_active"),
                   ("PEAK", "peak_price"), ("SEQ", "seq"), ("RESTARTS", "restarts"),
-                  ("PID", "pid"), ("LAST_ERROR", "last_error")]
+                  ("PID", "pid"), ("PROTECTION", "protection"), ("LAST_ERROR", "last_error")]
 ACTOR_COLUMNS = [("KIND", "kind"), ("SYMBOL", "symbol"), ("PID", "pid"), ("STATE", "state"),
                  ("RESTARTS", "restarts"), ("POISON", "poison_messages"),
                  ("LAST_EXIT_REASON", "last_exit_reason")]

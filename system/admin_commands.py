@@ -33,6 +33,7 @@ from system.admin import (
     STATUS_COLUMNS,
     Admin,
     AdminError,
+    protection,
     stream_json,
     symbol_row,
     table,
@@ -186,7 +187,7 @@ def _view_json(v: SymbolView) -> dict[str, Any]:
             "stop_price": v.stop_price, "stop_order_id": v.stop_order_id,
             "stop_client_id": v.stop_client_id, "trailing_active": v.trailing_active,
             "peak_price": v.peak_price, "seq": v.seq, "pid": v.pid,
-            "last_error": v.last_error}
+            "last_error": v.last_error, "protection": protection(v)}
 
 
 # --------------------------------------------------------------------------- open / close
@@ -263,6 +264,8 @@ def shutdown(args: argparse.Namespace, config: Config) -> int:
     """Ask the running posguard to shut down gracefully; wait until it has."""
     admin = _admin(args, config)
     accepted = admin.ask(ShutdownRequest("posguard shutdown (CLI)"))
+    if isinstance(accepted, CommandResult):  # refused (e.g. the supervisor is not ready)
+        raise AdminError(accepted.detail)
     if not isinstance(accepted, ShutdownAccepted):
         raise AdminError(f"unexpected answer {accepted!r}")
     a = config.actor_system

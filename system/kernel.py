@@ -19,6 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from actors.messages import (
@@ -43,11 +44,20 @@ from system import actor_system, venues
 from system.admin import SUPERVISOR, SUPERVISOR_NAME
 from system.clock import Clock, SystemClock
 from system.config import Config
-from system.processes import PidBook, kill, system_pids
+from system.processes import (
+    ACTOR_SYSTEM,
+    LeftoverError,
+    PidBook,
+    RunRecord,
+    end_leftovers,
+    kill,
+    system_pids,
+)
 
 log = logging.getLogger("posguard.kernel")
 EXCHANGE_WORKERS = 4
 ORPHAN_WAIT_SECS = 5.0
+LEFTOVER_WAIT_SECS = 10.0
 
 
 class KernelError(RuntimeError):
@@ -68,6 +78,14 @@ class Kernel:
     external_url: str | None = None
     pids: PidBook = field(default_factory=PidBook)
     supervisor_restarts: int = 0
+    restarts: dict[tuple[str, str | None], int] = field(default_factory=dict)
+    """(kind, symbol) -> restarts the supervisor counted; handed to its successor."""
+
+    @property
+    def record(self) -> RunRecord:
+        """This run's pids on disk, next to the actor log, per admin port (RunRecord)."""
+        a = self.config.actor_system
+        return RunRecord(Path(a.log_file).parent / f"posguard-{a.admin_port}.pids.json")
 
     @property
     def exchange_url(self) -> str | None:
@@ -119,14 +137,38 @@ class Kernel:
 
     def _start_actors(self) -> None:
         a = self.config.actor_system
-        if actor_system.port_answers(a.admin_address, a.admin_port):
-            # We hold the instance lock, so no live posguard owns this system: it is a leftover
-            # of a launcher that was killed. Its actors' writes already fail on the epoch.
-            log.warning("stopping a leftover actor system on port %d", a.admin_port)
-            actor_system.shutdown(a.admin_address, a.admin_port)
+        try:
+            # We hold the instance lock, so an actor system of ours on this port is a leftover
+            # of a launcher that was killed (its admin outlives the launcher's process group);
+            # its actors' writes already fail on the epoch. Ended by pid, verified gone: a
+            # graceful shutdown of it can hang (THESPIAN.md) and leave it running.
+            ended = end_leftovers(a.admin_address, a.admin_port, self.record,
+                                  LEFTOVER_WAIT_SECS, actor_system.port_answers)
+        except LeftoverError as e:
+            raise KernelError(str(e)) from e
+        if ended:
+            log.warning("ended the leftover actor system on port %d (pids %s)", a.admin_port,
+                        ", ".join(map(str, ended)))
         actor_system.start(a.admin_address, a.admin_port, log_file=a.log_file)
+        for pid in system_pids(a.admin_address, a.admin_port):
+            self.pids.add(pid, ACTOR_SYSTEM)  # the admin and its logger
+        self._save_record()
         self.asys = actor_system.connect(a.admin_address, a.admin_port)
         self._create_supervisor()
+
+    def _save_record(self) -> None:
+        if self.pids.dirty:
+            self.pids.dirty = False
+            self.record.write(self.pids, os.getpid())
+
+    def _learn(self, status: SupervisorStatus) -> None:
+        """Remember the status's pids (on disk too) and restart counts."""
+        self.pids.learn(status)
+        self._save_record()
+        for e in status.actors:
+            if e.kind != "exchange_worker":  # workers are anonymous: the pool's, not ours
+                key = (e.kind, e.symbol)
+                self.restarts[key] = max(self.restarts.get(key, 0), e.restarts)
 
     def supervisor_init(self) -> SupervisorInit:
         """Everything the supervisor needs, from the config (no secrets: env names only)."""
@@ -140,9 +182,11 @@ class Kernel:
         pool = PoolInit(settings, EXCHANGE_WORKERS, ex.orders_per_10s, ex.orders_per_min)
         # The config's read-only mapping does not pickle; a plain dict copy crosses the wire.
         protection = dataclasses.replace(c.protection, symbols=dict(c.protection.symbols))
+        carried = tuple((kind, symbol, n) for (kind, symbol), n in self.restarts.items() if n)
         return SupervisorInit(self.holder.epoch, c.store_target(), pool, protection,
                               c.supervisor, self.stream_settings(),
-                              c.reconcile.interval_secs, os.getpid(), c.mode)
+                              c.reconcile.interval_secs, os.getpid(), c.mode, carried,
+                              c.reconcile.stop_check_min_interval_secs)
 
     def stream_settings(self) -> StreamSettings:
         """Where the stream actors connect (the simulator in paper mode)."""
@@ -161,11 +205,17 @@ class Kernel:
         self._create_supervisor()
 
     def _create_supervisor(self) -> None:
-        self.supervisor = self.asys.createActor(SUPERVISOR, globalName=SUPERVISOR_NAME)
-        status = self.asys.ask(self.supervisor, self.supervisor_init(), timedelta(seconds=30))
+        from thespian.actors import ActorSystemException
+        try:
+            self.supervisor = self.asys.createActor(SUPERVISOR, globalName=SUPERVISOR_NAME)
+            status = self.asys.ask(self.supervisor, self.supervisor_init(),
+                                   timedelta(seconds=30))
+        except ActorSystemException as e:
+            raise KernelError(f"the supervisor could not be created: {type(e).__name__}: "
+                              f"{e}") from e
         if not isinstance(status, SupervisorStatus):
             raise KernelError(f"the supervisor did not start (got {status!r})")
-        self.pids.learn(status)
+        self._learn(status)
 
     # ------------------------------------------------------------------ watching
 
@@ -174,7 +224,7 @@ class Kernel:
         t = self.config.actor_system.ask_timeout_secs if timeout_secs is None else timeout_secs
         reply = self.asys.ask(self.supervisor, StatusQuery(), timedelta(seconds=t))
         if isinstance(reply, SupervisorStatus):
-            self.pids.learn(reply)
+            self._learn(reply)
             return reply
         return None
 
@@ -249,17 +299,23 @@ class Kernel:
         a = self.config.actor_system
         grace = a.shutdown_grace_secs if grace_secs is None else grace_secs
         if self.asys is not None:
+            from thespian.actors import ActorSystemException
             try:
                 if grace > 0 and self.supervisor is not None:
                     self.status(1.0)  # learn the latest pids before they go
                     self.drain(grace)
                 actor_system.shutdown(a.admin_address, a.admin_port)
+            except (actor_system.ActorSystemError, ActorSystemException) as e:
+                # Handled below: every process of the system is ended by pid either way.
+                log.warning("graceful shutdown failed (%s: %s); ending the actor system by pid",
+                            type(e).__name__, e)
             finally:
                 self.asys = None
                 self.pids.wait_gone(self.pids.all(), ORPHAN_WAIT_SECS)
                 for pid in system_pids(a.admin_address, a.admin_port):
                     log.warning("actor-system process %d still running; killing it", pid)
                     kill(pid)
+                self.record.remove()
         if self.sim is not None:
             self.sim.stop()
             self.sim = None
@@ -330,8 +386,8 @@ def _watch(kernel: Kernel, done: threading.Event, duration_secs: float | None) -
             return 1
         st = kernel.status()
         if st is not None and not st.initialized:
-            # A supervisor nobody initialised (the CLI's globalName lookup made it after ours
-            # died): it has no children yet, so initialise it.
+            # Ours, whose SupervisorInit was lost or timed out (the CLI never creates one: it
+            # looks the name up): it refuses commands and has no children yet; initialise it.
             kernel.init_supervisor()
             continue
         if st is None:
@@ -375,6 +431,11 @@ def run_kernel(config: Config, duration_secs: float | None = None) -> int:
         try:
             print(banner(kernel), flush=True)
             rc = _watch(kernel, done, duration_secs)
+        except (KernelError, actor_system.ActorSystemError) as e:
+            # Re-creating the supervisor failed: a clear line, a non-zero exit, and the stop
+            # below still ends every process (a traceback would tell an operator nothing more).
+            print(f"posguard run: stopping: {e}", file=sys.stderr)
+            rc = 1
         finally:
             print("posguard: shutting down (exchange stops stay in place)", file=sys.stderr)
             kernel.stop(grace_secs=0 if rc else None)

@@ -9,6 +9,8 @@ file plus `--set` overrides (private store, log file and admin port per instance
 from __future__ import annotations
 
 import json
+import os
+import select
 import signal
 import socket
 import subprocess
@@ -41,8 +43,11 @@ class Launched:
     """A running `posguard run` and a CLI bound to it."""
 
     def __init__(self, workdir: Path, config_path: Path, sim_port: int,
-                 extra: Sequence[str] = (), *, cwd: Path | None = None) -> None:
-        self.port = free_port()
+                 extra: Sequence[str] = (), *, cwd: Path | None = None,
+                 port: int | None = None, new_session: bool = False) -> None:
+        self.port = port or free_port()
+        self.new_session = new_session
+        """Run the launcher in its own session (process group), as a shell would."""
         self.config_path = config_path
         self.cwd = cwd or config_path.parent
         self.sets = [f"store.sqlite_path={workdir / 'posguard.sqlite3'}",
@@ -52,6 +57,11 @@ class Launched:
                      "protection.trailing.min_update_interval_ms=0", *extra]
         self.log = workdir / f"run-{self.port}.log"
         self.proc: subprocess.Popen[str] | None = None
+        self.banner: str | None = None
+        """The first line the launcher printed (once it is up)."""
+        self.output: list[str] = []
+        """Every complete stdout line read so far (see lines())."""
+        self._out = b""
 
     def args(self) -> list[str]:
         """--config and --set arguments for any posguard command."""
@@ -65,14 +75,23 @@ class Launched:
         with open(self.log, "w") as err:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "system.cli", "run", *self.args()], cwd=self.cwd,
-                stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, text=True)
+                stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, text=True,
+                start_new_session=self.new_session)
+        self.banner, self.output, self._out = None, [], b""
         self.wait_for(lambda: self._user_stream_connected(), "posguard run to come up",
                       START_TIMEOUT_SECS)
 
     def _user_stream_connected(self) -> bool:
-        assert self.proc is not None
+        assert self.proc is not None and self.proc.stdout is not None
         if self.proc.poll() is not None:
             raise LaunchError(f"posguard run exited {self.proc.returncode}: {self.tail()}")
+        # The banner first: until this launcher has started its own system, whatever answers
+        # on the port may be a leftover of a killed one.
+        if self.banner is None:
+            self.lines()
+            if not self.output:
+                return False
+            self.banner = self.output[0]
         r = self.cli("status", "--json", "--timeout-secs", "2")
         return r.returncode == 0 and json.loads(r.stdout)["stream"].get(
             "user", {}).get("state") == "connected"
@@ -112,6 +131,29 @@ class Launched:
         return self.wait_for(lambda: (s := self.symbols().get(symbol)) and s["state"] == state
                              and s, f"{symbol} {state}", timeout_secs)
 
+    def lines(self, wait_secs: float = 0.0) -> list[str]:
+        """The launcher's stdout lines printed since the last call (banner, status lines)."""
+        assert self.proc is not None and self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()  # raw reads: a buffered reader would hide lines
+        while select.select([fd], [], [], wait_secs)[0]:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break  # the launcher exited
+            self._out += chunk
+            wait_secs = 0.0
+        *done, self._out = self._out.split(b"\n")
+        self.output.extend(line.decode(errors="replace") for line in done)
+        return [line.decode(errors="replace") for line in done]
+
+    def wait_output(self, text: str, timeout_secs: float = 30) -> str:
+        """Read the launcher's stdout (its status lines) until a line contains `text`."""
+        deadline = time.monotonic() + timeout_secs
+        while time.monotonic() < deadline:
+            found = [line for line in self.lines(0.1) if text in line]
+            if found:
+                return found[0]
+        raise LaunchError(f"the launcher printed no line with {text!r}; log: {self.tail()}")
+
     def tail(self, n: int = 3000) -> str:
         """The end of the launcher's stderr."""
         return self.log.read_text()[-n:] if self.log.exists() else ""
@@ -137,6 +179,13 @@ class Launched:
         if left:
             raise LaunchError(f"SIGKILL left processes running: {left}")
         return pids
+
+    def kill_group(self, wait_secs: float = 10) -> None:
+        """SIGKILL the launcher's whole process group (needs new_session), as `kill -9 -PGID`
+        does; Thespian's admin and the actors run in their own session and outlive it."""
+        assert self.proc is not None and self.new_session
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(wait_secs)
 
     def cleanup(self) -> list[int]:
         """Stop everything this launcher started; the pids that had to be killed."""

@@ -5,21 +5,26 @@ strays (THESPIAN.md). The launcher therefore keeps a book of every actor pid the
 reports (with the process's start time, so a recycled pid is never mistaken for ours), and
 every process of the actor system can also be found by its command line: all of them are
 forked from `python -m system.actor_system start --address A --port N`, on the admin port this
-instance holds under its instance lock.
+instance holds under its instance lock. The launcher also keeps its book on disk (RunRecord),
+so the run after a launcher's SIGKILL can end that launcher's actor system by pid.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
 import time
+from pathlib import Path
 from typing import Any
 
 import psutil
 
 log = logging.getLogger("posguard.processes")
+ACTOR_SYSTEM = "actor_system"
+"""PidBook kind of the admin and its logger: never a child of the supervisor."""
 
 
 def _started(pid: int) -> float | None:
@@ -34,6 +39,8 @@ class PidBook:
 
     def __init__(self) -> None:
         self.known: dict[int, tuple[str, float]] = {}
+        self.dirty = False
+        """True when `known` changed since the owner last saved it (RunRecord)."""
 
     def add(self, pid: int | None, kind: str) -> None:
         """Remember `pid` (ignored if it is not running)."""
@@ -41,6 +48,7 @@ class PidBook:
             started = _started(pid)
             if started is not None:
                 self.known[pid] = (kind, started)
+                self.dirty = True
 
     def learn(self, status: Any) -> None:
         """Every pid in a SupervisorStatus."""
@@ -59,8 +67,9 @@ class PidBook:
         return [p for p, (kind, _) in self.known.items() if kind == "supervisor"]
 
     def children_of_supervisor(self) -> list[int]:
-        """Every pid but the supervisor's (its children, grandchildren)."""
-        return [p for p, (kind, _) in self.known.items() if kind != "supervisor"]
+        """Every pid but the supervisor's and the actor system's own (admin, logger)."""
+        return [p for p, (kind, _) in self.known.items()
+                if kind not in ("supervisor", ACTOR_SYSTEM)]
 
     def alive(self, pid: int) -> bool:
         """True if `pid` runs and is the process we recorded (not a recycled pid)."""
@@ -78,7 +87,8 @@ class PidBook:
             log.warning("process %d (%s) did not exit; killing it", pid, self.known[pid][0])
             kill(pid)
         for pid in pids:
-            self.known.pop(pid, None)
+            if self.known.pop(pid, None) is not None:
+                self.dirty = True
         return left
 
 
@@ -97,3 +107,105 @@ def system_pids(address: str, port: int) -> list[int]:
         if any(cmd[i:i + len(want)] == want for i in range(len(cmd))):
             out.append(p.info["pid"])
     return [p for p in out if p != os.getpid()]
+
+
+# --------------------------------------------------------------------------- a run's record
+
+
+class LeftoverError(RuntimeError):
+    """A leftover actor system could not be ended, or the port is someone else's."""
+
+
+class RunRecord:
+    """One run's launcher and actor-system pids on disk, for the run after a SIGKILL.
+
+    Thespian's admin daemonizes into its own session, so SIGKILL of the launcher's process
+    group leaves the admin and every actor running on the admin port (issue 13). The launcher
+    rewrites this file whenever its PidBook learns a pid; the next `posguard run` on the port
+    reads it, ends those processes by pid (checked against their start times, so a recycled
+    pid is never hit) and removes it after a clean stop.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def write(self, book: PidBook, launcher_pid: int) -> None:
+        """Record `book` (atomically: a reader never sees half a file)."""
+        started = _started(launcher_pid)
+        data = {"launcher": [launcher_pid, started],
+                "pids": {str(p): [kind, t] for p, (kind, t) in book.known.items()}}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, self.path)
+
+    def read(self) -> tuple[tuple[int, float] | None, dict[int, float]]:
+        """(launcher pid and start time, {pid: start time}) of the recorded run, if any."""
+        try:
+            data = json.loads(self.path.read_text())
+            launcher = data.get("launcher")
+            pids = {int(p): float(v[1]) for p, v in data.get("pids", {}).items()}
+        except FileNotFoundError:
+            return None, {}
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as e:
+            log.warning("ignoring unreadable run record %s: %s", self.path, e)
+            return None, {}
+        return ((int(launcher[0]), float(launcher[1])) if launcher and launcher[1] else None,
+                pids)
+
+    def remove(self) -> None:
+        """Forget the record (every process of the run is gone)."""
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+
+def end_leftovers(address: str, port: int, record: RunRecord, timeout_secs: float,
+                  port_answers: Any) -> list[int]:
+    """SIGKILL a leftover actor system on address:port by pid; the pids ended.
+
+    The leftover's pids are the recorded ones still running (same start time) plus every
+    process forked from `system.actor_system start` for this port. Raises LeftoverError when
+    the recorded launcher still runs (the port is a live posguard's), when something that is
+    not an actor system of ours holds the port, or when a process or the port outlives the
+    kill. `port_answers(address, port)` tests the port (injected: system.actor_system's).
+    """
+    launcher, recorded = record.read()
+    if launcher is not None and launcher[0] != os.getpid() and _running(*launcher):
+        raise LeftoverError(f"admin port {port} belongs to a running posguard launcher (pid "
+                            f"{launcher[0]}, recorded in {record.path}): stop it first, or set "
+                            f"actor_system.admin_port to another port")
+    victims = {p: t for p, t in recorded.items() if _started(p) == t}
+    for pid in system_pids(address, port):
+        started = _started(pid)
+        if started is not None:
+            victims.setdefault(pid, started)
+    if not victims:
+        if port_answers(address, port):
+            raise LeftoverError(f"{address}:{port} is in use by something that is not a "
+                                f"posguard actor system: set actor_system.admin_port to a free "
+                                f"port")
+        record.remove()
+        return []
+    log.warning("ending a leftover actor system on port %d (a killed launcher's): pids %s",
+                port, sorted(victims))
+    for pid in victims:
+        kill(pid)
+    deadline = time.monotonic() + timeout_secs
+    left = sorted(victims)
+    while (left or port_answers(address, port)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        left = [p for p in left if _running(p, victims[p])]
+    if left or port_answers(address, port):
+        raise LeftoverError(f"the leftover actor system on port {port} outlived SIGKILL "
+                            f"(still running: {left or 'something on the port'})")
+    record.remove()
+    return sorted(victims)
+
+
+def _running(pid: int, started: float) -> bool:
+    """True if `pid` is the process that started at `started` and is not a zombie."""
+    try:
+        p = psutil.Process(pid)
+        return p.create_time() == started and p.status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
