@@ -337,9 +337,11 @@ def status_line(st: SupervisorStatus, supervisor_restarts: int = 0) -> str:
     """The live one-line status: symbols, protection, restarts, streams."""
     symbols = [e for e in st.actors if e.kind == "symbol"]
     count = {name: sum(1 for e in symbols if e.state in states) for name, states in (
-        ("protected", ("PROTECTED", "MOVING_STOP")), ("unprotected", ("OPEN_UNPROTECTED",)),
+        ("protected", ("PROTECTED", "MOVING_STOP")),
         ("in flight", ("OPENING", "CLOSING", "RECONCILING", "STARTING", "RESTARTING")),
         ("quarantined", ("QUARANTINED",)))}
+    naked = sorted(e.symbol or "?" for e in symbols if e.state == "OPEN_UNPROTECTED"
+                   or (e.view is not None and e.view.unprotected))
     restarts = sum(e.restarts for e in st.actors) + supervisor_restarts
     streams = " | ".join(
         f"{x.kind} stream {x.state}" + (f" ({x.subscriptions} subs)" if x.kind == "market"
@@ -347,9 +349,24 @@ def status_line(st: SupervisorStatus, supervisor_restarts: int = 0) -> str:
         for x in sorted(st.streams, key=lambda x: x.kind, reverse=True)) or "no streams"
     parts = [f"symbols {len(symbols)}", *(f"{k} {v}" for k, v in count.items()),
              f"restarts {restarts}", streams]
+    parts.insert(2, _unprotected(naked))
     if st.stopping:
         parts.append("SHUTTING DOWN")
     return " | ".join(parts)
+
+
+def _unprotected(symbols: list[str]) -> str:
+    """'unprotected 0', or UNPROTECTED in capitals with the symbols (a position with no stop
+    of ours resting, whatever its state: OPEN_UNPROTECTED, QUARANTINED, ...)."""
+    if not symbols:
+        return "unprotected 0"
+    names = ", ".join(symbols[:UNPROTECTED_NAMED]) + (", ..." if len(symbols) > UNPROTECTED_NAMED
+                                                      else "")
+    return f"UNPROTECTED {len(symbols)} ({names})"
+
+
+UNPROTECTED_NAMED = 5
+"""Symbols the status line names; `posguard status` lists every one."""
 
 
 class _Line:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from actors.messages import ActorEntry, StreamStatus, SupervisorStatus, SymbolView
 from system.admin import STATUS_COLUMNS, symbol_row, table
 from system.kernel import status_line
@@ -27,7 +29,7 @@ def test_status_line_counts_protection_states_restarts_and_stream_health():
 
     line = status_line(st, supervisor_restarts=1)
 
-    assert line == ("symbols 5 | protected 2 | unprotected 1 | in flight 1 | quarantined 1 | "
+    assert line == ("symbols 5 | protected 2 | UNPROTECTED 1 (C) | in flight 1 | quarantined 1 | "
                     "restarts 4 | user stream connected | market stream reconnecting (4 subs)")
 
 
@@ -49,3 +51,15 @@ def test_table_aligns_columns_and_shows_missing_values_as_dashes():
     assert lines[1].split()[:4] == ["BTCUSDT", "PROTECTED", "long", "1"]
     assert lines[1].rstrip().endswith("-")  # last_error missing
     assert lines[0].index("STATE") == lines[1].index("PROTECTED")
+
+
+def test_status_line_names_every_unprotected_position_in_capitals_quarantined_included():
+    naked = dataclasses.replace(_view("D", "QUARANTINED"), unprotected=True)
+    st = SupervisorStatus(True, False, (
+        _entry("A", "PROTECTED"),
+        ActorEntry("symbol", "D", 4242, "QUARANTINED", 0, None, None, naked)), (), 0, 1, 7)
+
+    line = status_line(st)
+
+    assert "UNPROTECTED 1 (D)" in line, line
+    assert "quarantined 1" in line
