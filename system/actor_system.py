@@ -102,11 +102,29 @@ def connect(address: str, port: int) -> Any:
         raise ActorSystemError(f"posguard is not running (admin port {port})")
     os.environ.setdefault("THESPIAN_BASE_IPADDR", address)
     bind_only_to(address)
+    never_start_admin(port)
     from thespian.actors import ActorSystem
     # transientUnique: a handle on THIS admin. Without it Thespian keeps one process-wide
     # singleton bound to the first admin it reached, so a process that outlives one system
     # (the launcher re-creating things, a test, a bench) would keep talking to a dead admin.
     return ActorSystem(BASE, capabilities(address, port), transientUnique=True)
+
+
+def never_start_admin(port: int) -> None:
+    """Make this process's ActorSystem() refuse to start an admin: it may only reach one.
+
+    Thespian's ActorSystem() starts an admin, forked from the calling process, when its probe
+    finds none. The port check above cannot close the race with an admin that goes away just
+    after it answered (the leftover of a killed launcher being ended): the chaos run (issue 13)
+    found a supervisor, pool and streams forked from a `posguard actors` CLI. Only the exec'd
+    `python -m system.actor_system start` may start one (module docstring), and it never calls
+    this. thespian 4.0.1 (pinned) has no public switch, hence the class attribute.
+    """
+    from thespian.system.multiprocCommon import multiprocessCommon
+
+    def refuse(*_: Any, **__: Any) -> None:
+        raise ActorSystemError(f"posguard is not running (admin port {port})")
+    multiprocessCommon._startAdmin = refuse  # type: ignore[method-assign]
 
 
 def lookup(asys: Any, name: str, timeout_secs: float) -> Any:

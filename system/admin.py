@@ -48,7 +48,8 @@ class Admin:
             # Looked up, never created: with none registered the launcher is (re-)creating it.
             self.sup = actor_system.lookup(self.asys, SUPERVISOR_NAME, self.timeout_secs)
         except actor_system.ActorSystemError as e:
-            raise AdminError(f"{e} (admin port {a.admin_port})") from e
+            where = f"admin port {a.admin_port}"
+            raise AdminError(str(e) if where in str(e) else f"{e} ({where})") from e
         if self.sup is None:
             raise AdminError(NOT_READY)
 
