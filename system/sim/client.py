@@ -130,6 +130,13 @@ class SimControl:
         return self._call("POST", "fault/partial_fill",
                           {"symbol": symbol, "fraction": fraction, "after_ms": after_ms})
 
+    def cancel_algo(self, symbol: str, algo_id: int | None = None) -> dict:
+        """The venue cancels a resting algo order of `symbol` (default: its oldest)."""
+        body: dict = {"symbol": symbol}
+        if algo_id is not None:
+            body["algo_id"] = algo_id
+        return self._call("POST", "fault/cancel_algo", body)
+
     def clear_faults(self) -> dict:
         """Forget every pending fault."""
         return self._call("POST", "fault/clear", {})

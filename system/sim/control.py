@@ -195,6 +195,24 @@ def c_partial(sim, body):
     return {"symbol": sym, "fraction": frac, "after_ms": after}
 
 
+def c_cancel_algo(sim, body):
+    """POST /_sim/fault/cancel_algo {"symbol", "algo_id"?}: the venue cancels a resting algo
+    order by itself (its ALGO_UPDATE CANCELED goes out like any other); without "algo_id",
+    the symbol's oldest resting one."""
+    sym = _symbol(sim, body)
+    resting = sim.engine.open_algos(sym)
+    algo_id = body.get("algo_id")
+    if algo_id is None:
+        if not resting:
+            raise ControlError(f"no resting algo order for {sym}")
+        algo_id = resting[0].algo_id
+    a = next((a for a in resting if a.algo_id == algo_id), None)
+    if a is None:
+        raise ControlError(f"no resting algo order {algo_id!r} for {sym}")
+    sim.engine.cancel_algo(sym, a.algo_id, None)
+    return {"symbol": sym, "algoId": a.algo_id, "clientAlgoId": a.client_algo_id}
+
+
 def c_clear(sim, body):
     """POST /_sim/fault/clear: forget pending faults."""
     sim.faults.clear()
@@ -219,5 +237,6 @@ CONTROL_ROUTES = {
     ("POST", "/_sim/fault/fail"): c_fail,
     ("POST", "/_sim/fault/timeout"): c_timeout,
     ("POST", "/_sim/fault/partial_fill"): c_partial,
+    ("POST", "/_sim/fault/cancel_algo"): c_cancel_algo,
     ("POST", "/_sim/fault/clear"): c_clear,
 }
