@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import subprocess
 import threading
 import time
 import uuid
@@ -35,6 +36,11 @@ from system.sim.settings import SimSettings
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 QTY = {"BTCUSDT": "0.010", "ETHUSDT": "0.100", "SOLUSDT": "1"}
 SETTLE_SECS = 60.0
+STOP_WAIT_SECS = 60.0
+"""How long the second launcher may take to stop after SIGTERM: its own stop is bounded by
+the drain (actor_system.shutdown_grace_secs, 10 s, plus one 5 s ask), Thespian's shutdown, the
+15 s wait for the admin port to close and the 5 s wait for orphans (system/kernel.py), i.e.
+well over the 30 s this used to wait (a trial failed with a traceback at 30 s in CI)."""
 SIM_SETTINGS = SimSettings(walk_interval_ms=3_600_000, mark_stream_interval_ms=50)
 
 
@@ -60,7 +66,10 @@ class Trial:
     recovered_secs: float = 0.0
     """Second launch -> every position PROTECTED by exactly one stop."""
     exit_code: int | None = None
-    """The second launcher's exit code after SIGTERM (0: clean shutdown)."""
+    """The second launcher's exit code after SIGTERM (0: clean shutdown; None: it did not
+    exit within STOP_WAIT_SECS and was killed by pid)."""
+    stop_secs: float | None = None
+    """SIGTERM -> the second launcher exited."""
 
     @property
     def ok(self) -> bool:
@@ -170,7 +179,12 @@ def run_trial(trial: Trial, workdir: Path, config_path: Path, rng: random.Random
                 trial.not_duplicate.append(f"{sym}: re-sent {cid}: {again}")
         trial.positions = sum(1 for p in control.state()["positions"]
                               if Decimal(p["positionAmt"]) != 0)
-        trial.exit_code = second.terminate()
+        t1 = time.monotonic()
+        try:
+            trial.exit_code = second.terminate(STOP_WAIT_SECS)
+            trial.stop_secs = time.monotonic() - t1
+        except subprocess.TimeoutExpired:
+            trial.exit_code = None  # a failed trial, reported as such; cleanup() kills it
         return trial
     finally:
         first.cleanup()

@@ -339,6 +339,9 @@ def durability(config_path: str, opts: Options, say: Say) -> list[dict]:
             "unsettled": [t.unsettled for t in trials if t.unsettled],
             "positions_restored": sum(t.positions for t in trials),
             "recovered": stats.summary(t.recovered_secs * 1000 for t in trials),
+            "stop": stats.summary(t.stop_secs * 1000 for t in trials if t.stop_secs is not None),
+            "unclean_stops": [f"trial {t.n}: exit {t.exit_code}" for t in trials
+                              if t.exit_code != 0],
         })
     return out
 

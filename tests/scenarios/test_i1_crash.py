@@ -22,7 +22,7 @@ import uuid
 import psycopg
 import pytest
 
-from system.bench.durability import Trial, run_trial
+from system.bench.durability import STOP_WAIT_SECS, Trial, run_trial
 from tests.fixtures.engine import REPO
 
 TRIALS = int(os.environ.get("POSGUARD_I1_TRIALS", "20"))
@@ -56,7 +56,8 @@ def test_sigkill_of_the_whole_system_at_random_moments_loses_nothing_acknowledge
             f"{trial.unsettled}"
         assert not trial.not_duplicate, f"{where}: re-sent opens not refused: " \
             f"{trial.not_duplicate}"
-        assert trial.exit_code == 0, f"{where}: the second launcher exited {trial.exit_code}"
+        assert trial.exit_code == 0, f"{where}: the second launcher exited {trial.exit_code} " \
+            f"(None: not within {STOP_WAIT_SECS:g} s of SIGTERM)"
     acked = sum(len(t.acked) for t in trials)
     print(f"\nI-1: {len(trials)} trials (seed {seed}), {acked} acknowledged opens, lost 0, "
           f"{sum(t.positions for t in trials)} positions restored and protected")

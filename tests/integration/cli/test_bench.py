@@ -57,6 +57,7 @@ def test_a_quick_bench_measures_every_section_and_leaves_nothing_running(tmp_pat
     assert {d["backend"] for d in res["durability"]} == {"sqlite", "postgres"}
     for d in res["durability"]:
         assert d["lost"] == 0 and d["found"] == d["acknowledged"] and not d["unsettled"]
+        assert d["unclean_stops"] == [] and d["stop"]["n"] == d["trials"], d
     assert {s["backend"] for s in res["store_append"]} == {"sqlite", "postgres"}
     assert res["elapsed_secs"] < 120
     assert not _ours() - before, "the bench left processes running"
