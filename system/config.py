@@ -20,6 +20,9 @@ from typing import Any, Literal
 import yaml
 
 from actors.protection import ProtectionPolicy
+from ops.alerts.settings import AlertsConfig
+from ops.metrics.settings import MetricsConfig
+from ops.page.settings import StatusPageConfig
 from system import venues
 from system.config_schema import ConfigError, build, defaults_as_dict
 from system.sim.settings import SimSettings
@@ -181,6 +184,9 @@ class Config:
     supervisor: SupervisorConfig
     streams: StreamsConfig
     reconcile: ReconcileConfig
+    alerts: AlertsConfig
+    metrics: MetricsConfig
+    status_page: StatusPageConfig
     source: str
     """The file this config was read from ("<defaults>" when none)."""
 
@@ -218,6 +224,7 @@ class Config:
 _SECTIONS: dict[str, type] = {
     "exchange": ExchangeConfig, "store": StoreConfig, "actor_system": ActorSystemConfig,
     "supervisor": SupervisorConfig, "streams": StreamsConfig, "reconcile": ReconcileConfig,
+    "alerts": AlertsConfig, "metrics": MetricsConfig, "status_page": StatusPageConfig,
 }
 _TOP_KEYS = ("mode", *_SECTIONS, "protection")
 

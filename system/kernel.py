@@ -40,6 +40,7 @@ from actors.messages import (
     TimingsQuery,
     Where,
 )
+from ops.hub import Hub
 from system import actor_system, venues
 from system.admin import SUPERVISOR, SUPERVISOR_NAME
 from system.clock import Clock, SystemClock
@@ -78,6 +79,8 @@ class Kernel:
     external_url: str | None = None
     pids: PidBook = field(default_factory=PidBook)
     supervisor_restarts: int = 0
+    ops: Hub = field(default_factory=Hub)
+    """ops.hub.Hub: alerts, metrics, status page (started once the engine runs)."""
     restarts: dict[tuple[str, str | None], int] = field(default_factory=dict)
     """(kind, symbol) -> restarts the supervisor counted; handed to its successor."""
 
@@ -216,6 +219,20 @@ class Kernel:
         if not isinstance(status, SupervisorStatus):
             raise KernelError(f"the supervisor did not start (got {status!r})")
         self._learn(status)
+
+    def start_ops(self) -> None:
+        """Alerts, metrics and the status page (each one left out if it cannot start)."""
+        from ops.build import OpsContext, build_hub
+        self.ops = build_hub(OpsContext(self.config, self.config.store_target(),
+                                        self.holder.epoch, self.exchange_url))
+        self.ops.event("started", f"posguard started ({self.config.mode}, epoch "
+                       f"{self.holder.epoch})")
+
+    def stop_ops(self, rc: int) -> None:
+        """Tell the services the engine stops, then close them (bounded)."""
+        self.ops.event("stopped", "posguard stopped" + ("" if rc == 0 else f" (exit {rc})"))
+        self.ops.close()
+        self.ops = Hub()
 
     # ------------------------------------------------------------------ watching
 
@@ -397,11 +414,15 @@ def _watch(kernel: Kernel, done: threading.Event, duration_secs: float | None) -
             kernel.lock.check()
         except LockLost as e:
             log.critical("%s: stopping at once (another instance may be trading)", e)
+            kernel.ops.event("lock_lost", f"{e}: posguard stopped at once (another instance "
+                             "may be trading)")
             return 1
         if not actor_system.port_answers(a.admin_address, a.admin_port):
             log.critical("the actor system's admin on port %d is gone", a.admin_port)
             return 1
         st = kernel.status()
+        if st is not None:
+            kernel.ops.observe(st)
         if st is not None and not st.initialized:
             # Ours, whose SupervisorInit was lost or timed out (the CLI never creates one: it
             # looks the name up): it refuses commands and has no children yet; initialise it.
@@ -447,6 +468,7 @@ def run_kernel(config: Config, duration_secs: float | None = None) -> int:
             return 1
         try:
             print(banner(kernel), flush=True)
+            kernel.start_ops()
             rc = _watch(kernel, done, duration_secs)
         except (KernelError, actor_system.ActorSystemError) as e:
             # Re-creating the supervisor failed: a clear line, a non-zero exit, and the stop
@@ -455,6 +477,7 @@ def run_kernel(config: Config, duration_secs: float | None = None) -> int:
             rc = 1
         finally:
             print("posguard: shutting down (exchange stops stay in place)", file=sys.stderr)
+            kernel.stop_ops(rc)
             kernel.stop(grace_secs=0 if rc else None)
     finally:
         for s, h in previous.items():

@@ -1,0 +1,1 @@
+"""Alerts that reach a person: rules over the status, a durable outbox, webhook and Telegram."""

@@ -1,0 +1,1 @@
+"""Prometheus metrics (prometheus_client) on a loopback port."""

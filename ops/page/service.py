@@ -1,0 +1,10 @@
+"""Placeholder until the page service lands: builds nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def build(ctx: Any) -> Any:
+    """The page service for `ctx` (None: not configured)."""
+    return None
