@@ -54,7 +54,9 @@ class Launched:
                      f"actor_system.admin_port={self.port}", "exchange.simulator.embedded=false",
                      f"actor_system.log_file={workdir / 'actors.log'}",
                      f"exchange.simulator.port={sim_port}", "exchange.request_timeout_ms=2000",
-                     "protection.trailing.min_update_interval_ms=0", *extra]
+                     "protection.trailing.min_update_interval_ms=0",
+                     # The operator ports are fixed by default; a test asks for its own.
+                     "metrics.port=0", "status_page.port=0", *extra]
         self.log = workdir / f"run-{self.port}.log"
         self.proc: subprocess.Popen[str] | None = None
         self.banner: str | None = None
