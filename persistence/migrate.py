@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from persistence.store import StoreUnavailable
+from persistence.store import StoreNotInitialised, StoreUnavailable
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -110,7 +110,8 @@ def check_current(found: int, backend: str, where: str) -> None:
     if found == expected:
         return
     if found < expected:
-        raise StoreUnavailable(
+        # Version 0: no tables at all, posguard never ran on this store (a reader may say so).
+        raise (StoreNotInitialised if found == 0 else StoreUnavailable)(
             f"{where}: schema version {found}, this build needs {expected}; start the "
             "engine (the launcher applies migrations) before attaching")
     raise StoreUnavailable(f"{where}: schema version {found} is newer than this build's "

@@ -8,16 +8,17 @@ that starts after the bump committed sees the new epoch and is refused with Stal
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
 
-from persistence import codec, migrate
+from persistence import codec, migrate, outbox
 from persistence.store import (
     JournalRow,
     Loaded,
+    OutboxAlert,
     SeqConflict,
     StaleEpoch,
     Store,
@@ -211,6 +212,46 @@ class PostgresStore(Store):
             "LIMIT %s", (symbol, after_seq, limit)).fetchall()
         return [JournalRow(r[0], r[1], r[2], r[3], codec.decode(r[4]), r[5], r[6], r[7])
                 for r in rows]
+
+    # ------------------------------------------------------------------ alert outbox
+
+    def add_alert(self, *, kind: str, severity: str, symbol: str | None, text: str,
+                  payload: dict, created_at_ms: int, channels: Sequence[str]) -> int:
+        """The alert and its delivery rows in one transaction; its id."""
+        params = outbox.alert_params(kind, severity, symbol, text, payload, self.epoch,
+                                     created_at_ms)
+        with translated(self._where, "add_alert"):
+            conn = self._c()
+            with conn.transaction():
+                alert_id = int(scalar(conn, outbox.INSERT_ALERT, params))
+                for channel in channels:
+                    conn.execute(outbox.INSERT_DELIVERY, (alert_id, channel,
+                                                          int(created_at_ms)))
+        return alert_id
+
+    def pending_alerts(self, channel: str, *, due_at_ms: int, limit: int = 100
+                       ) -> list[OutboxAlert]:
+        """Undelivered, due alerts of `channel`, oldest first."""
+        with translated(self._where, "pending_alerts"):
+            rows = self._c().execute(outbox.PENDING, (channel, int(due_at_ms),
+                                                      int(limit))).fetchall()
+        return [outbox.row(r) for r in rows]
+
+    def alert_attempt_failed(self, channel: str, ids: Sequence[int], *, error: str,
+                             next_at_ms: int) -> None:
+        """attempts + 1, last_error, next_at_ms for each still undelivered id."""
+        self._mark(outbox.FAILED, ids, (outbox.error_text(error), int(next_at_ms), channel))
+
+    def alerts_delivered(self, channel: str, ids: Sequence[int], *, delivered_at_ms: int
+                         ) -> None:
+        """delivered_at_ms for each still undelivered id."""
+        self._mark(outbox.DELIVERED, ids, (int(delivered_at_ms), channel))
+
+    def _mark(self, sql: str, ids: Sequence[int], params: tuple[Any, ...]) -> None:
+        if not ids:
+            return
+        with translated(self._where, "mark alerts"):
+            self._c().execute(outbox.in_list(sql, ids), (*params, *map(int, ids)))
 
     def ping(self) -> None:
         """A trivial round trip; StoreUnavailable if the server does not answer."""

@@ -12,13 +12,14 @@ import contextlib
 import random
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from persistence import codec, migrate
+from persistence import codec, migrate, outbox
 from persistence.store import (
     JournalRow,
     Loaded,
+    OutboxAlert,
     SeqConflict,
     StaleEpoch,
     Store,
@@ -227,6 +228,47 @@ class SqliteStore(Store):
         return [JournalRow(r[0], r[1], r[2], r[3], codec.decode(r[4]), r[5], r[6], r[7])
                 for r in rows]
 
+    # ------------------------------------------------------------------ alert outbox
+
+    def add_alert(self, *, kind: str, severity: str, symbol: str | None, text: str,
+                  payload: dict, created_at_ms: int, channels: Sequence[str]) -> int:
+        """The alert and its delivery rows in one IMMEDIATE transaction; its id."""
+        params = outbox.alert_params(kind, severity, symbol, text, payload, self.epoch,
+                                     created_at_ms)
+        conn = self._c()
+        with translated(self.path, "add_alert"), write_transaction(conn, self._busy_timeout_ms):
+            alert_id = int(conn.execute(_q(outbox.INSERT_ALERT), params).fetchone()[0])
+            for channel in channels:
+                conn.execute(_q(outbox.INSERT_DELIVERY), (alert_id, channel,
+                                                          int(created_at_ms)))
+        return alert_id
+
+    def pending_alerts(self, channel: str, *, due_at_ms: int, limit: int = 100
+                       ) -> list[OutboxAlert]:
+        """Undelivered, due alerts of `channel`, oldest first."""
+        with translated(self.path, "pending_alerts"):
+            rows = self._c().execute(_q(outbox.PENDING), (channel, int(due_at_ms),
+                                                          int(limit))).fetchall()
+        return [outbox.row(r) for r in rows]
+
+    def alert_attempt_failed(self, channel: str, ids: Sequence[int], *, error: str,
+                             next_at_ms: int) -> None:
+        """attempts + 1, last_error, next_at_ms for each still undelivered id."""
+        self._mark(outbox.FAILED, ids, (outbox.error_text(error), int(next_at_ms), channel))
+
+    def alerts_delivered(self, channel: str, ids: Sequence[int], *, delivered_at_ms: int
+                         ) -> None:
+        """delivered_at_ms for each still undelivered id."""
+        self._mark(outbox.DELIVERED, ids, (int(delivered_at_ms), channel))
+
+    def _mark(self, sql: str, ids: Sequence[int], params: tuple[Any, ...]) -> None:
+        if not ids:
+            return
+        conn = self._c()
+        with translated(self.path, "mark alerts"), write_transaction(conn,
+                                                                     self._busy_timeout_ms):
+            conn.execute(_q(outbox.in_list(sql, ids)), (*params, *map(int, ids)))
+
     def ping(self) -> None:
         """A trivial read; StoreUnavailable if the file is gone or unreadable."""
         with translated(self.path, "ping"):
@@ -238,3 +280,7 @@ class SqliteStore(Store):
         if conn is not None:
             conn.close()
 
+
+def _q(sql: str) -> str:
+    """The shared SQL (persistence/outbox.py) with SQLite's placeholders."""
+    return sql.replace("%s", "?")

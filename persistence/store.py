@@ -9,6 +9,7 @@ write is never turned into a logged False).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 # --- errors, grouped by what the caller does about them ---------------------------------
@@ -21,6 +22,11 @@ class StoreError(Exception):
 class StoreUnavailable(StoreError):
     """Unreachable, not ready, or the connection died mid-write: halt the start / end the
     actor; the supervisor restarts it later from the last durable snapshot."""
+
+
+class StoreNotInitialised(StoreUnavailable):
+    """The database has no posguard tables: posguard has never run on it (`posguard run`
+    creates them). A reader can say so and stop; nothing there is broken."""
 
 
 class StoreNotSafe(StoreError):
@@ -114,6 +120,36 @@ def iso_ms(ms: int) -> str:
     return _dt.datetime.fromtimestamp(ms / 1000, tz=_dt.UTC).isoformat(timespec="milliseconds")
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxAlert:
+    """One alert in the outbox, as one channel has still to deliver it (ops/alerts)."""
+
+    id: int
+    """The alert's id: grows with every alert added."""
+    channel: str
+    """The channel this row is for (webhook, telegram)."""
+    kind: str
+    """quarantined, stop_failed, unprotected, stream_down, store_failed, ..."""
+    severity: str
+    """critical, warning or info."""
+    symbol: str | None
+    """The symbol it is about, if any."""
+    text: str
+    """One line for a person."""
+    payload: dict
+    """Decoded details (resolved, ...)."""
+    epoch: int
+    """Fencing epoch of the instance that raised it."""
+    created_at_ms: int
+    """When it was raised (the engine's clock)."""
+    attempts: int
+    """Failed sends to this channel so far."""
+    next_at_ms: int
+    """Not sent again before this (retry backoff)."""
+    last_error: str | None
+    """Why the last send failed."""
+
+
 # --- roles -----------------------------------------------------------------------------
 
 
@@ -151,6 +187,29 @@ class Store(ABC):
     def journal(self, symbol: str, after_seq: int = 0, limit: int | None = None
                 ) -> list[JournalRow]:
         """Journal rows of `symbol` with seq > after_seq, in seq order (for audit)."""
+
+    # The alert outbox (ops/alerts). Not fenced by the epoch: a stale instance's last alerts
+    # (the lock lost) must still go out; every row names the epoch that raised it.
+
+    @abstractmethod
+    def add_alert(self, *, kind: str, severity: str, symbol: str | None, text: str,
+                  payload: dict, created_at_ms: int, channels: Sequence[str]) -> int:
+        """Durably add one alert, pending on each of `channels` (due at once); its id."""
+
+    @abstractmethod
+    def pending_alerts(self, channel: str, *, due_at_ms: int, limit: int = 100
+                       ) -> list[OutboxAlert]:
+        """Alerts `channel` has not taken yet whose next_at_ms <= due_at_ms, oldest first."""
+
+    @abstractmethod
+    def alert_attempt_failed(self, channel: str, ids: Sequence[int], *, error: str,
+                             next_at_ms: int) -> None:
+        """A send of these alerts to `channel` failed: count it, keep why, wait till next_at."""
+
+    @abstractmethod
+    def alerts_delivered(self, channel: str, ids: Sequence[int], *, delivered_at_ms: int
+                         ) -> None:
+        """`channel` took these alerts: they are no longer pending there."""
 
     @abstractmethod
     def ping(self) -> None:
