@@ -40,8 +40,10 @@ from actors.messages import (
     ExchangeSettings,
     FailureKind,
     FetchLimits,
+    MarketsLoaded,
     ParentCheck,
     PoolInit,
+    PoolStatus,
     RateUsage,
     RequestHeld,
     Started,
@@ -97,6 +99,8 @@ class ExchangePool(Lifecycle, ActorTypeDispatcher):
         requests that asked for RequestHeld (held_notices)."""
         self.wake_at: float | None = None
         """When the earliest pending dispatch timer fires (timers cannot be cancelled)."""
+        self.told: PoolStatus | None = None
+        """The budget status last sent to the supervisor (for the metrics)."""
 
     def receiveMsg_PoolInit(self, msg: PoolInit, sender: Any) -> None:
         """Create the workers; ask the exchange for its published rate limits."""
@@ -165,6 +169,8 @@ class ExchangePool(Lifecycle, ActorTypeDispatcher):
         w = self.workers.get(sender)
         if w is None:
             return  # ended past its deadline: its request was answered already
+        if msg.markets is not None and self.parent_addr is not None:
+            self.send(self.parent_addr, MarketsLoaded(msg.markets))  # the start's progress
         done = self.workers.finished(w)
         if done is not None:
             self.held.pop(done.request_id, None)
@@ -213,6 +219,14 @@ class ExchangePool(Lifecycle, ActorTypeDispatcher):
             self._end(w, "it never reported its pid")
         self._vouch(now)
         self._dispatch()
+        self._tell_status(now)
+
+    def _tell_status(self, now: float) -> None:
+        """The supervisor hears the budget status when it changed (once a sweep at most)."""
+        status = self.pacer.status(now, len(self.queue), os.getpid())
+        if status != self.told and self.parent_addr is not None:
+            self.told = status
+            self.send(self.parent_addr, status)
 
     def _vouch(self, now: float) -> None:
         busy = [(w.job, False) for w in self.workers.busy() if w.job is not None]
@@ -316,12 +330,14 @@ class ExchangeWorker(Lifecycle, ActorTypeDispatcher):
         self.settings = msg.settings
         self.watch_parent(sender)
         self.send(sender, Started("exchange_worker", os.getpid()))
+        markets = None
         try:
-            self._gw().warm_up()
+            markets = self._gw().warm_up()
         except ExchangeError as e:
             # Not fatal: the first real request loads the markets again and reports failures.
             log.warning("exchange worker warm-up failed: %s", e)
-        self.send(sender, WorkerIdle("warm-up"))  # ready: the pool's deadline starts now
+        # Ready: the pool's deadline starts now.
+        self.send(sender, WorkerIdle("warm-up", markets=markets))
 
     def _gw(self) -> Any:
         if self.gateway is None:

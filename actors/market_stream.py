@@ -97,6 +97,7 @@ class MarketStreamActor(StreamActor):
         for ev in events:
             if isinstance(ev, MarkPrice):
                 self.latest[ev.symbol] = ev
+                self.note_lag(ev)
 
     def after_drain(self) -> None:
         """Send each symbol's latest tick to its actor."""

@@ -194,6 +194,38 @@ class SymbolView:
     """Native mode: its activatePrice (None: it was activated at placement)."""
     unprotected: bool = False
     """A position is open and no stop of ours rests for it (shown as UNPROTECTED)."""
+    counters: SymbolCounters | None = None
+    """The actor's own counters for the metrics (None from an actor that keeps none)."""
+    quarantines: int = 0
+    """Times this actor QUARANTINED the symbol since it started (a quarantine that ended
+    between two status reads still counts: ops/alerts)."""
+    last_quarantine: str | None = None
+    """Why it last did (kept once the quarantine ends)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolCounters:
+    """A symbol actor's counters for the metrics, from its process's start (actors/tally.py).
+
+    A restarted actor starts again from zero; the launcher keeps the totals (ops/metrics).
+    """
+
+    moves: int = 0
+    """Managed stop moves accepted (the new stop rests, the old one is being cancelled)."""
+    stop_failures: tuple[tuple[str, int], ...] = ()
+    """(FailureKind value, count): stop placements (fixed or trailing) that failed."""
+    append_le_secs: tuple[float, ...] = ()
+    """Upper bounds of the store-append latency histogram's buckets, seconds."""
+    append_buckets: tuple[int, ...] = ()
+    """Cumulative count of appends at or below each bound (same index)."""
+    append_count: int = 0
+    """Journal appends made (committed)."""
+    append_sum_secs: float = 0.0
+    """Their total latency, seconds."""
+    unprotected_ms: int = 0
+    """Finished stretches with a position open and no stop of ours resting, ms."""
+    unprotected_since_ms: int | None = None
+    """Start (epoch ms) of the current such stretch (persisted: it survives a restart)."""
 
 
 # --------------------------------------------------------------------------- stream events
@@ -690,6 +722,44 @@ class WorkerIdle:
     """The request it finished."""
     usage: RateUsage | None = None
     """The exchange's rate-limit counters from the call's last response (None: no reply)."""
+    markets: int | None = None
+    """After the warm-up: how many markets the worker's client loaded (None: none, or not a
+    warm-up)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStatus:
+    """The exchange pool's budget against the venue's counters (pushed to the supervisor on
+    change, at most once a second; actors/pacing.py)."""
+
+    orders_limit_10s: int
+    """Order budget in force per 10 s (config, lowered to what the exchange publishes)."""
+    orders_limit_1m: int
+    """Order budget in force per minute."""
+    orders_used_10s: int
+    """Orders the pool counts in the last 10 s: its own plus others the server reported."""
+    orders_used_1m: int
+    """The same for the last minute."""
+    orders_sent_10s: int
+    """Orders this pool sent in the last 10 s."""
+    orders_sent_1m: int
+    """Orders this pool sent in the last minute."""
+    server_orders_10s: int | None
+    """The last X-MBX-ORDER-COUNT-10S reading (None: none within its window)."""
+    server_orders_1m: int | None
+    """The last X-MBX-ORDER-COUNT-1M reading (None: none within its window)."""
+    server_weight_1m: int | None
+    """The last X-MBX-USED-WEIGHT-1M reading (None: none within a minute)."""
+    weight_used_1m: int | None
+    """Request weight of the minute as the pool estimates it (the reading plus what it sent)."""
+    weight_limit_1m: int
+    """Request weight allowed per minute."""
+    queued: int
+    """Requests waiting in the pool (paced or no idle worker)."""
+    paused_secs: float
+    """Longest pause left from a 429 / 418 (0: none)."""
+    pid: int
+    """The pool's process id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -711,6 +781,9 @@ class SymbolInit:
     request_deadline_secs: float = 10.0
     """An exchange request the pool has said nothing about for this long (no reply, no
     RequestHeld) is settled as UNKNOWN_OUTCOME (actors/deadlines.py)."""
+    view_refresh_secs: float = 0.0
+    """Also push the view this long after a change the table does not need (mark, stop,
+    counters: for the metrics); 0: only when state, side, size or cover change."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -856,6 +929,8 @@ class SupervisorInit:
     them), so `status` and `actors` counters survive the supervisor's re-creation."""
     stop_check_min_interval_secs: float = 10.0
     """Least time between two sweeps that also read every open algo order (weight 40)."""
+    view_refresh_secs: float = 0.0
+    """SymbolInit.view_refresh_secs for every symbol actor (metrics.refresh_secs, 0: off)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -967,6 +1042,8 @@ class StreamStatus:
     """Market stream: symbols subscribed."""
     pid: int = 0
     """The stream actor's process id."""
+    event_lag_ms: int | None = None
+    """The last event's lag: read by posguard minus the exchange's event time (E), ms."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -991,6 +1068,13 @@ class SupervisorStatus:
     """paper or live."""
     exchange_url: str | None = None
     """The simulator's URL in paper mode, None for Binance."""
+    markets: int | None = None
+    """Markets in the venue's list once an exchange worker has loaded it (None: not yet)."""
+    recovering: tuple[str, ...] | None = None
+    """The symbols the store listed as live when this supervisor started, each recovered by
+    its actor (None: the store has not been read yet)."""
+    pool: PoolStatus | None = None
+    """The exchange pool's latest budget status (None until it sent one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -1059,6 +1143,14 @@ class Started:
     """exchange_pool, exchange_worker, user_stream, market_stream."""
     pid: int
     """Its process id."""
+
+
+@dataclass(frozen=True, slots=True)
+class MarketsLoaded:
+    """The pool tells the supervisor that a worker loaded the venue's market list."""
+
+    count: int
+    """How many markets it holds."""
 
 
 @dataclass(frozen=True, slots=True)

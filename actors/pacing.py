@@ -39,6 +39,7 @@ from actors.messages import (
     LookupOrder,
     PlaceMarket,
     PlaceStop,
+    PoolStatus,
     RateUsage,
 )
 
@@ -138,6 +139,7 @@ class OrderBudget:
         self._sent: collections.deque[float] = collections.deque()      # last 60 s
         self._sent_10s: collections.deque[float] = collections.deque()  # last 10 s
         self._others: dict[float, tuple[float, int]] = {}                # window -> (at, n)
+        self._server: dict[float, tuple[float, int]] = {}                # window -> (at, count)
 
     @property
     def limits(self) -> tuple[int, int]:
@@ -160,6 +162,30 @@ class OrderBudget:
                                    (60.0, count_1m, self._sent)):
             if count is not None:
                 self._others[window] = (now, max(0, count - len(own)))
+                self._server[window] = (now, count)
+
+    def sent(self, now: float) -> tuple[int, int]:
+        """Our own orders in the last 10 s and the last minute."""
+        self._prune(now)
+        return len(self._sent_10s), len(self._sent)
+
+    def server(self, now: float) -> tuple[int | None, int | None]:
+        """The server's last count per window (None: none, or it is a window old)."""
+        out: list[int | None] = []
+        for window in WINDOWS_SECS:
+            at, count = self._server.get(window, (0.0, None))
+            out.append(count if count is not None and now - at < window else None)
+        return out[0], out[1]
+
+    def used(self, now: float) -> tuple[int, int]:
+        """What the budget counts per window: our own orders plus the others the server saw
+        (as wait_secs counts them)."""
+        own = self.sent(now)
+        out = []
+        for window, n in zip(WINDOWS_SECS, own, strict=True):
+            at, others = self._others.get(window, (0.0, 0))
+            out.append(n + (others if now - at < window else 0))
+        return out[0], out[1]
 
     def wait_secs(self, now: float, reserve: int = 0) -> float:
         """0 if an order may go now, else how long until one may (`reserve`: orders of each
@@ -222,6 +248,12 @@ class WeightGauge:
         self._since += weight
         if read:
             self._last_read = now
+
+    def reading(self, now: float) -> int | None:
+        """The server's last figure, None when there is none from the last minute."""
+        if self._seen_at is None or now - self._seen_at >= WEIGHT_WINDOW_SECS:
+            return None
+        return self._used
 
     def estimate(self, now: float) -> int | None:
         """The minute's weight as far as we know, None when we know nothing."""
@@ -302,6 +334,17 @@ class Pacer:
                 throttled is None or throttled.scope is Scope.ALL):
             self.budget.observe(now, usage.order_count_10s, usage.order_count_1m)
         return throttled
+
+    def status(self, now: float, queued: int, pid: int) -> PoolStatus:
+        """The budget against the venue's counters, for the metrics."""
+        (sent_10s, sent_1m), (used_10s, used_1m) = self.budget.sent(now), self.budget.used(now)
+        server_10s, server_1m = self.budget.server(now)
+        paused = max((until - now for until in self.paused_until.values()), default=0.0)
+        limit_10s, limit_1m = self.budget.limits
+        return PoolStatus(limit_10s, limit_1m, used_10s, used_1m, sent_10s, sent_1m,
+                          server_10s, server_1m, self.gauge.reading(now),
+                          self.gauge.estimate(now), self.gauge.limit, queued,
+                          max(paused, 0.0), pid)
 
     def _throttle(self, op: Any, usage: RateUsage, now: float) -> Throttled | None:
         """A 429 or 418: pause what it names (a 429 we cannot attribute pauses everything)."""

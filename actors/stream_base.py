@@ -53,6 +53,8 @@ class StreamActor(Lifecycle, ActorTypeDispatcher):
         self.connected_at = 0.0
         self.last_error: str | None = None
         self.state = "connecting"
+        self.event_lag_ms: int | None = None
+        """The last event's lag (note_lag), shown in StreamStatus."""
 
     # ------------------------------------------------------------------ subclass hooks
 
@@ -76,6 +78,11 @@ class StreamActor(Lifecycle, ActorTypeDispatcher):
     def subscriptions(self) -> int:
         """Market stream: how many symbols are subscribed."""
         return 0
+
+    def note_lag(self, event: Any) -> None:
+        """Remember how late `event` was read: posguard's receipt minus the exchange's event
+        time (E), so the exchange's clock skew is in it too."""
+        self.event_lag_ms = int(event.engine_ms - event.event_ms)
 
     # ------------------------------------------------------------------ dispatch
 
@@ -219,4 +226,5 @@ class StreamActor(Lifecycle, ActorTypeDispatcher):
         age_ms = int((time.monotonic() - self.last_rx) * 1000) if self.last_rx else 0
         return StreamStatus(self.kind, self.state, self.frames, self.bad_frames,
                             max(self.connections - 1, 0), now_ms() - age_ms if self.last_rx
-                            else 0, self.last_error, self.subscriptions(), os.getpid())
+                            else 0, self.last_error, self.subscriptions(), os.getpid(),
+                            self.event_lag_ms)

@@ -49,8 +49,10 @@ from actors.messages import (
     FetchAccount,
     FetchPositions,
     Forward,
+    MarketsLoaded,
     OpenPosition,
     OrderUpdate,
+    PoolStatus,
     PositionUpdate,
     Ready,
     ReconcileRequest,
@@ -113,6 +115,12 @@ class Supervisor(SupervisorAdmin, ActorTypeDispatcher):
         """time.monotonic() of the last sweep that read the open algo orders too."""
         self.carried: dict[tuple[str, str | None], int] = {}
         """Restart counts the previous supervisor had (SupervisorInit.restarts)."""
+        self.pool_status: PoolStatus | None = None
+        """The exchange pool's latest budget status (for the metrics)."""
+        self.markets: int | None = None
+        """Markets the exchange workers loaded (MarketsLoaded; the launcher's start progress)."""
+        self.recovering: tuple[str, ...] | None = None
+        """Symbols the store listed as live at start (None until it was read)."""
 
     def receiveMessage(self, msg: Any, sender: Any) -> Any:
         """Dispatch; before the init every command is refused and nothing is stored."""
@@ -184,6 +192,7 @@ class Supervisor(SupervisorAdmin, ActorTypeDispatcher):
             log.error("cannot list live symbols (%s); retrying in 1 s", e)
             self.wakeupAfter(timedelta(seconds=1), payload=Timer("recover"))
             return
+        self.recovering = tuple(live)
         for symbol in live:
             self._ensure(symbol, "startup")
 
@@ -215,7 +224,8 @@ class Supervisor(SupervisorAdmin, ActorTypeDispatcher):
         child.last_active = time.monotonic()
         self.send(child.address, SymbolInit(
             child.symbol, self.init.epoch, self.init.store_target, self.pool,
-            self.init.protection.policy_for(child.symbol), reason))
+            self.init.protection.policy_for(child.symbol), reason,
+            view_refresh_secs=self.init.view_refresh_secs))
         for msg, reply_to in child.pending:
             self._deliver(child, msg, reply_to)
         child.pending.clear()
@@ -361,6 +371,14 @@ class Supervisor(SupervisorAdmin, ActorTypeDispatcher):
             self.others.update(sender, pid=msg.pid, state=RUNNING, last_exit_reason=None)
         else:
             self.others.update(sender, pid=msg.pid, state=RUNNING)
+
+    def receiveMsg_MarketsLoaded(self, msg: MarketsLoaded, sender: Any) -> None:
+        """An exchange worker loaded the venue's market list (shown while posguard starts)."""
+        self.markets = msg.count
+
+    def receiveMsg_PoolStatus(self, msg: PoolStatus, sender: Any) -> None:
+        """The exchange pool's budget against the venue's counters (shown by the metrics)."""
+        self.pool_status = msg
 
     def receiveMsg_WorkerGone(self, msg: WorkerGone, sender: Any) -> None:
         """The pool saw one of its workers die: `actors` no longer shows its pid."""

@@ -25,6 +25,7 @@ from actors.messages import (
     CommandResult,
     Located,
     OpenPosition,
+    PoolStatus,
     ReconcileRequest,
     RestartDone,
     RestartSymbol,
@@ -72,6 +73,9 @@ class SupervisorAdmin:
     streams: dict[str, StreamStatus]
     intensity: RestartIntensity | None
     poison: int
+    markets: int | None
+    recovering: tuple[str, ...] | None
+    pool_status: PoolStatus | None
     stopping: bool
     send: Callable[[Any, Any], None]
     _ensure: Callable[[str, str], Child | None]
@@ -140,7 +144,9 @@ class SupervisorAdmin:
                                 tuple(self.others) + entries, tuple(self.streams.values()),
                                 self.poison, os.getpid(), init.epoch if init else 0,
                                 init.mode if init else "?",
-                                init.pool.settings.base_url if init else None)
+                                init.pool.settings.base_url if init else None,
+                                markets=self.markets, recovering=self.recovering,
+                                pool=self.pool_status)
 
     def receiveMsg_ShutdownRequest(self, msg: ShutdownRequest, sender: Any) -> None:
         """Stop accepting commands; report which symbols still have a request in flight."""

@@ -12,6 +12,7 @@ the supervisor restarts it from the last durable snapshot and it reconciles with
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import time
@@ -22,6 +23,7 @@ from typing import Any
 
 from thespian.actors import ActorExitRequest, ActorTypeDispatcher, WakeupMessage
 
+from actors import tally
 from actors.deadlines import DEADLINES, Deadlines, InFlight
 from actors.lifecycle import Lifecycle
 from actors.messages import (
@@ -64,6 +66,7 @@ from actors.symbol_machine import (
     is_trailing,
 )
 from actors.symbol_state import State, SymbolState, from_dict, to_dict
+from actors.view_push import VIEW_REFRESH, ViewPush
 from system.clock import SystemClock
 from system.logs import ActorLogger
 
@@ -77,7 +80,7 @@ TIMING_SAMPLES = 4096
 """Routing-latency samples kept per series (the latest win): ~70 min of 1 s mark ticks."""
 
 
-class SymbolActor(Deadlines, Lifecycle, ActorTypeDispatcher):
+class SymbolActor(ViewPush, Deadlines, Lifecycle, ActorTypeDispatcher):
     """Owns one symbol; handles every message for it strictly one at a time."""
 
     def receiveMessage(self, msg: Any, sender: Any) -> Any:
@@ -110,8 +113,12 @@ class SymbolActor(Deadlines, Lifecycle, ActorTypeDispatcher):
         """User-stream events: (received_mono, latency_ms, delivery_ms)."""
         self.mark_samples: deque[tuple[float, float, float]] = deque(maxlen=TIMING_SAMPLES)
         """Mark ticks: (received_mono, latency_ms, delivery_ms)."""
-        self.pushed: tuple[Any, ...] | None = None
-        """(state, side, qty) last pushed to the supervisor."""
+        self.counters = tally.fresh()
+        """Moves, stop failures, append latency, unprotected time (actors/tally.py)."""
+        self.quarantines = 0
+        """QUARANTINED steps since start (SymbolView.quarantines, for ops/alerts)."""
+        self.last_quarantine: str | None = None
+        """The last one's reason."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -266,6 +273,8 @@ class SymbolActor(Deadlines, Lifecycle, ActorTypeDispatcher):
             self.check_parent(msg.payload)
         elif isinstance(msg.payload, Retry):
             self._event(Trigger.RETRY, msg.payload.op)
+        elif msg.payload == VIEW_REFRESH:
+            self._refresh_due()
         elif msg.payload == DEADLINES:
             # The outcome is unknown (the order may exist): the state machine looks each one
             # up by its client id, or retries a read.
@@ -331,7 +340,9 @@ class SymbolActor(Deadlines, Lifecycle, ActorTypeDispatcher):
             trailing_client_id=trailing.client_id if trailing else None,
             trailing_callback_pct=_str(trailing.callback_rate_pct) if trailing else None,
             trailing_activate_price=_str(trailing.activate_price) if trailing else None,
-            unprotected=s.unprotected)
+            unprotected=s.unprotected, quarantines=self.quarantines,
+            last_quarantine=self.last_quarantine, counters=dataclasses.replace(
+                self.counters, unprotected_since_ms=s.unprotected_since_ms))
 
     # ------------------------------------------------------------------ core
 
@@ -340,9 +351,16 @@ class SymbolActor(Deadlines, Lifecycle, ActorTypeDispatcher):
         if self.dying is not None:
             return None
         ctx = Context(self.init.epoch, self.init.policy, self.rules, self.clock.now_ms())
-        step = handle(self.s, trigger, event, ctx)
+        before = self.s
+        step = handle(before, trigger, event, ctx)
         if step is None:
             return None
+        # Counted first so that the view _commit may push shows this step (a failed commit
+        # ends the actor, counters and all).
+        self.counters = tally.stepped(self.counters, before, trigger, event, step, ctx.now_ms)
+        if step.kind == "quarantined":
+            self.quarantines += 1
+            self.last_quarantine = step.state.quarantine_reason
         corr = getattr(event, "command_id", None) or getattr(event, "msg_id", None) \
             or getattr(event, "request_id", None) or new_id()
         if not self._commit(step, correlation_id=corr,
@@ -357,21 +375,6 @@ class SymbolActor(Deadlines, Lifecycle, ActorTypeDispatcher):
         self._serve_deferred()
         return step
 
-    def _push_view(self) -> None:
-        """Tell the supervisor when its table's facts change: state, side or size.
-
-        Its table drives the status line, the sweep (size vs the exchange), passivation and
-        shutdown (busy states); it needs nothing that changes on a stop move. `posguard
-        status` asks each running actor for a fresh view. Pushing on every persisted step
-        made the supervisor handle three views per stop move: `posguard bench` saw it fall
-        behind at 100 symbols moving once a second.
-        """
-        assert self.s is not None
-        facts = (self.s.state, self.s.side, self.s.qty)
-        if facts != self.pushed:
-            self.pushed = facts
-            self.send(self.parent_addr, self.view())
-
     def _commit(self, step: Step, *, correlation_id: str, event_ms: int) -> bool:
         """Persist (durable), then act: the exchange hears of nothing not yet journaled.
 
@@ -380,6 +383,7 @@ class SymbolActor(Deadlines, Lifecycle, ActorTypeDispatcher):
         from persistence.store import StoreError
         assert self.init is not None
         if step.persist:
+            started = time.perf_counter()
             try:
                 self.seq = self.store.append(
                     self.init.symbol, expected_seq=self.seq, kind=step.kind,
@@ -388,9 +392,13 @@ class SymbolActor(Deadlines, Lifecycle, ActorTypeDispatcher):
             except StoreError as e:
                 self._die(f"store write failed ({step.kind}): {e}")
                 return False
+            self.counters = tally.appended(self.counters, time.perf_counter() - started)
         self.s = step.state
-        if step.persist and self.parent_addr is not None:
-            self._push_view()
+        if self.parent_addr is not None:
+            if step.persist:
+                self._push_view()
+            else:
+                self._refresh_later()
         for op in step.requests:
             self.send_request(self.init.pool, new_id(), op)
         if step.refetch:

@@ -82,6 +82,7 @@ class UserStreamActor(StreamActor):
             log.warning("user stream: malformed frame rejected (%s): %.200s", e, raw)
             return
         for ev in events:
+            self.note_lag(ev)
             addr = self.routes.get(ev.symbol)
             self.send(self.parent_addr if addr is None else addr, ev)
 
