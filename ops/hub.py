@@ -54,6 +54,10 @@ class Hub:
     def add(self, service: Any) -> None:
         self.services.append(service)
 
+    def urls(self) -> list[tuple[str, str]]:
+        """(service name, URL) of every service that serves one (status page, metrics)."""
+        return [(s.name, s.url) for s in self.services if getattr(s, "url", None)]
+
     def observe(self, status: Any, now_ms: int | None = None) -> None:
         now = int(time.time() * 1000) if now_ms is None else now_ms
         for s in self.services:
