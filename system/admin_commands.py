@@ -13,6 +13,7 @@ import json
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -39,6 +40,7 @@ from system.admin import (
     table,
 )
 from system.config import Config
+from system.progress import Narrator, in_flight
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -271,14 +273,47 @@ def shutdown(args: argparse.Namespace, config: Config) -> int:
     a = config.actor_system
     print(f"posguard: shutting down (in flight: {', '.join(accepted.busy_symbols) or 'none'}); "
           f"exchange stops stay in place", flush=True)
-    bound = a.shutdown_grace_secs + 30
-    deadline = time.monotonic() + bound
-    while actor_system.port_answers(a.admin_address, a.admin_port):
-        if time.monotonic() > deadline:
-            raise AdminError(f"still running {bound:g} s after the request")
-        time.sleep(0.2)
+
+    def busy() -> tuple[str, ...] | None:
+        # Asked again (it only repeats the answer): what the launcher's drain still waits for.
+        try:
+            reply = admin.ask(ShutdownRequest("posguard shutdown (CLI)"), 1.0)
+        except AdminError:
+            return None
+        return reply.busy_symbols if isinstance(reply, ShutdownAccepted) else None
+
+    wait_stopped(lambda: not actor_system.port_answers(a.admin_address, a.admin_port), busy,
+                 a.shutdown_grace_secs, a.shutdown_grace_secs + 30,
+                 Narrator(lambda text: print(f"posguard: {text}", flush=True)))
     print("posguard stopped")
     return EXIT_OK
+
+
+ASK_EVERY_SECS = 1.0
+"""While it waits, `posguard shutdown` asks what is still in flight this often."""
+
+
+def wait_stopped(gone: Callable[[], bool], busy: Callable[[], tuple[str, ...] | None],
+                 grace_secs: float, bound_secs: float, narrator: Narrator,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+    """Until the system is gone (AdminError past `bound_secs`), telling `narrator` what it
+    waits for: the symbols in flight (`busy`, None once the supervisor no longer answers),
+    then the actor system's end. The narrator says nothing of a stop over within a second."""
+    t0 = clock()
+    next_ask, supervisor_gone = t0, False
+    while not gone():
+        now = clock()
+        if now - t0 > bound_secs:
+            raise AdminError(f"still running {bound_secs:g} s after the request")
+        if not supervisor_gone and now >= next_ask:
+            next_ask = now + ASK_EVERY_SECS
+            symbols = busy()
+            supervisor_gone = symbols is None
+            narrator.step(in_flight(symbols, t0 + grace_secs - now) if symbols
+                          else "ending the actor system")
+        narrator.poll()
+        sleep(0.2)
 
 
 COMMANDS = {

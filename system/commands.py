@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ops.alerts import command as alerts_command
 from system.admin_commands import COMMANDS as ADMIN_COMMANDS
 from system.admin_commands import symbol_arg
 from system.config import Config
@@ -39,7 +40,7 @@ def _run_args(p: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace, config: Config) -> int:
-    from system.kernel import run_kernel
+    from system.run import run_kernel
     return run_kernel(config, duration_secs=args.duration_secs)
 
 
@@ -82,15 +83,26 @@ def _journal_args(p: argparse.ArgumentParser) -> None:
 
 
 def _journal(args: argparse.Namespace, config: Config) -> int:
+    import os
+
     from persistence.factory import attach
-    from persistence.store import StoreError, iso_ms
+    from persistence.store import StoreError, StoreNotInitialised, iso_ms
     from system.clock import SystemClock
+    target = config.store_target()
+    # Checked first: SQLite would create the file (and attach then refuses it), a side effect
+    # a read must not have.
+    if target.backend == "sqlite" and not os.path.exists(target.sqlite_path):
+        return _never_started(args, f"the SQLite store {target.sqlite_path} does not exist yet")
     try:
-        store = attach(config.store_target(), 0, SystemClock())
+        store = attach(target, 0, SystemClock())
         try:
             rows = store.journal(args.symbol, after_seq=args.after_seq, limit=args.limit)
         finally:
             store.close()
+    except StoreNotInitialised:
+        where = f"the SQLite store {target.sqlite_path}" if target.backend == "sqlite" else \
+            f"the PostgreSQL database at {_pg_where(target.postgres_dsn)}"
+        return _never_started(args, f"{where} has no posguard tables yet")
     except StoreError as e:
         print(f"posguard journal: store error: {e}", file=sys.stderr)
         return EXIT_STORE
@@ -112,6 +124,23 @@ def _journal(args: argparse.Namespace, config: Config) -> int:
         print(f"{r.seq:>5}  {r.epoch:>5}  {iso_ms(r.created_at_ms):<24}  "
               f"{iso_ms(r.recorded_at_ms):<24}  {r.kind:<26}  {body}")
     return EXIT_OK
+
+
+def _never_started(args: argparse.Namespace, why: str) -> int:
+    """An empty journal, said plainly: posguard never ran on this store; nothing created."""
+    hint = (f"{args.symbol}: no journal: posguard has never run on this store ({why}); "
+            "`posguard run` creates it")
+    if args.json:
+        print("[]")
+        print(hint, file=sys.stderr)
+    else:
+        print(hint)
+    return EXIT_OK
+
+
+def _pg_where(dsn: str | None) -> str:
+    from persistence.postgres import describe_dsn
+    return describe_dsn(dsn or "")
 
 
 # --------------------------------------------------------------------------- bench
@@ -281,4 +310,6 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
     "journal": ("print a symbol's journal from the store", _journal_args, _journal),
     "bench": ("measure the system in paper mode (reaction, routing, recovery, scale)",
               _bench_args, _bench),
+    "alerts": ("`alerts test`: send one test alert to every configured channel",
+               alerts_command.add_args, alerts_command.run),
 }

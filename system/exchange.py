@@ -161,9 +161,10 @@ class Gateway:
 
     # ---- operations
 
-    def warm_up(self) -> None:
-        """Load the market list (a worker does this once, before its first order)."""
+    def warm_up(self) -> int:
+        """Load the market list (a worker does this once, before its first order); its size."""
         self._ensure_markets()
+        return len(self._ex.markets_by_id or {})
 
     def market_rules(self, symbol: str) -> MarketRulesInfo:
         """Tick size, step size and minimum quantity of `symbol`."""

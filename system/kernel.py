@@ -5,7 +5,8 @@ exchange), then the store checks, the embedded simulator (paper mode), the actor
 a clean process bound to the configured address only, see system/actor_system.py), and the
 supervisor (globalName "posguard"), which builds the exchange pool, the streams and one symbol
 actor per symbol with live state in the store. The launcher then watches the supervisor,
-re-creates it if it dies, and shuts everything down on SIGTERM / SIGINT / `posguard shutdown`.
+re-creates it if it dies, and shuts everything down on SIGTERM / SIGINT / `posguard shutdown`
+(the loop is system/run.py; what it prints, system/console.py).
 """
 
 from __future__ import annotations
@@ -13,9 +14,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import signal
-import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -54,6 +52,7 @@ from system.processes import (
     kill,
     system_pids,
 )
+from system.progress import Narrator, in_flight
 
 log = logging.getLogger("posguard.kernel")
 EXCHANGE_WORKERS = 4
@@ -83,6 +82,8 @@ class Kernel:
     """ops.hub.Hub: alerts, metrics, status page (started once the engine runs)."""
     restarts: dict[tuple[str, str | None], int] = field(default_factory=dict)
     """(kind, symbol) -> restarts the supervisor counted; handed to its successor."""
+    demo_opened: bool = False
+    """The embedded simulator has opened its demo positions (once per run)."""
 
     @property
     def record(self) -> RunRecord:
@@ -138,6 +139,20 @@ class Kernel:
             self.sim = SimServer(sim_settings)
             self.sim.start()
 
+    def open_demo(self) -> list[Any]:
+        """Paper mode: the embedded simulator opens the demo positions, once (system/sim/demo.py).
+
+        Only the simulator this launcher embeds: an operator's `posguard sim` is never traded
+        on. [] when there is none, the key is 0, or they were opened already.
+        """
+        s = self.config.exchange.simulator
+        if self.sim is None or self.demo_opened or s.demo_positions == 0:
+            return []
+        self.demo_opened = True
+        from system.sim.demo import open_demo_positions
+        return list(self.sim.call(lambda sim: open_demo_positions(sim, s.demo_positions,
+                                                                  s.demo_drift_pct)))
+
     def _start_actors(self) -> None:
         a = self.config.actor_system
         try:
@@ -189,7 +204,11 @@ class Kernel:
         return SupervisorInit(self.holder.epoch, c.store_target(), pool, protection,
                               c.supervisor, self.stream_settings(),
                               c.reconcile.interval_secs, os.getpid(), c.mode, carried,
-                              c.reconcile.stop_check_min_interval_secs)
+                              c.reconcile.stop_check_min_interval_secs,
+                              # Fresher views cost the supervisor work: only for the metrics
+                              # and the status page (mark, stop distance between state changes).
+                              view_refresh_secs=c.metrics.refresh_secs
+                              if c.metrics.port or c.status_page.port else 0.0)
 
     def stream_settings(self) -> StreamSettings:
         """Where the stream actors connect (the simulator in paper mode)."""
@@ -298,7 +317,7 @@ class Kernel:
 
     # ------------------------------------------------------------------ stopping
 
-    def drain(self, grace_secs: float) -> None:
+    def drain(self, grace_secs: float, narrator: Narrator | None = None) -> None:
         """Refuse new commands; wait (bounded) for requests in flight to settle."""
         deadline = time.monotonic() + grace_secs
         while self.supervisor is not None:
@@ -309,18 +328,25 @@ class Kernel:
                 log.warning("shutdown grace over; still in flight: %s",
                             ", ".join(reply.busy_symbols))
                 return
+            if narrator is not None:
+                narrator.step(in_flight(reply.busy_symbols, deadline - time.monotonic()))
             time.sleep(0.1)
 
-    def stop(self, grace_secs: float | None = None) -> None:
-        """Shut everything down; exchange stops stay where they are; no process left."""
+    def stop(self, grace_secs: float | None = None, narrator: Narrator | None = None) -> None:
+        """Shut everything down; exchange stops stay where they are; no process left.
+
+        `narrator` hears each step (`posguard run` says the slow ones: system/progress.py).
+        """
         a = self.config.actor_system
         grace = a.shutdown_grace_secs if grace_secs is None else grace_secs
+        say = narrator.step if narrator is not None else (lambda _text: None)
         if self.asys is not None:
             from thespian.actors import ActorSystemException
             try:
                 if grace > 0 and self.supervisor is not None:
                     self.status(1.0)  # learn the latest pids before they go
-                    self.drain(grace)
+                    self.drain(grace, narrator)
+                say("ending the actor system")
                 actor_system.shutdown(a.admin_address, a.admin_port)
             except (actor_system.ActorSystemError, ActorSystemException) as e:
                 # Handled below: every process of the system is ended by pid either way.
@@ -328,158 +354,19 @@ class Kernel:
                             type(e).__name__, e)
             finally:
                 self.asys = None
+                alive = [p for p in self.pids.all() if self.pids.alive(p)]
+                if alive:
+                    say(f"waiting for {len(alive)} actor processes to exit")
                 self.pids.wait_gone(self.pids.all(), ORPHAN_WAIT_SECS)
                 for pid in system_pids(a.admin_address, a.admin_port):
                     log.warning("actor-system process %d still running; killing it", pid)
                     kill(pid)
                 self.record.remove()
         if self.sim is not None:
+            say("stopping the simulator")
             self.sim.stop()
             self.sim = None
         if self.lock is not None:
+            say("releasing the instance lock")
             self.lock.release()
             self.lock = None
-
-
-def banner(k: Kernel) -> str:
-    """The first line `posguard run` prints: what runs and where."""
-    where = k.exchange_url or "binance"
-    a = k.config.actor_system
-    return (f"posguard {k.config.mode} | epoch {k.holder.epoch} | exchange {where} | store "
-            f"{k.config.store.backend} | admin {a.admin_address}:{a.admin_port} | actor log "
-            f"{a.log_file}")
-
-
-def status_line(st: SupervisorStatus, supervisor_restarts: int = 0) -> str:
-    """The live one-line status: symbols, protection, restarts, streams."""
-    symbols = [e for e in st.actors if e.kind == "symbol"]
-    count = {name: sum(1 for e in symbols if e.state in states) for name, states in (
-        ("protected", ("PROTECTED", "MOVING_STOP")),
-        ("in flight", ("OPENING", "CLOSING", "RECONCILING", "STARTING", "RESTARTING")),
-        ("quarantined", ("QUARANTINED",)))}
-    naked = sorted(e.symbol or "?" for e in symbols if e.state == "OPEN_UNPROTECTED"
-                   or (e.view is not None and e.view.unprotected))
-    restarts = sum(e.restarts for e in st.actors) + supervisor_restarts
-    streams = " | ".join(
-        f"{x.kind} stream {x.state}" + (f" ({x.subscriptions} subs)" if x.kind == "market"
-                                        else "")
-        for x in sorted(st.streams, key=lambda x: x.kind, reverse=True)) or "no streams"
-    parts = [f"symbols {len(symbols)}", *(f"{k} {v}" for k, v in count.items()),
-             f"restarts {restarts}", streams]
-    parts.insert(2, _unprotected(naked))
-    if st.stopping:
-        parts.append("SHUTTING DOWN")
-    return " | ".join(parts)
-
-
-def _unprotected(symbols: list[str]) -> str:
-    """'unprotected 0', or UNPROTECTED in capitals with the symbols (a position with no stop
-    of ours resting, whatever its state: OPEN_UNPROTECTED, QUARANTINED, ...)."""
-    if not symbols:
-        return "unprotected 0"
-    names = ", ".join(symbols[:UNPROTECTED_NAMED]) + (", ..." if len(symbols) > UNPROTECTED_NAMED
-                                                      else "")
-    return f"UNPROTECTED {len(symbols)} ({names})"
-
-
-UNPROTECTED_NAMED = 5
-"""Symbols the status line names; `posguard status` lists every one."""
-
-
-class _Line:
-    """Prints the status line: rewritten in place on a terminal, on change otherwise."""
-
-    def __init__(self) -> None:
-        self.last = ""
-        self.tty = sys.stdout.isatty()
-
-    def show(self, line: str) -> None:
-        if line == self.last:
-            return
-        self.last = line
-        if self.tty:
-            sys.stdout.write("\r\x1b[K" + line)
-        else:
-            sys.stdout.write(time.strftime("%H:%M:%S ") + line + "\n")
-        sys.stdout.flush()
-
-
-def _watch(kernel: Kernel, done: threading.Event, duration_secs: float | None) -> int:
-    """Supervise the supervisor until asked to stop; the exit code of `posguard run`."""
-    from persistence.store import LockLost
-    a = kernel.config.actor_system
-    line, misses, started = _Line(), 0, time.monotonic()
-    while not done.wait(1.0):
-        try:
-            kernel.lock.check()
-        except LockLost as e:
-            log.critical("%s: stopping at once (another instance may be trading)", e)
-            kernel.ops.event("lock_lost", f"{e}: posguard stopped at once (another instance "
-                             "may be trading)")
-            return 1
-        if not actor_system.port_answers(a.admin_address, a.admin_port):
-            log.critical("the actor system's admin on port %d is gone", a.admin_port)
-            return 1
-        st = kernel.status()
-        if st is not None:
-            kernel.ops.observe(st)
-        if st is not None and not st.initialized:
-            # Ours, whose SupervisorInit was lost or timed out (the CLI never creates one: it
-            # looks the name up): it refuses commands and has no children yet; initialise it.
-            kernel.init_supervisor()
-            continue
-        if st is None:
-            misses += 1
-            if misses >= 2:
-                kernel.recreate_supervisor()
-                misses = 0
-            continue
-        misses = 0
-        line.show(status_line(st, kernel.supervisor_restarts))
-        if st.stopping:
-            log.warning("shutdown requested through the supervisor")
-            break
-        if duration_secs is not None and time.monotonic() - started >= duration_secs:
-            break
-    if line.tty:
-        print()
-    return 0
-
-
-def run_kernel(config: Config, duration_secs: float | None = None) -> int:
-    """`posguard run`: start, show the live status, run until SIGTERM/SIGINT/shutdown."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
-                        "%(message)s", stream=sys.stderr)
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # the embedded simulator
-    # Handlers first: a SIGTERM during the start must still shut down what was started.
-    done = threading.Event()
-    previous = {s: signal.signal(s, lambda *_: done.set())
-                for s in (signal.SIGTERM, signal.SIGINT)}
-    kernel = Kernel(config)
-    rc = 1
-    try:
-        try:
-            kernel.start()
-        except KernelError as e:
-            print(f"posguard run: cannot start: {e}", file=sys.stderr)
-            return 3
-        except actor_system.ActorSystemError as e:
-            print(f"posguard run: cannot start the actor system: {e}", file=sys.stderr)
-            return 1
-        try:
-            print(banner(kernel), flush=True)
-            kernel.start_ops()
-            rc = _watch(kernel, done, duration_secs)
-        except (KernelError, actor_system.ActorSystemError) as e:
-            # Re-creating the supervisor failed: a clear line, a non-zero exit, and the stop
-            # below still ends every process (a traceback would tell an operator nothing more).
-            print(f"posguard run: stopping: {e}", file=sys.stderr)
-            rc = 1
-        finally:
-            print("posguard: shutting down (exchange stops stay in place)", file=sys.stderr)
-            kernel.stop_ops(rc)
-            kernel.stop(grace_secs=0 if rc else None)
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
-    return rc

@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from system.bench import stats
+from system.bench.progress import RECOVERY_LEVEL, Progress, recovery_level
 from system.bench.reaction import Placed, Tick, attribute
 from system.bench.target import BenchError, Target, synthetic
 
-RECOVERY_LEVEL = 100
-"""Recovery and cold-restart run at this level (or the largest level below it)."""
+__all__ = ["RECOVERY_LEVEL", "Options", "run"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -57,14 +57,20 @@ Say = Callable[[str], None]
 
 
 def run(opts: Options, config_path: str, overrides: list[str], say: Say) -> dict:
-    """Everything, in order; the result dict is what --json prints."""
+    """Everything, in order; the result dict is what --json prints.
+
+    `say` hears which section runs and how far the run is (system/bench/progress.py).
+    """
     started = time.time()
+    progress = Progress(say, opts)
+    say = progress  # every line below names its section and how far the run is
     result: dict[str, Any] = {
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform()},
         "options": dataclasses.asdict(opts),
         "command": "posguard " + " ".join(sys.argv[1:]) if sys.argv else "posguard bench",
     }
+    progress.section("floor")
     result["floor"] = floor(config_path, overrides, say)
     rest_p50 = result["floor"]["rest_round_trip"]["p50_ms"]
     stream_p50 = result["floor"]["user_stream"]["p50_ms"]
@@ -72,11 +78,13 @@ def run(opts: Options, config_path: str, overrides: list[str], say: Say) -> dict
     result["levels"] = levels
     with Target(config_path, overrides, backend=opts.store, symbols=max(opts.levels),
                 progress=say) as target:
+        progress.level(min(opts.levels))
         say(f"starting the engine ({opts.store} store) ...")
         target.start()
-        rec_level = max([lv for lv in opts.levels if lv <= RECOVERY_LEVEL] or [opts.levels[0]])
+        rec_level = recovery_level(opts.levels)
         active: list[str] = []
         for level in sorted(opts.levels):
+            progress.level(level)
             new = synthetic(level)[len(active):]
             levels.append(grow(target, active, new, level, say))
             active += new
@@ -84,14 +92,19 @@ def run(opts: Options, config_path: str, overrides: list[str], say: Say) -> dict
                                       rest_p50, stream_p50, say))
             _recover_if_collapsed(target, active, levels[-1], say)
             if level == rec_level:
+                progress.section("recovery")
                 result["recovery"] = recovery(target, active, opts, say)
+                progress.section("cold restart")
                 result["cold_restart"] = cold_restart(target, active, say)
+                progress.section("burst")
                 levels[-1]["burst"] = measure(target, active, opts.duration_secs, "aligned",
                                               rest_p50, stream_p50, say)
                 _recover_if_collapsed(target, active, levels[-1]["burst"], say)
                 target.set_phase("spread")
         result["unprotected"] = unprotected(target)
+    progress.section("durability")
     result["durability"] = durability(config_path, opts, say)
+    progress.section("store")
     result["store_append"] = store_append(opts, say)
     result["elapsed_secs"] = round(time.time() - started, 1)
     return result
@@ -104,7 +117,7 @@ def floor(config_path: str, overrides: list[str], say: Say) -> dict:
     """REST round trip through ccxt and order -> user-stream event, on a bare simulator."""
     from system.config import load_config
     from system.sim.bench import bench_sim
-    say("floor: REST round trips and user-stream events on a bare simulator ...")
+    say("300 REST round trips and 100 user-stream events on a bare simulator ...")
     settings = dataclasses.replace(load_config(config_path, overrides).exchange.simulator,
                                    host="127.0.0.1", port=0)
     r = bench_sim(settings, requests=300, events=100)
@@ -117,9 +130,9 @@ def floor(config_path: str, overrides: list[str], say: Say) -> dict:
 def grow(target: Target, active: list[str], new: list[str], level: int, say: Say) -> dict:
     """Create and open `new` symbols; creation time and memory at this level."""
     target.pause(True)  # no trend while growing: every new position settles PROTECTED
-    say(f"level {level}: creating {len(new)} symbol actors ...")
+    say(f"creating {len(new)} symbol actors ...")
     created = target.create(new) if new else 0.0
-    say(f"level {level}: opening {len(new)} positions ...")
+    say(f"opening {len(new)} positions, waiting for all {level} PROTECTED ...")
     t0 = time.monotonic()
     target.open(new)
     target.wait_protected(active + new, 60 + len(new) / 2)
@@ -136,7 +149,7 @@ def measure(target: Target, active: list[str], secs: float, phase: str, rest_p50
     target.pause(False)
     time.sleep(2.5)  # the trend is under way in the new phase
     target.probe()   # discard what came before the window
-    say(f"level {len(active)}: measuring {secs:.0f} s, ticks {phase} ...")
+    say(f"measuring {secs:.0f} s, ticks {phase} ...")
     cpu0 = target.cpu_seconds()
     t0 = time.monotonic()
     time.sleep(secs)
@@ -197,8 +210,7 @@ def _recover_if_collapsed(target: Target, active: list[str], window: dict, say: 
     """The engine fell behind and did not catch up: restart it, as an operator would."""
     if not window.get("collapsed"):
         return
-    say(f"level {len(active)}: the engine did not keep up ({window['collapsed']}); "
-        "restarting it ...")
+    say(f"the engine did not keep up ({window['collapsed']}); restarting it ...")
     t0 = time.monotonic()
     target.restart()
     target.wait_protected(active, 120)
@@ -233,9 +245,13 @@ def unprotected(target: Target) -> dict:
 # ---------------------------------------------------------------------------- 5 recovery
 
 
+RECOVERY_SAY_EVERY = 5
+"""The recovery section says how far it is every this many kills."""
+
+
 def recovery(target: Target, active: list[str], opts: Options, say: Say) -> dict:
     """SIGKILL one symbol actor at a time; time until the replacement answers / reconciles."""
-    say(f"recovery: {opts.recovery_trials} SIGKILLs of single symbol actors ...")
+    say(f"{opts.recovery_trials} SIGKILLs of single symbol actors ...")
     target.pause(True)  # the trend is paused after every window: seq is stable when we kill
     rng = random.Random(opts.seed)
     victims = rng.sample(active, min(opts.recovery_trials, len(active)))
@@ -243,7 +259,9 @@ def recovery(target: Target, active: list[str], opts: Options, say: Say) -> dict
     reconciled: list[float] = []
     seq_kept = 0
     failures: list[str] = []
-    for sym in victims:
+    for n, sym in enumerate(victims, 1):
+        if n % RECOVERY_SAY_EVERY == 0 and n < len(victims):
+            say(f"SIGKILL {n}/{len(victims)} ...")
         before = target.k.view(sym, 5.0)
         if before is None or before.state != "PROTECTED":
             failures.append(f"{sym}: not PROTECTED before the kill ({before})")
@@ -290,7 +308,7 @@ def _restored_from(target: Target, symbol: str, seq: int) -> int:
 
 def cold_restart(target: Target, active: list[str], say: Say) -> dict:
     """Stop the whole engine; start it again; time until every position is PROTECTED."""
-    say(f"cold restart with {len(active)} open positions ...")
+    say(f"stopping the engine, starting it again, waiting for all {len(active)} PROTECTED ...")
     t0 = time.monotonic()
     up = target.restart()
     target.wait_protected(active, 120)
@@ -309,7 +327,7 @@ def durability(config_path: str, opts: Options, say: Say) -> list[dict]:
     out = []
     rng = random.Random(opts.seed)
     for backend in ("sqlite", "postgres"):
-        say(f"durability: {opts.durability_trials} whole-system SIGKILL trials on {backend} ...")
+        say(f"{opts.durability_trials} whole-system SIGKILL trials on {backend} ...")
         pg = None
         base = Path(tempfile.mkdtemp(prefix="posguard-bench-dur-"))
         trials: list[Trial] = []
@@ -321,6 +339,7 @@ def durability(config_path: str, opts: Options, say: Say) -> list[dict]:
             for n in range(opts.durability_trials):
                 if pg is not None:
                     os.environ[DSN_ENV] = _fresh_database(pg)
+                say(f"trial {n + 1}/{opts.durability_trials} ({backend}) ...")
                 trial = Trial(n, backend, rng.uniform(0.2, 2.5))
                 run_trial(trial, base / f"trial{n}", Path(config_path).resolve(), rng,
                           extra=extra)
@@ -364,6 +383,6 @@ def store_append(opts: Options, say: Say) -> list[dict]:
     from persistence.bench import bench_store
     out = []
     for backend in ("sqlite", "postgres"):
-        say(f"store: {opts.appends} durable appends on {backend} ...")
+        say(f"{opts.appends} durable appends on {backend} ...")
         out.append(bench_store(backend, appends=opts.appends))
     return out

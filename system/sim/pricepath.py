@@ -12,19 +12,26 @@ class RandomWalk:
     """Each step multiplies every price by (1 + N(drift_pct/100, volatility_pct/100)).
 
     With volatility_pct 0 the path is a steady trend: every step moves every price by
-    exactly drift_pct (before the engine rounds it to the tick).
+    exactly drift_pct (before the engine rounds it to the tick). A symbol may have a drift of
+    its own (set_drift: the demo positions' trend); its noise is the same draw either way.
     """
 
     def __init__(self, seed: int, volatility_pct: float, drift_pct: float = 0.0) -> None:
         self._rng = random.Random(seed)
         self._sigma = volatility_pct / 100.0
         self._mu = drift_pct / 100.0
+        self._drifts: dict[str, float] = {}
+
+    def set_drift(self, symbol: str, drift_pct: float) -> None:
+        """`symbol` drifts by `drift_pct` per step instead of the walk's drift."""
+        self._drifts[symbol] = drift_pct / 100.0
 
     def step(self, prices: dict[str, Decimal]) -> dict[str, Decimal]:
         """The next price of every symbol (unrounded; the engine rounds to the tick)."""
         out = {}
         for sym in sorted(prices):  # sorted: same seed -> same path whatever the dict order
-            factor = 1.0 + self._rng.gauss(self._mu, self._sigma)
+            # gauss(mu, s) is mu + z * s: the same draw, shifted by the symbol's own drift.
+            factor = 1.0 + (self._drifts.get(sym, self._mu) + self._rng.gauss(0.0, self._sigma))
             out[sym] = prices[sym] * Decimal(repr(max(factor, 0.5)))
         return out
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 MARK_STREAM_PHASES = ("aligned", "spread")
 """Allowed values of `mark_stream_phase` (see MarketStreams)."""
+MAX_DEMO_POSITIONS = 5
+"""Largest `demo_positions`: the demo book (system/sim/demo.py) has this many entries."""
 
 
 def _f(default, doc: str, **limits):
@@ -84,6 +86,17 @@ class SimSettings:
     futures_trading_enabled: bool = _f(
         True, "false: the API key lacks futures permission, every signed or API-key "
         "endpoint answers -2015 (bool)"
+    )
+    demo_positions: int = _f(
+        3, "positions the trader's own bot has open at start, opened on the account as an "
+        "outside client would (long and short, on different symbols) for posguard to adopt; "
+        "only `posguard run`'s embedded simulator opens them; 0 = none (count)",
+        min=0, max=MAX_DEMO_POSITIONS,
+    )
+    demo_drift_pct: float = _f(
+        0.01, "trend of each demo symbol's walk in its position's favour, % of price per "
+        "step, so the trailing stop engages within a minute or two; 0 = the plain walk (%)",
+        min=0.0, max=1.0,
     )
 
 

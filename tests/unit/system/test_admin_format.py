@@ -6,7 +6,7 @@ import dataclasses
 
 from actors.messages import ActorEntry, StreamStatus, SupervisorStatus, SymbolView
 from system.admin import STATUS_COLUMNS, symbol_row, table
-from system.kernel import status_line
+from system.console import status_line
 
 
 def _view(symbol: str, state: str) -> SymbolView:
