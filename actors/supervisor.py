@@ -25,6 +25,7 @@ measured user-stream delivery p50 2.7 s at 100 symbols moving once a second.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from datetime import timedelta
 from typing import Any
@@ -90,6 +91,9 @@ from system.logs import ActorLogger
 
 log = ActorLogger("posguard.supervisor")  # looked up per call: see system/logs.py
 HOUSEKEEPING_SECS = 1.0
+SUPERVISOR_EXIT_SECS = 5.0
+"""Told to exit, the supervisor ends its own process after this (see _end_after)."""
+EXIT_TIMER_NAME = "posguard-supervisor-exit"
 HEALTHY_STATES = ("FLAT", "PROTECTED")
 """A symbol actor in one of these after its restart no longer shows why it last exited."""
 
@@ -400,6 +404,10 @@ class Supervisor(SupervisorAdmin, ActorTypeDispatcher):
             log.warning("supervisor %d exiting: its children are stopped, none respawned",
                         os.getpid())
         self.stopping = True
+        if getattr(self, "myAddress", None) is not None:
+            # Only in an actor process Thespian made: a Supervisor a unit test builds has no
+            # address, and the timer would end the test's own process.
+            _end_after(SUPERVISOR_EXIT_SECS)
 
     def receiveMsg_PoisonMessage(self, msg: PoisonMessage, sender: Any) -> None:
         """A child raised twice on a message we sent: log, count, show in `actors`."""
@@ -571,3 +579,19 @@ class Supervisor(SupervisorAdmin, ActorTypeDispatcher):
     def receiveUnrecognizedMessage(self, msg: Any, sender: Any) -> None:
         """Log and drop what the supervisor does not understand."""
         log.warning("supervisor: unexpected message %s from %s", type(msg).__name__, sender)
+
+
+def _end_after(secs: float) -> None:
+    """End this process `secs` from now, if Thespian has not ended it by then.
+
+    Thespian keeps an exiting actor alive until every child's exit notice has arrived. A
+    notice it misses (THESPIAN.md: one notice for two simultaneous deaths), or a child that
+    cannot answer, held the whole system's shutdown for its 25 s timeout (about once per full
+    test run). Everything the supervisor knows is durable or rebuilt at start, so nothing is
+    lost by ending it; its children watch their parent and exit, and the admin reaps it.
+    A daemon timer thread only calls os._exit: it touches no actor state.
+    """
+    timer = threading.Timer(secs, os._exit, args=(0,))
+    timer.name = EXIT_TIMER_NAME
+    timer.daemon = True
+    timer.start()

@@ -281,3 +281,16 @@ def test_a_dead_workers_pid_is_dropped_when_the_pool_reports_it_gone():
     workers = [e.pid for e in h.sup._status().actors if e.kind == "exchange_worker"]
     assert workers == [102]
 
+
+
+def test_an_exit_request_to_a_supervisor_outside_an_actor_process_arms_no_process_end():
+    # The exit timer ends its process (actors/supervisor.py _end_after): in a unit test's
+    # own process it would end the test run, silently, with exit code 0.
+    import threading
+
+    from actors.supervisor import EXIT_TIMER_NAME
+    h = Harness()
+
+    h.tell(ActorExitRequest(), _Addr(0))
+
+    assert [t for t in threading.enumerate() if t.name == EXIT_TIMER_NAME] == []
