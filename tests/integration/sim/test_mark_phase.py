@@ -21,8 +21,11 @@ from tests.fixtures.sim import TEST_SETTINGS
 from tests.integration.sim.wsutil import connect, read_for, read_until
 
 INTERVAL = 0.2
-TOLERANCE = 0.01
-"""Largest accepted distance of a tick from its slot (s); slots are 200 ms apart."""
+TOLERANCE = 0.025
+"""Largest accepted distance of a tick from its slot (s); slots are 200 ms apart. 10 ms was
+exceeded on the 2-core CI-sized machine under the full suite (13.9 ms): the probe stamps on
+the simulator's loop, which other coroutines delay. An eighth of the slot spacing still
+tells aligned from spread and a wrong offset from the right one."""
 NAMES = [f"sym{n:04d}usdt@markPrice@1s" for n in range(1, 21)]
 """As Binance spells them, and so as they are echoed; the spread offset hashes the lower case."""
 
