@@ -133,6 +133,17 @@ def distance_text(row: dict) -> str:
     return f"+{d} (+{pct}%)"
 
 
+def chart_now(driver) -> dict | None:
+    """The chart as drawn at one instant: its point count, the mark line's points and how
+    many stop segments it has (None: not drawn yet)."""
+    return driver.execute_script(
+        "const c = document.getElementById('chart'), m = document.getElementById('chart-mark');"
+        "if (!c || !m) return null;"
+        "return {points: parseInt(c.getAttribute('data-points') || '0', 10),"
+        "        mark_line: (m.getAttribute('points') || '').split(/\\s+/).filter(Boolean),"
+        "        stop_lines: document.querySelectorAll('[id^=chart-stop-]').length};")
+
+
 def requested_urls(driver) -> list[str]:
     """Every URL the browser asked for since the last call (Chromium's performance log;
     chrome:// and data: ones are its own, never on the network)."""
@@ -181,10 +192,11 @@ def test_the_page_follows_a_protected_position_live_and_refuses_a_post(systems, 
     assert cells(browser, SYM)["distance"] == distance_text(after)
     wait(browser, "the journal to show the stop move",
          lambda: int(journal_rows(browser)[0][0]) >= after["seq"])
-    wait(browser, "a chart of mark and stop with two points",
-         lambda: int(browser.find_element(By.ID, "chart").get_attribute("data-points")) >= 2)
-    mark_line = browser.find_element(By.ID, "chart-mark").get_attribute("points").split()
-    assert len(mark_line) >= 2 and browser.find_elements(By.CSS_SELECTOR, "[id^=chart-stop-]")
+    # The page redraws the chart every poll, replacing its elements: each read is one script
+    # call, so a redraw between finding an element and reading it cannot make it stale.
+    chart = wait(browser, "a chart of mark and stop with two points",
+                 lambda: (c := chart_now(browser)) and c["points"] >= 2 and c)
+    assert len(chart["mark_line"]) >= 2 and chart["stop_lines"] > 0, chart
     # The mark alone moves (below the peak: no stop move, no state change); the page follows
     # within metrics.refresh_secs, as the actor reports a changed mark at most that often.
     system.control.set_price(SYM, "60900", mark="60900")
