@@ -8,6 +8,7 @@ that starts after the bump committed sees the new epoch and is refused with Stal
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -26,9 +27,13 @@ from persistence.store import (
     StoreNotSafe,
     StoreUnavailable,
 )
-from system.logs import ActorLogger
 
-log = ActorLogger(__name__)  # looked up per call: see system/logs.py
+
+def _log() -> logging.Logger:
+    """Looked up per call: an actor process replaces logging's manager when it starts
+    (actors/log.py), so a logger fetched at import time would log nowhere."""
+    return logging.getLogger(__name__)
+
 
 # The server's clock at the moment of the statement (not of BEGIN): commit-time stamp.
 NOW_MS_SQL = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
@@ -137,7 +142,7 @@ class PostgresStore(Store):
                 self._conn.close()
             self._conn = None
             self._conn = self._connect()
-            log.warning("store reconnected to PostgreSQL at %s", self._where)
+            _log().warning("store reconnected to PostgreSQL at %s", self._where)
         return self._conn
 
     def append(self, symbol: str, *, expected_seq: int, kind: str, payload: dict,

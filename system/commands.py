@@ -202,7 +202,7 @@ def _bench_args(p: argparse.ArgumentParser) -> None:
 
 def _bench(args: argparse.Namespace, config: Config) -> int:
     if args.what == "store":
-        from persistence.bench import bench_store, format_bench_store
+        from system.bench.store import bench_store, format_bench_store
         backends = ["sqlite", "postgres"] if args.store in (None, "both") else [args.store]
         results = []
         for backend in backends:

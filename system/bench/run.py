@@ -380,7 +380,7 @@ def _fresh_database(pg: Any) -> str:
 
 def store_append(opts: Options, say: Say) -> list[dict]:
     """Durable single-writer append latency per backend (as a symbol actor commits)."""
-    from persistence.bench import bench_store
+    from system.bench.store import bench_store
     out = []
     for backend in ("sqlite", "postgres"):
         say(f"{opts.appends} durable appends on {backend} ...")

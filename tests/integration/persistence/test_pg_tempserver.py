@@ -7,7 +7,7 @@ import os
 import psycopg
 import pytest
 
-from persistence.bench import bench_store
+from system.bench.store import bench_store
 
 pytestmark = pytest.mark.postgres
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from persistence.bench import bench_store, format_bench_store
+from system.bench.store import bench_store, format_bench_store
 
 
 def test_bench_store_sqlite_reports_latency_and_rate():
