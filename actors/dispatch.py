@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from actors.messages import ExchangeRequest
-from actors.pacing import Pacer, is_placing, is_protective, weight_of
+from actors.pacing import Pacer, is_placing, is_protective
 
 
 class Dispatcher:
@@ -68,7 +68,7 @@ class Dispatcher:
     def _wait(self, op: Any, now: float, waits: dict[tuple[Any, ...], float]) -> float:
         # Requests of one gate class wait alike: ask the pacer once per class per pass (the
         # queue can hold hundreds of reads after a restart).
-        key = (is_placing(op), is_protective(op), weight_of(op))
+        key = (is_placing(op), is_protective(op), self.pacer.weight_of(op))
         if key not in waits:
             waits[key] = self.pacer.wait_secs(op, now)
         return waits[key]

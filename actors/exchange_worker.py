@@ -1,11 +1,12 @@
-"""The exchange pool and its workers: blocking ccxt calls, off the symbol actors.
+"""The exchange pool and its workers: blocking exchange calls, off the symbol actors.
 
 Measured: `import ccxt` costs ~64 MB per process, so symbol actors (target <= 8 MB PSS) never
 import it. A small fixed pool of worker processes holds one ccxt client each; the pool hands
 each request to an idle worker (so one slow request never stalls other symbols), protective
 work first, and paces them by the account-wide order budgets and what the venue reports:
-each worker returns the X-MBX-* counters and any 429/418 Retry-After of its call with
-WorkerIdle (actors/pacing.py). Workers reply directly to the requesting symbol actor.
+each worker returns the venue's counters (Binance: X-MBX-*) and any 429/418 Retry-After of
+its call with WorkerIdle (actors/pacing.py). A worker's Gateway comes from the venue adapter
+in its settings (ExchangeSettings.venue). Workers reply directly to the requesting symbol actor.
 
 No request waits forever (actors/deadlines.py, actors/workers.py): the pool checks its
 workers' processes itself (Thespian's exit notice can miss a death), ends a worker whose call
@@ -25,7 +26,6 @@ from typing import Any
 
 from thespian.actors import (
     ActorExitRequest,
-    ActorTypeDispatcher,
     ChildActorExited,
     WakeupMessage,
 )
@@ -34,16 +34,19 @@ from actors.dispatch import Dispatcher
 from actors.lifecycle import Lifecycle
 from actors.messages import (
     AccountLimits,
+    ChildFailing,
     ExchangeFailure,
     ExchangeReply,
     ExchangeRequest,
     ExchangeSettings,
     FailureKind,
     FetchLimits,
+    LimitsRetry,
     MarketsLoaded,
     ParentCheck,
     PoolInit,
     PoolStatus,
+    PoolSweep,
     RateUsage,
     RequestHeld,
     Started,
@@ -60,22 +63,25 @@ from actors.workers import (
     end_process,
     worker_deadline_secs,
 )
-from system.logs import ActorLogger
+from actors.log import ActorLogger
+from venue.interface import Credentials, ExchangeError, Gateway, RateLimits
 
-log = ActorLogger("posguard.exchange")  # looked up per call: see system/logs.py
+log = ActorLogger("posguard.exchange")  # looked up per call: see actors/log.py
 __all__ = ["ExchangePool", "ExchangeWorker", "OrderBudget"]  # OrderBudget: actors/pacing.py
-ASK_LIMITS = "ask-limits"
-"""Wakeup payload: read the exchange's published limits again."""
-SWEEP = "pool-sweep"
-"""Wakeup payload: check the workers' processes and deadlines, vouch for held requests."""
 SWEEP_SECS = 1.0
 HELD_NOTICE_SECS = 2.0
 """A requester hears from the pool (RequestHeld) about a request it has held this long."""
 LIMITS_RETRY_SECS = 60
 MIN_TIMER_SECS = 0.001
+BEFORE_INIT = RateLimits(order_windows_secs=(10.0, 60.0), weight_window_secs=60.0,
+                         weight_limit=1, weight_code=None, orders_code=None,
+                         default_ban_secs=0.0, weights=(), default_weight=0,
+                         weight_per_explained_stop=0)
+"""The pool's limits before PoolInit names the venue: never consulted (nothing is dispatched
+before PoolInit creates the workers, and PoolInit replaces the pacer with the venue's)."""
 
 
-class ExchangePool(Lifecycle, ActorTypeDispatcher):
+class ExchangePool(Lifecycle):
     """Dispatches ExchangeRequests to idle workers, paced by what the venue reports.
 
     Protective work first (actors/dispatch.py); order budgets, request weight and 429/418
@@ -87,7 +93,7 @@ class ExchangePool(Lifecycle, ActorTypeDispatcher):
         super().__init__(*args, **kw)
         self.init: PoolInit | None = None
         self.workers = WorkerBook()
-        self.pacer = Pacer(250, 1000)
+        self.pacer = Pacer(250, 1000, limits=BEFORE_INIT)
         self.queue = Dispatcher(self.pacer)
         self.clock: Callable[[], float] = time.monotonic
         self.alive: Callable[[int], bool] = child_alive
@@ -109,12 +115,13 @@ class ExchangePool(Lifecycle, ActorTypeDispatcher):
         self.init = msg
         self.deadline_secs = msg.deadline_secs or worker_deadline_secs(msg.settings.timeout_ms)
         self.watch_parent(sender)
-        self.pacer = Pacer(msg.orders_per_10s, msg.orders_per_min)
+        self.pacer = Pacer(msg.orders_per_10s, msg.orders_per_min,
+                           limits=msg.settings.venue.limits)
         self.queue = Dispatcher(self.pacer)
         for _ in range(msg.workers):
             self._spawn()
         self.send(sender, Started("exchange_pool", os.getpid()))
-        self.wakeupAfter(timedelta(seconds=SWEEP_SECS), payload=SWEEP)
+        self.wakeupAfter(timedelta(seconds=SWEEP_SECS), payload=PoolSweep())
         self._ask_limits("start")
 
     def receiveMsg_Started(self, msg: Started, sender: Any) -> None:
@@ -157,7 +164,7 @@ class ExchangePool(Lifecycle, ActorTypeDispatcher):
             # The configured budget stays in force meanwhile (it is below Binance's limits).
             log.warning("exchange limits not read (%s); asking again in %d s",
                         msg.failure.message if msg.failure else msg.result, LIMITS_RETRY_SECS)
-            self.wakeupAfter(timedelta(seconds=LIMITS_RETRY_SECS), payload=ASK_LIMITS)
+            self.wakeupAfter(timedelta(seconds=LIMITS_RETRY_SECS), payload=LimitsRetry())
             return
         self.pacer.apply_limits(msg.result)
         per_10s, per_min = self.pacer.budget.limits
@@ -197,13 +204,13 @@ class ExchangePool(Lifecycle, ActorTypeDispatcher):
         if isinstance(msg.payload, ParentCheck):
             self.check_parent(msg.payload)
             return
-        if msg.payload == ASK_LIMITS:
+        if isinstance(msg.payload, LimitsRetry):
             self._ask_limits("retry")
             return
-        if msg.payload == SWEEP:
+        if isinstance(msg.payload, PoolSweep):
             if not self.stopping:
                 self._sweep()
-                self.wakeupAfter(timedelta(seconds=SWEEP_SECS), payload=SWEEP)
+                self.wakeupAfter(timedelta(seconds=SWEEP_SECS), payload=PoolSweep())
             return
         self.wake_at = None
         self._dispatch()
@@ -243,6 +250,11 @@ class ExchangePool(Lifecycle, ActorTypeDispatcher):
         if w is not None:  # None: already replaced (ended by us, or found dead by a sweep)
             self._replace(w, "exit notice")
             self._dispatch()
+
+    def receiveMsg_ChildFailing(self, msg: ChildFailing, sender: Any) -> None:
+        """A worker says why it is about to exit (its exit notice then replaces it)."""
+        w = self.workers.get(sender)
+        log.error("exchange worker %s exiting: %s", w.pid if w else "?", msg.reason)
 
     def receiveMsg_ActorExitRequest(self, msg: ActorExitRequest, sender: Any) -> None:
         """Shutting down: start nothing from now on; answer what was never sent (the workers
@@ -316,17 +328,17 @@ class ExchangePool(Lifecycle, ActorTypeDispatcher):
         self.wakeupAfter(timedelta(seconds=max(at - now, MIN_TIMER_SECS)))
 
 
-class ExchangeWorker(Lifecycle, ActorTypeDispatcher):
-    """Runs one blocking ccxt call at a time and replies to the requester."""
+class ExchangeWorker(Lifecycle):
+    """Runs one blocking exchange call at a time (the venue's Gateway) and replies to the
+    requester."""
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.settings: ExchangeSettings | None = None
-        self.gateway: Any = None
+        self.gateway: Gateway | None = None
 
     def receiveMsg_WorkerInit(self, msg: WorkerInit, sender: Any) -> None:
-        """Build the ccxt client and load the market list now, not on the first order."""
-        from system.exchange import ExchangeError
+        """Build the venue's client and load the market list now, not on the first order."""
         self.settings = msg.settings
         self.watch_parent(sender)
         self.send(sender, Started("exchange_worker", os.getpid()))
@@ -339,24 +351,22 @@ class ExchangeWorker(Lifecycle, ActorTypeDispatcher):
         # Ready: the pool's deadline starts now.
         self.send(sender, WorkerIdle("warm-up", markets=markets))
 
-    def _gw(self) -> Any:
+    def _gw(self) -> Gateway:
         if self.gateway is None:
-            from system.exchange import Gateway, build_client
             s = self.settings
             assert s is not None
-            if s.venue == "simulator":
+            if s.environment == "simulator":
                 key, secret = s.paper_key, s.paper_secret
             else:
                 key, secret = os.environ[s.api_key_env], os.environ[s.api_secret_env]
-            self.gateway = Gateway(build_client(venue=s.venue, base_url=s.base_url,
-                                                api_key=key, secret=secret,
-                                                timeout_ms=s.timeout_ms))
+            # The venue's client library (ccxt) is imported here, in the worker's process.
+            self.gateway = s.venue.open_gateway(s.environment, s.base_url,
+                                                Credentials(key, secret), s.timeout_ms)
         return self.gateway
 
     def receiveMsg_ExchangeRequest(self, msg: ExchangeRequest, sender: Any) -> None:
         """Run the call; reply to the requester; tell the pool we are idle and what the
         venue's last response said about the rate limits (X-MBX-* headers, 429/418)."""
-        from system.exchange import ExchangeError
         result, failure = None, None
         try:
             gw = self._gw()

@@ -2,7 +2,8 @@
 
 The supervisor sends the full routing table (Subscriptions) whenever it changes; this actor
 SUBSCRIBEs and UNSUBSCRIBEs the difference on one connection (batched into one request each:
-Binance counts control messages against a per-connection rate limit). Ticks are conflated:
+venues count control messages against a per-connection rate limit); the URL and the frames
+are the venue adapter's (StreamSettings.venue). Ticks are conflated:
 after each drain of the socket only the latest price per symbol is sent, so a burst or a slow
 symbol actor never builds a backlog of stale prices. A tick sent to an actor that has just
 died is lost, harmlessly: the next one arrives within the stream interval.
@@ -11,18 +12,16 @@ died is lost, harmlessly: the next one arrives within the stream interval.
 from __future__ import annotations
 
 import itertools
-import json
 from typing import Any
 
 import websocket
 
+from actors.log import ActorLogger
 from actors.messages import MarkPrice, StreamSettings, Subscriptions
 from actors.stream_base import StreamActor
-from system.binance_events import FrameError, parse_frame
-from system.logs import ActorLogger
-from system.venues import mark_price_stream, market_stream_url
+from venue.interface import FrameError
 
-log = ActorLogger("posguard.market_stream")  # looked up per call: see system/logs.py
+log = ActorLogger("posguard.market_stream")  # looked up per call: see actors/log.py
 
 
 class MarketStreamActor(StreamActor):
@@ -51,7 +50,7 @@ class MarketStreamActor(StreamActor):
         """An empty connection on the venue's market entry point; subscriptions follow."""
         assert self.settings is not None
         self.subscribed = set()
-        return websocket.create_connection(market_stream_url(self.settings.ws_url),
+        return websocket.create_connection(self.venue.market_stream_url(self.settings.ws_url),
                                            timeout=self.settings.timeout_secs)
 
     def on_connected(self) -> None:
@@ -65,9 +64,9 @@ class MarketStreamActor(StreamActor):
         add, drop = sorted(want - self.subscribed), sorted(self.subscribed - want)
         try:
             if add:
-                self._control("SUBSCRIBE", add)
+                self._control(True, add)
             if drop:
-                self._control("UNSUBSCRIBE", drop)
+                self._control(False, drop)
         except (OSError, websocket.WebSocketException) as e:
             self.reconnect(f"subscribe failed: {e}")
             return
@@ -77,10 +76,9 @@ class MarketStreamActor(StreamActor):
         if add or drop:
             self.send(self.parent_addr, self.status())
 
-    def _control(self, method: str, symbols: list[str]) -> None:
+    def _control(self, subscribe: bool, symbols: list[str]) -> None:
         assert self.ws is not None
-        params = [mark_price_stream(s) for s in symbols]
-        self.ws.send(json.dumps({"method": method, "params": params, "id": next(self.ids)}))
+        self.ws.send(self.venue.mark_price_subscription(subscribe, symbols, next(self.ids)))
 
     def subscriptions(self) -> int:
         """Symbols subscribed."""
@@ -89,7 +87,7 @@ class MarketStreamActor(StreamActor):
     def on_text(self, raw: str, received_mono: float) -> None:
         """Keep only the latest price per symbol (conflation)."""
         try:
-            events = parse_frame(raw, received_mono=received_mono)
+            events = self.venue.parse_frame(raw, received_mono=received_mono)
         except FrameError as e:
             self.bad_frames += 1
             log.warning("market stream: malformed frame rejected (%s): %.200s", e, raw)

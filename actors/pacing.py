@@ -1,10 +1,14 @@
 """How fast the exchange pool may send: its own estimate, corrected by what the venue reports.
 
+The venue's way of counting (its windows, default weight limit, refusal codes, the weight of
+each operation, its shortest ban) comes from its adapter (venue.interface.RateLimits); the
+policy below (what waits, what is kept for protection) is posguard's.
+
 Binance reports the account's live counters on every response (protocol/binance-usdm.md):
 `X-MBX-USED-WEIGHT-1M` (request weight of this IP, every response) and, on orders,
-`X-MBX-ORDER-COUNT-10S` / `-1M`. A worker reads them after each call (RateUsage) and the
-pool feeds them in here, so orders placed by another client of the same account, or by this
-engine before a restart, use up the budget as well. Past a limit the venue answers 429 with
+`X-MBX-ORDER-COUNT-10S` / `-1M`. A worker's gateway reads them after each call (RateUsage)
+and the pool feeds them in here, so orders placed by another client of the same account, or
+by this engine before a restart, use up the budget as well. Past a limit the venue answers 429 with
 `Retry-After`; a client that keeps sending earns a 418 (IP ban, 2 min up to 3 days). So:
 
 - a 429 on orders (-1015) holds every placement until Retry-After has passed; cancels and
@@ -32,23 +36,14 @@ from typing import Any
 from actors.messages import (
     AccountLimits,
     CancelStop,
-    FetchAccount,
-    FetchLimits,
-    FetchPositions,
-    FetchSymbol,
     LookupOrder,
     PlaceMarket,
     PlaceStop,
     PoolStatus,
     RateUsage,
 )
+from venue.interface import RateLimits
 
-WINDOWS_SECS = (10.0, 60.0)
-"""The order windows: X-MBX-ORDER-COUNT-10S and -1M."""
-WEIGHT_WINDOW_SECS = 60.0
-"""X-MBX-USED-WEIGHT-1M's window."""
-DEFAULT_WEIGHT_LIMIT = 2400
-"""Binance's published REQUEST_WEIGHT per minute, until exchangeInfo says otherwise."""
 READ_SOFT = 0.5
 """Share of the weight limit above which reads are spaced out."""
 READ_CAP = 0.8
@@ -63,19 +58,7 @@ DEFAULT_RETRY_AFTER_SECS = 1.0
 """A 429 without Retry-After (Binance always sends one; a proxy or a fault might not): wait
 this long, doubled for each further refusal in a row (up to MAX_DEFAULT_RETRY_SECS)."""
 MAX_DEFAULT_RETRY_SECS = 60.0
-"""Longest such guess: the weight window."""
-DEFAULT_BAN_SECS = 120.0
-"""A 418 without Retry-After: Binance's shortest ban."""
-WEIGHT_CODE, ORDERS_CODE = -1003, -1015
-"""Binance's codes for a 429 on request weight / on orders."""
-
-# Request weight on the IP limit (Binance USD-M docs / the SDK's docstrings): placements
-# weigh 0 (they count on the order limits), a cancel or a single-order query 1, positionRisk
-# 5, open (algo) orders of one symbol 1 each, userTrades 5, exchangeInfo 1.
-# The sweep's stop check (FetchAccount) adds openAlgoOrders without a symbol: 40.
-_WEIGHTS: dict[type, int] = {PlaceMarket: 0, PlaceStop: 0, CancelStop: 1, LookupOrder: 1,
-                             FetchSymbol: 7, FetchPositions: 5, FetchAccount: 45,
-                             FetchLimits: 1}
+"""Longest such guess: a minute."""
 
 
 @unique
@@ -101,7 +84,7 @@ class Throttled:
     http_status: int
     """429 or 418."""
     code: int | None
-    """Binance code (-1003, -1015) if any."""
+    """The venue's code of the refusal (Binance: -1003, -1015) if any."""
 
 
 def is_placing(op: Any) -> bool:
@@ -117,15 +100,9 @@ def is_protective(op: Any) -> bool:
     return isinstance(op, PlaceStop | CancelStop | LookupOrder)
 
 
-def weight_of(op: Any) -> int:
-    """The op's request weight on the IP limit (a history lookup adds 1 + 5 per stop)."""
-    if isinstance(op, FetchSymbol):
-        return _WEIGHTS[FetchSymbol] + 6 * len(op.explain)
-    return _WEIGHTS.get(type(op), 1)
-
-
 class OrderBudget:
-    """Sliding 10 s / 60 s order windows: our own orders plus the ones only the server saw.
+    """Sliding order windows (Binance: 10 s / 60 s): our own orders plus the ones only the
+    server saw.
 
     The server's count at `t` minus our own orders in the window at `t` is taken to be other
     orders placed at `t` (the latest they can have been placed, so they are held longest).
@@ -134,10 +111,12 @@ class OrderBudget:
     below Binance's (250 of 300 per 10 s).
     """
 
-    def __init__(self, per_10s: int, per_min: int) -> None:
+    def __init__(self, per_10s: int, per_min: int, windows_secs: tuple[float, float]) -> None:
         self._limits = (per_10s, per_min)
-        self._sent: collections.deque[float] = collections.deque()      # last 60 s
-        self._sent_10s: collections.deque[float] = collections.deque()  # last 10 s
+        self._windows = windows_secs
+        """(short, long) window lengths: the venue's (RateLimits.order_windows_secs)."""
+        self._sent: collections.deque[float] = collections.deque()      # the long window
+        self._sent_10s: collections.deque[float] = collections.deque()  # the short window
         self._others: dict[float, tuple[float, int]] = {}                # window -> (at, n)
         self._server: dict[float, tuple[float, int]] = {}                # window -> (at, count)
 
@@ -158,8 +137,9 @@ class OrderBudget:
     def observe(self, now: float, count_10s: int | None, count_1m: int | None) -> None:
         """The server's order counts as of `now` (None: the response had no such header)."""
         self._prune(now)
-        for window, count, own in ((10.0, count_10s, self._sent_10s),
-                                   (60.0, count_1m, self._sent)):
+        short, long = self._windows
+        for window, count, own in ((short, count_10s, self._sent_10s),
+                                   (long, count_1m, self._sent)):
             if count is not None:
                 self._others[window] = (now, max(0, count - len(own)))
                 self._server[window] = (now, count)
@@ -172,7 +152,7 @@ class OrderBudget:
     def server(self, now: float) -> tuple[int | None, int | None]:
         """The server's last count per window (None: none, or it is a window old)."""
         out: list[int | None] = []
-        for window in WINDOWS_SECS:
+        for window in self._windows:
             at, count = self._server.get(window, (0.0, None))
             out.append(count if count is not None and now - at < window else None)
         return out[0], out[1]
@@ -182,7 +162,7 @@ class OrderBudget:
         (as wait_secs counts them)."""
         own = self.sent(now)
         out = []
-        for window, n in zip(WINDOWS_SECS, own, strict=True):
+        for window, n in zip(self._windows, own, strict=True):
             at, others = self._others.get(window, (0.0, 0))
             out.append(n + (others if now - at < window else 0))
         return out[0], out[1]
@@ -192,8 +172,9 @@ class OrderBudget:
         window this one may not use)."""
         self._prune(now)
         wait = 0.0
-        for window, limit, own in ((10.0, self._limits[0], self._sent_10s),
-                                   (60.0, self._limits[1], self._sent)):
+        short, long = self._windows
+        for window, limit, own in ((short, self._limits[0], self._sent_10s),
+                                   (long, self._limits[1], self._sent)):
             at, others = self._others.get(window, (0.0, 0))
             if now - at >= window:
                 others = 0
@@ -206,7 +187,8 @@ class OrderBudget:
         return max(wait, 0.0)
 
     def _prune(self, now: float) -> None:
-        for window, own in ((60.0, self._sent), (10.0, self._sent_10s)):
+        short, long = self._windows
+        for window, own in ((long, self._sent), (short, self._sent_10s)):
             while own and now - own[0] >= window:
                 own.popleft()
 
@@ -232,8 +214,10 @@ class WeightGauge:
     venue that does not report weight is paced only by its 429s.
     """
 
-    def __init__(self, limit: int = DEFAULT_WEIGHT_LIMIT) -> None:
+    def __init__(self, limit: int, window_secs: float) -> None:
         self.limit = limit
+        self.window_secs = window_secs
+        """The venue's weight counter window (RateLimits.weight_window_secs)."""
         self._seen_at: float | None = None
         self._used = 0
         self._since = 0
@@ -251,13 +235,13 @@ class WeightGauge:
 
     def reading(self, now: float) -> int | None:
         """The server's last figure, None when there is none from the last minute."""
-        if self._seen_at is None or now - self._seen_at >= WEIGHT_WINDOW_SECS:
+        if self._seen_at is None or now - self._seen_at >= self.window_secs:
             return None
         return self._used
 
     def estimate(self, now: float) -> int | None:
         """The minute's weight as far as we know, None when we know nothing."""
-        if self._seen_at is None or now - self._seen_at >= WEIGHT_WINDOW_SECS:
+        if self._seen_at is None or now - self._seen_at >= self.window_secs:
             return None
         return self._used + self._since
 
@@ -270,22 +254,25 @@ class WeightGauge:
         if used + weight > cap:
             # Held until the figure is a minute old: by then the server's minute has rolled
             # over (a fresher header from any other request lifts the hold earlier).
-            return max(self._seen_at + WEIGHT_WINDOW_SECS - now, 0.0)
+            return max(self._seen_at + self.window_secs - now, 0.0)
         if protective or used < READ_SOFT * self.limit or self._last_read is None:
             return 0.0
-        # Spread what is left of the read allowance over a whole minute.
-        gap = WEIGHT_WINDOW_SECS * weight / max(cap - used, 1.0)
+        # Spread what is left of the read allowance over a whole window.
+        gap = self.window_secs * weight / max(cap - used, 1.0)
         return max(self._last_read + gap - now, 0.0)
 
 
 class Pacer:
     """The pool's gate: may this op go now, and what did the venue say after a call."""
 
-    def __init__(self, per_10s: int, per_min: int,
-                 weight_limit: int = DEFAULT_WEIGHT_LIMIT) -> None:
+    def __init__(self, per_10s: int, per_min: int, weight_limit: int | None = None, *,
+                 limits: RateLimits) -> None:
+        self.limits = limits
+        """How the venue counts (its adapter's RateLimits)."""
         self.configured = (per_10s, per_min)
-        self.budget = OrderBudget(per_10s, per_min)
-        self.gauge = WeightGauge(weight_limit)
+        self.budget = OrderBudget(per_10s, per_min, limits.order_windows_secs)
+        self.gauge = WeightGauge(limits.weight_limit if weight_limit is None else weight_limit,
+                                 limits.weight_window_secs)
         self.paused_until: dict[Scope, float] = {}
         self._refusals = 0
         """429s in a row (a reply that was not refused resets it)."""
@@ -308,16 +295,20 @@ class Pacer:
             per_10s = self.budget.limits[0]
             reserve = 0 if protective else int(per_10s * OPEN_RESERVE)
             wait = max(wait, self.budget.wait_secs(now, reserve))
-        weight = weight_of(op)
+        weight = self.weight_of(op)
         if weight:
             wait = max(wait, self.gauge.wait_secs(now, weight, protective=protective))
         return max(wait, 0.0)
+
+    def weight_of(self, op: Any) -> int:
+        """The op's request weight on the venue's counter (its adapter's table)."""
+        return self.limits.weight_of(op)
 
     def sent(self, op: Any, now: float) -> None:
         """`op` was handed to a worker at `now`."""
         if is_placing(op):
             self.budget.record(now)
-        self.gauge.spent(now, weight_of(op), read=not is_protective(op))
+        self.gauge.spent(now, self.weight_of(op), read=not is_protective(op))
 
     def observe(self, op: Any, usage: RateUsage | None, now: float) -> Throttled | None:
         """A call finished: take in the venue's counters; a 429/418 starts a pause."""
@@ -351,10 +342,11 @@ class Pacer:
         if usage.http_status not in (429, 418):
             return None
         banned = usage.http_status == 418
-        default = DEFAULT_BAN_SECS if banned else min(
+        default = self.limits.default_ban_secs if banned else min(
             DEFAULT_RETRY_AFTER_SECS * 2 ** self._refusals, MAX_DEFAULT_RETRY_SECS)
         secs = usage.retry_after_ms / 1000 if usage.retry_after_ms is not None else default
-        scope = Scope.ORDERS if not banned and usage.code == ORDERS_CODE else Scope.ALL
+        orders = usage.code is not None and usage.code == self.limits.orders_code
+        scope = Scope.ORDERS if not banned and orders else Scope.ALL
         until = max(self.paused_until.get(scope, 0.0), now + secs)
         self.paused_until[scope] = until
         return Throttled(scope, until, secs, banned, int(usage.http_status), usage.code)

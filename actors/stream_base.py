@@ -24,18 +24,26 @@ from datetime import timedelta
 from typing import Any
 
 import websocket
-from thespian.actors import ActorTypeDispatcher, ThespianWatch, WakeupMessage, WatchMessage
+from thespian.actors import ThespianWatch, WakeupMessage, WatchMessage
 
 from actors.lifecycle import Lifecycle
-from actors.messages import ParentCheck, StreamSettings, StreamStatus, Timer, now_ms
-from system.logs import ActorLogger
+from actors.messages import (
+    HealthCheck,
+    ParentCheck,
+    Reconnect,
+    StreamSettings,
+    StreamStatus,
+    now_ms,
+)
+from actors.log import ActorLogger
+from venue.interface import Venue
 
-log = ActorLogger("posguard.stream")  # looked up per call: see system/logs.py
+log = ActorLogger("posguard.stream")  # looked up per call: see actors/log.py
 RECV_TIMEOUT_SECS = 2.0
 MAX_FRAMES_PER_DRAIN = 10_000
 
 
-class StreamActor(Lifecycle, ActorTypeDispatcher):
+class StreamActor(Lifecycle):
     """A WebSocket reader actor; subclasses open the connection and handle text frames."""
 
     kind = "stream"
@@ -56,6 +64,12 @@ class StreamActor(Lifecycle, ActorTypeDispatcher):
         self.event_lag_ms: int | None = None
         """The last event's lag (note_lag), shown in StreamStatus."""
 
+    @property
+    def venue(self) -> Venue:
+        """The exchange's adapter, from the settings (frame parsing, URLs, session keys)."""
+        assert self.settings is not None
+        return self.settings.venue
+
     # ------------------------------------------------------------------ subclass hooks
 
     def open_socket(self) -> websocket.WebSocket:
@@ -72,7 +86,7 @@ class StreamActor(Lifecycle, ActorTypeDispatcher):
     def on_connected(self) -> None:
         """Called after every successful (re)connect."""
 
-    def extra_timer(self, t: Timer) -> None:
+    def extra_timer(self, t: Any) -> None:
         """Subclass timers."""
 
     def subscriptions(self) -> int:
@@ -87,18 +101,16 @@ class StreamActor(Lifecycle, ActorTypeDispatcher):
     # ------------------------------------------------------------------ dispatch
 
     def receiveMessage(self, msg: Any, sender: Any) -> Any:
-        """Dispatch, then keep watching the socket (a watch lasts one message)."""
-        if self.dead_or_exit(msg):
-            return None
-        try:
-            super().receiveMessage(msg, sender)
-        except Exception as e:  # noqa: BLE001 - not swallowed: the supervisor replaces us
-            log.exception("%s stream failed on %s", self.kind, type(msg).__name__)
-            self.die(f"{self.kind} stream crashed: {type(e).__name__}: {e}")
-            return None
-        if self.ws is not None and self.ws.sock is not None:
+        """Dispatch (guarded: actors/lifecycle.py), then keep watching the socket (a watch
+        lasts one message)."""
+        super().receiveMessage(msg, sender)
+        if self.dying is None and self.ws is not None and self.ws.sock is not None:
             return ThespianWatch([self.ws.sock.fileno()])
         return None
+
+    def crash_reason(self, msg: Any, e: Exception) -> str:
+        """A crashed stream's exit reason (the supervisor replaces it)."""
+        return f"{self.kind} stream crashed: {type(e).__name__}: {e}"
 
     def start(self, settings: StreamSettings, parent: Any) -> None:
         """First init: remember the settings, watch the parent, connect, arm the health timer."""
@@ -106,20 +118,20 @@ class StreamActor(Lifecycle, ActorTypeDispatcher):
         self.watch_parent(parent)
         self.send(parent, self.status())
         self._connect()
-        self.wakeupAfter(timedelta(seconds=self._health_secs()), payload=Timer("health"))
+        self.wakeupAfter(timedelta(seconds=self._health_secs()), payload=HealthCheck())
 
     def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender: Any) -> None:
         """Parent check, reconnect, health and subclass timers."""
         t = msg.payload
         if isinstance(t, ParentCheck):
             self.check_parent(t)
-        elif isinstance(t, Timer) and t.kind == "connect":
+        elif isinstance(t, Reconnect):
             if t.gen == self.gen and self.ws is None:
                 self._connect()
-        elif isinstance(t, Timer) and t.kind == "health":
+        elif isinstance(t, HealthCheck):
             self._health()
             self.wakeupAfter(timedelta(seconds=self._health_secs()), payload=t)
-        elif isinstance(t, Timer):
+        else:
             self.extra_timer(t)
 
     def receiveMsg_WatchMessage(self, msg: WatchMessage, sender: Any) -> None:
@@ -194,7 +206,7 @@ class StreamActor(Lifecycle, ActorTypeDispatcher):
         delay_ms = base * (0.5 + 0.5 * random.random())
         self.state = "reconnecting"
         self.send(self.parent_addr, self.status())
-        self.wakeupAfter(timedelta(milliseconds=delay_ms), payload=Timer("connect", self.gen))
+        self.wakeupAfter(timedelta(milliseconds=delay_ms), payload=Reconnect(self.gen))
 
     def _health_secs(self) -> float:
         assert self.settings is not None

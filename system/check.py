@@ -18,8 +18,9 @@ from typing import Any
 import ccxt
 import websocket
 
-from system import venues
 from system.config import Config
+from venue.hosts import VenueHosts, simulator
+from venues.binance import hosts as binance_hosts
 
 STREAM_TIMEOUT_SECS = 5.0
 TIME_AHEAD_LIMIT_MS = 1000
@@ -52,7 +53,7 @@ class CheckFailed(Exception):
 class Target:
     """What `check` talks to: the venue's hosts and a ccxt client with the keys."""
 
-    hosts: venues.VenueHosts
+    hosts: VenueHosts
     client: Any
     recv_window_ms: int
 
@@ -157,7 +158,7 @@ def check_user_stream(t: Target) -> str:
         key = t.client.fapiPrivatePostListenKey()["listenKey"]
     except (ccxt.BaseError, KeyError, TypeError) as e:
         raise CheckFailed(f"no listenKey: {e}", "the key needs futures permission") from e
-    url = venues.user_stream_url(t.hosts.stream_base, key)
+    url = binance_hosts.user_stream_url(t.hosts.stream_base, key)
     shown = url.split("?")[0]  # the listenKey is a credential: never printed
     ws = _connect(url, shown)
     try:
@@ -176,8 +177,8 @@ def check_user_stream(t: Target) -> str:
 
 def check_market_stream(t: Target, symbol: str = "BTCUSDT") -> str:
     """The market entry point takes a SUBSCRIBE and sends a mark price within 5 s."""
-    url = venues.market_stream_url(t.hosts.stream_base)
-    stream = venues.mark_price_stream(symbol)
+    url = binance_hosts.market_stream_url(t.hosts.stream_base)
+    stream = binance_hosts.mark_price_stream(symbol)
     ws = _connect(url, url)
     try:
         ws.send(json.dumps({"method": "SUBSCRIBE", "params": [stream], "id": 1}))
@@ -226,11 +227,11 @@ def run_checks(target: Target) -> list[Finding]:
 
 def make_target(config: Config, sim_url: str | None = None) -> Target:
     """The venue's hosts and a ccxt client with the configured keys (paper: the simulator)."""
-    from system.exchange import build_client
+    from venues.binance.gateway import build_client
     if config.mode == "paper":
         if sim_url is None:
             raise ValueError("paper mode needs the simulator's URL")
-        hosts, base = venues.simulator(sim_url), sim_url
+        hosts, base = simulator(sim_url), sim_url
     else:
         hosts = config.venue_hosts()
         base = hosts.rest_url if config.exchange.rest_url else None

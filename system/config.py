@@ -19,13 +19,14 @@ from typing import Any, Literal
 
 import yaml
 
+import venues
 from actors.protection import ProtectionPolicy
 from ops.alerts.settings import AlertsConfig
 from ops.metrics.settings import MetricsConfig
 from ops.page.settings import StatusPageConfig
-from system import venues
 from system.config_schema import ConfigError, build, defaults_as_dict
 from system.sim.settings import SimSettings
+from venue.hosts import VenueHosts, VenueURLError
 
 __all__ = ["Config", "ConfigError", "load_config", "StoreTarget"]
 
@@ -203,10 +204,10 @@ class Config:
         return StoreTarget(self.store.backend, self.store.sqlite_path, dsn,
                            self.store.connect_timeout_secs, self.store.busy_timeout_ms)
 
-    def venue_hosts(self) -> venues.VenueHosts:
+    def venue_hosts(self) -> VenueHosts:
         """Live mode: the configured venue's REST and stream bases (overrides applied)."""
         ex = self.exchange
-        return venues.resolve(ex.venue, ex.rest_url, ex.stream_url)
+        return venues.adapter(ex.name).hosts(ex.venue, ex.rest_url, ex.stream_url)
 
     def api_keys(self, env: Mapping[str, str] | None = None) -> tuple[str, str]:
         """Live API key and secret from the environment (paper mode: the simulator's)."""
@@ -286,8 +287,8 @@ def _check_cross_fields(mode: str, s: dict[str, Any]) -> None:
             raise ConfigError(f"exchange.{key}: {getattr(ex, key)!r} is not an environment "
                               f"variable name (keys never go in the file, only the name)")
     try:
-        venues.resolve(ex.venue, ex.rest_url, ex.stream_url)
-    except venues.VenueURLError as e:
+        venues.adapter(ex.name).hosts(ex.venue, ex.rest_url, ex.stream_url)
+    except VenueURLError as e:
         raise ConfigError(str(e)) from e
     if mode == "live" and ex.simulator.embedded:
         raise ConfigError("exchange.simulator.embedded: true is not allowed with mode: live "

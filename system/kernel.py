@@ -20,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import venues
 from actors.messages import (
     ClosePosition,
     CommandResult,
@@ -39,7 +40,7 @@ from actors.messages import (
     Where,
 )
 from ops.hub import Hub
-from system import actor_system, venues
+from system import actor_system
 from system.admin import SUPERVISOR, SUPERVISOR_NAME
 from system.clock import Clock, SystemClock
 from system.config import Config
@@ -53,6 +54,7 @@ from system.processes import (
     system_pids,
 )
 from system.progress import Narrator, in_flight
+from venue.hosts import VenueHosts, simulator
 
 log = logging.getLogger("posguard.kernel")
 EXCHANGE_WORKERS = 4
@@ -99,14 +101,14 @@ class Kernel:
         except KernelError:
             return None
 
-    def hosts(self) -> venues.VenueHosts:
+    def hosts(self) -> VenueHosts:
         """Where REST and the streams are: the simulator (paper) or the configured venue."""
         if self.config.mode == "live":
             return self.config.venue_hosts()
         url = self.sim.url if self.sim is not None else self.external_url
         if url is None:
             raise KernelError("paper mode: the simulator is not started")
-        return venues.simulator(url)
+        return simulator(url)
 
     def start(self) -> None:
         """Take the lock, check the store, start the simulator and the actors."""
@@ -190,25 +192,28 @@ class Kernel:
 
     def supervisor_init(self) -> SupervisorInit:
         """Everything the supervisor needs, from the config (no secrets: env names only)."""
+        from persistence.factory import StoreFactory
         ex, c = self.config.exchange, self.config
         hosts = self.hosts()
         # Live on a venue's own hosts: None, so ccxt's own venue switch picks the URLs.
         base = hosts.rest_url if c.mode == "paper" or ex.rest_url else None
         settings = ExchangeSettings(base, hosts.venue, ex.simulator.api_key,
                                     ex.simulator.api_secret, ex.api_key_env,
-                                    ex.api_secret_env, ex.request_timeout_ms)
+                                    ex.api_secret_env, ex.request_timeout_ms,
+                                    venue=venues.adapter(ex.name))
         pool = PoolInit(settings, EXCHANGE_WORKERS, ex.orders_per_10s, ex.orders_per_min)
         # The config's read-only mapping does not pickle; a plain dict copy crosses the wire.
         protection = dataclasses.replace(c.protection, symbols=dict(c.protection.symbols))
         carried = tuple((kind, symbol, n) for (kind, symbol), n in self.restarts.items() if n)
-        return SupervisorInit(self.holder.epoch, c.store_target(), pool, protection,
+        return SupervisorInit(self.holder.epoch, StoreFactory(c.store_target()), pool, protection,
                               c.supervisor, self.stream_settings(),
                               c.reconcile.interval_secs, os.getpid(), c.mode, carried,
                               c.reconcile.stop_check_min_interval_secs,
                               # Fresher views cost the supervisor work: only for the metrics
                               # and the status page (mark, stop distance between state changes).
                               view_refresh_secs=c.metrics.refresh_secs
-                              if c.metrics.port or c.status_page.port else 0.0)
+                              if c.metrics.port or c.status_page.port else 0.0,
+                              clock=self.clock)
 
     def stream_settings(self) -> StreamSettings:
         """Where the stream actors connect (the simulator in paper mode)."""
@@ -218,7 +223,8 @@ class Kernel:
         return StreamSettings(hosts.rest_url, hosts.stream_base, paper_key,
                               self.config.exchange.api_key_env,
                               st.listen_key_keepalive_secs, st.stream_silence_secs,
-                              st.reconnect_backoff_min_ms, st.reconnect_backoff_max_ms)
+                              st.reconnect_backoff_min_ms, st.reconnect_backoff_max_ms,
+                              venue=venues.adapter(self.config.exchange.name))
 
     def init_supervisor(self) -> None:
         """Initialise a fresh, empty supervisor once the dead one's children are gone."""

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import websocket
 
-from system.ccxt_factory import make_binanceusdm
+from venues.binance.ccxt_factory import make_binanceusdm
 from system.sim.server import SimServer
 from system.sim.settings import SimSettings, unthrottled
 

@@ -1,4 +1,4 @@
-"""A scripted stand-in for ccxt.binanceusdm: just what system/exchange.Gateway calls.
+"""A scripted stand-in for ccxt.binanceusdm: just what venues/binance/gateway.Gateway calls.
 
 Each call pops the next scripted (outcome, headers) of its method: the outcome is returned
 (or raised, if it is an exception) and the headers become `last_response_headers`, as ccxt

@@ -2,7 +2,7 @@
 
 ccxt 4.5.90 builds its stream URLs from `urls['api']['ws']['linear']` (`.../ws`): market data
 on `/market/ws` + SUBSCRIBE, the user stream on `/private/ws?listenKey=K` (ccxt/pro/binance.py
-get_ws_url / get_private_ws_url). REST goes through system/ccxt_factory's recipe.
+get_ws_url / get_private_ws_url). REST goes through venues/binance/ccxt_factory's recipe.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ import time
 import ccxt.pro as ccxtpro
 import pytest
 
-from system.ccxt_factory import URL_KEYS, make_binanceusdm
+from venues.binance.ccxt_factory import URL_KEYS, make_binanceusdm
 from tests.integration.sim.wsutil import ws_url
+from tests.waiting import wait_for
 
 BTC = "BTC/USDT:USDT"
 WAIT_SECS = 5.0
@@ -36,12 +37,9 @@ def _pro(sim):
 
 
 async def _until(predicate, what: str) -> None:
-    """Poll `predicate` (run in a thread: it may do blocking HTTP) until true."""
-    end = time.monotonic() + WAIT_SECS
-    while not await asyncio.to_thread(predicate):
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+    """Poll `predicate` (in a thread: it may do blocking HTTP, and the event loop must go on
+    serving ccxt's websockets meanwhile) until true."""
+    await asyncio.to_thread(wait_for, predicate, WAIT_SECS, what, 0.02)
 
 
 async def _settle(watch, snapshot, done, what: str) -> list:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ccxt
 import pytest
 
-from system.ccxt_factory import make_binanceusdm
+from venues.binance.ccxt_factory import make_binanceusdm
 
 BTC = "BTC/USDT:USDT"
 

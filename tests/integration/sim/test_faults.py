@@ -89,7 +89,7 @@ def test_fail_next_request_once(ccxt_sync, sim_control):
 
 
 def test_timeout_places_the_order_but_never_replies(sim, sim_control):
-    from system.ccxt_factory import make_binanceusdm
+    from venues.binance.ccxt_factory import make_binanceusdm
     ex = make_binanceusdm(sim.url, "paper-key", "paper-secret", timeout_ms=600)
     ex.load_markets()
     ex.create_order(BTC, "market", "buy", 0.01)

@@ -9,6 +9,7 @@ import websocket
 
 from system.sim.client import SimControlError
 from tests.integration.sim.wsutil import connect, read_for, read_until
+from tests.waiting import wait_for
 
 BTC = "BTC/USDT:USDT"
 
@@ -108,10 +109,8 @@ def test_closing_a_silenced_connection_frees_it_at_once(user_ws, sim_control):
 
     user_ws.close(timeout=0.5)
 
-    deadline = time.monotonic() + 5
-    while sim_control.state()["user_stream"]["connections"] != 0:
-        assert time.monotonic() < deadline, "the stalled connection was never released"
-        time.sleep(0.05)
+    wait_for(lambda n: n == 0, 5, "the stalled connection to be released",
+             sample=lambda: sim_control.state()["user_stream"]["connections"])
 
 
 @pytest.mark.parametrize("secs", [0, -1, 3601, "2"])

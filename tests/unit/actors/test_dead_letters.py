@@ -13,10 +13,11 @@ from typing import Any
 
 from thespian.actors import DeadEnvelope
 
+from actors.child_status import ChildStatus
 from actors.messages import AlgoUpdate, Forward, MarkPrice, Subscriptions
-from actors.routing import RESTARTING, RUNNING
 from actors.supervisor import Supervisor
 from actors.user_stream import UserStreamActor
+from tests.unit.actors.test_stream_received_mono import SETTINGS as STREAM_SETTINGS
 from tests.unit.actors.test_supervisor_table import _Addr
 
 
@@ -35,7 +36,7 @@ def _supervisor() -> tuple[Supervisor, list[tuple[Any, Any]]]:
 def test_a_dead_letter_for_an_actor_not_yet_known_dead_waits_for_the_replacement():
     sup, sent = _supervisor()
     child = sup.routes.add("BTCUSDT")
-    child.address, child.status = _Addr(1), RUNNING
+    child.address, child.status = _Addr(1), ChildStatus.RUNNING
     event = _algo()
 
     sup.receiveMsg_DeadEnvelope(DeadEnvelope(_Addr(1), event), None)
@@ -47,7 +48,8 @@ def test_a_dead_letter_for_an_actor_not_yet_known_dead_waits_for_the_replacement
 def test_a_dead_letter_goes_to_the_replacement_once_it_runs():
     sup, sent = _supervisor()
     child = sup.routes.add("BTCUSDT")
-    child.address, child.status = _Addr(2), RUNNING  # already restarted: a new address
+    # already restarted: a new address
+    child.address, child.status = _Addr(2), ChildStatus.RUNNING
     event = _algo()
 
     sup.receiveMsg_DeadEnvelope(DeadEnvelope(_Addr(1), event), None)
@@ -58,7 +60,7 @@ def test_a_dead_letter_goes_to_the_replacement_once_it_runs():
 def test_a_dead_letter_while_restarting_is_queued():
     sup, sent = _supervisor()
     child = sup.routes.add("BTCUSDT")
-    child.address, child.status = None, RESTARTING
+    child.address, child.status = None, ChildStatus.RESTARTING
     event = _algo()
 
     sup.receiveMsg_DeadEnvelope(DeadEnvelope(_Addr(1), event), None)
@@ -69,7 +71,7 @@ def test_a_dead_letter_while_restarting_is_queued():
 def test_dead_ticks_and_other_messages_are_not_routed_again():
     sup, sent = _supervisor()
     child = sup.routes.add("BTCUSDT")
-    child.address, child.status = _Addr(2), RUNNING
+    child.address, child.status = _Addr(2), ChildStatus.RUNNING
 
     sup.receiveMsg_DeadEnvelope(DeadEnvelope(_Addr(1), MarkPrice("BTCUSDT", Decimal(1), 1)),
                                 None)
@@ -83,6 +85,7 @@ def test_the_user_stream_sends_to_the_routed_actor_and_the_rest_to_the_superviso
     sent: list[tuple[Any, Any]] = []
     actor.send = lambda to, msg: sent.append((to, msg))  # type: ignore[method-assign]
     actor.parent_addr = _Addr(0)
+    actor.settings = STREAM_SETTINGS  # the venue that parses the frames
     actor.receiveMsg_Subscriptions(Subscriptions((("BTCUSDT", _Addr(1)),)), _Addr(0))
     frame = ('{"e":"ALGO_UPDATE","E":1,"T":1,"o":{"caid":"pg-1-%s-sl-2","aid":4000000001,'
              '"at":"CONDITIONAL","o":"STOP_MARKET","s":"%s","S":"SELL","ps":"BOTH","f":"GTC",'

@@ -17,6 +17,7 @@ from actors.messages import (
     RateUsage,
 )
 from actors.pacing import Pacer
+from venues.binance.adapter import LIMITS
 
 D = Decimal
 
@@ -42,7 +43,7 @@ def drain(d: Dispatcher, now: float) -> list[str]:
 
 
 def test_a_cancel_and_a_stop_placement_go_before_reads_queued_earlier():
-    d = Dispatcher(Pacer(250, 1000))
+    d = Dispatcher(Pacer(250, 1000, limits=LIMITS))
     for i in range(5):
         d.submit(fetch(f"S{i}USDT"))
     d.submit(req(CancelStop("BTCUSDT", "1", "pg-1-BTCUSDT-sl-1"), "cancel"))
@@ -52,7 +53,7 @@ def test_a_cancel_and_a_stop_placement_go_before_reads_queued_earlier():
 
 
 def test_an_open_is_not_protective_and_keeps_its_place_among_the_reads():
-    d = Dispatcher(Pacer(250, 1000))
+    d = Dispatcher(Pacer(250, 1000, limits=LIMITS))
     d.submit(fetch("AUSDT"))
     d.submit(req(PlaceMarket("BUSDT", "BUY", D("1"), "pg-1-BUSDT-op-1", False), "open"))
     d.submit(req(PlaceMarket("CUSDT", "SELL", D("1"), "pg-1-CUSDT-cl-2", True), "close"))
@@ -62,7 +63,7 @@ def test_an_open_is_not_protective_and_keeps_its_place_among_the_reads():
 
 
 def test_requests_of_one_class_keep_their_order():
-    d = Dispatcher(Pacer(250, 1000))
+    d = Dispatcher(Pacer(250, 1000, limits=LIMITS))
     for n in range(4):
         d.submit(req(stop(n), f"stop-{n}"))
     assert drain(d, 0.0) == [f"stop-{n}" for n in range(4)]
@@ -70,7 +71,7 @@ def test_requests_of_one_class_keep_their_order():
 
 def test_a_placement_held_by_the_order_budget_does_not_hold_cancels_or_reads_behind_it():
     # Arrange: a budget of one order per 10 s, already used
-    d = Dispatcher(Pacer(1, 100))
+    d = Dispatcher(Pacer(1, 100, limits=LIMITS))
     d.submit(req(stop(1), "stop-1"))
     assert drain(d, 0.0) == ["stop-1"]
     d.submit(req(stop(2), "stop-2"))
@@ -84,7 +85,7 @@ def test_a_placement_held_by_the_order_budget_does_not_hold_cancels_or_reads_beh
 
 
 def test_during_an_orders_429_placements_wait_for_retry_after_and_cancels_go():
-    pacer = Pacer(250, 1000)
+    pacer = Pacer(250, 1000, limits=LIMITS)
     d = Dispatcher(pacer)
     pacer.observe(stop(1), RateUsage(5, 300, 300, 429, -1015, 2500), 0.0)
     d.submit(req(stop(2), "stop-2"))
@@ -97,7 +98,7 @@ def test_during_an_orders_429_placements_wait_for_retry_after_and_cancels_go():
 
 
 def test_during_a_ban_nothing_goes_and_the_wake_is_the_end_of_the_ban():
-    pacer = Pacer(250, 1000)
+    pacer = Pacer(250, 1000, limits=LIMITS)
     d = Dispatcher(pacer)
     pacer.observe(FetchSymbol("BTCUSDT"), RateUsage(None, None, None, 418, None, 30_000), 0.0)
     d.submit(req(CancelStop("BTCUSDT", "1", "pg-1-BTCUSDT-sl-1"), "cancel"))
@@ -109,7 +110,7 @@ def test_during_a_ban_nothing_goes_and_the_wake_is_the_end_of_the_ban():
 
 
 def test_spaced_reads_go_one_at_a_time_while_protective_work_is_not_spaced():
-    pacer = Pacer(250, 1000)
+    pacer = Pacer(250, 1000, limits=LIMITS)
     d = Dispatcher(pacer)
     pacer.observe(FetchSymbol("X"), RateUsage(1500, None, None), 0.0)
     for s in ("A", "B", "C"):

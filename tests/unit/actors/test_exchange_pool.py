@@ -14,16 +14,18 @@ import ccxt
 import pytest
 from thespian.actors import WakeupMessage
 
-from actors.exchange_worker import ASK_LIMITS, ExchangePool, ExchangeWorker
+from actors.exchange_worker import ExchangePool, ExchangeWorker
 from actors.messages import (
     AccountLimits,
     CancelStop,
     ExchangeFailure,
     ExchangeReply,
     ExchangeRequest,
+    ExchangeSettings,
     FailureKind,
     FetchLimits,
     FetchSymbol,
+    LimitsRetry,
     LookupOrder,
     PlaceStop,
     PoolInit,
@@ -31,10 +33,13 @@ from actors.messages import (
     Started,
     WorkerIdle,
 )
-from system.exchange import Gateway
+from venues.binance.gateway import Gateway
 from tests.fakes.ccxt_client import FakeClient
+from venues.binance import BinanceUsdm
 
 D = Decimal
+SETTINGS = ExchangeSettings(None, "simulator", "key", "secret", "K", "S", 5000,
+                            venue=BinanceUsdm())
 
 
 def stop(n: int) -> PlaceStop:
@@ -66,7 +71,7 @@ class PoolHarness:
         pool.alive = lambda pid: pid not in self.dead
         pool.end = self.ended.append
         self.pool = pool
-        pool.receiveMsg_PoolInit(PoolInit(None, workers, per_10s, per_min,
+        pool.receiveMsg_PoolInit(PoolInit(SETTINGS, workers, per_10s, per_min,
                                           deadline_secs=deadline_secs), "supervisor")
         for name in list(self.created):
             self.ready(name)
@@ -130,7 +135,7 @@ def test_limits_that_could_not_be_read_keep_the_budget_and_are_asked_again_later
         h.pool.receiveMsg_ExchangeReply(ExchangeReply("l2", FetchLimits(), None, failure), "w0")
 
     assert h.pool.pacer.budget.limits == (250, 1000)
-    assert (60, ASK_LIMITS) in h.timers and "exchange limits not read" in caplog.text
+    assert (60, LimitsRetry()) in h.timers and "exchange limits not read" in caplog.text
 
 
 def test_the_servers_order_count_reported_by_a_worker_holds_the_next_placement():

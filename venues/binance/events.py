@@ -1,4 +1,4 @@
-"""Binance USDT-M stream frames -> typed messages (actors/messages.py).
+"""Binance USDT-M stream frames -> typed events (venue/events.py).
 
 A malformed frame raises FrameError naming what is wrong; the caller logs and counts it and
 goes on (a bad frame is never fatal). Events we do not use (e.g. TRADE_LITE, MARGIN_CALL) are
@@ -12,15 +12,9 @@ import time
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
-from actors.messages import AlgoUpdate, MarkPrice, OrderUpdate, PositionUpdate, now_ms
-
-
-class FrameError(ValueError):
-    """A stream frame could not be understood; log it, count it, carry on."""
-
-
-class ListenKeyExpired(Exception):
-    """The user stream's listen key expired: reconnect with a new one."""
+from venue.envelope import now_ms
+from venue.events import AlgoUpdate, MarkPrice, OrderUpdate, PositionUpdate
+from venue.interface import FrameError, UserStreamExpired
 
 
 def parse_frame(raw: str | bytes, received_ms: int | None = None,
@@ -63,7 +57,7 @@ def parse_event(d: dict[str, Any], received_ms: int,
             return [MarkPrice(_str(d, "s"), _dec(d, "p"), _int(d, "E"), engine_ms=rx.ms,
                               received_mono=rx.mono)]
         if kind == "listenKeyExpired":
-            raise ListenKeyExpired(str(d.get("listenKey", "")))
+            raise UserStreamExpired(str(d.get("listenKey", "")))  # listenKeyExpired
     except (KeyError, TypeError, AttributeError) as e:
         raise FrameError(f"{kind}: missing or malformed field {e}") from e
     if kind is None:

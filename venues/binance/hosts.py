@@ -1,10 +1,11 @@
-"""Where each Binance USDT-M venue lives, and how its stream URLs are built from one base.
+"""Where each Binance USDT-M environment lives, and how its stream URLs are built from one base.
 
 Binance split its USDT-M WebSocket entry points on 2026-03-06 and retired the legacy `/ws`
 and `/stream` paths on 2026-04-23 (protocol/binance-usdm.md, "What changed on the venue"):
 market data now lives under `<base>/market/...`, high-frequency public data under
 `<base>/public/...` and the user-data stream under `<base>/private/...`. Every stream URL the
-engine opens is built here from the venue's one stream base, so no actor spells a path.
+engine opens is built here from the venue's one stream base, so no actor spells a path
+(the adapter, venues/binance/adapter.py, hands them to the stream actors).
 
 Hosts, by source (the venue's own SDK first, then ccxt, which many traders run on demo):
 - live: REST `https://fapi.binance.com`, streams `wss://fstream.binance.com` (binance-common
@@ -20,26 +21,15 @@ Hosts, by source (the venue's own SDK first, then ccxt, which many traders run o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
+
+from venue.hosts import VenueHosts, VenueURLError, check_base, stream_base_of
 
 VENUES = ("live", "demo", "testnet")
 """The Binance venues `exchange.venue` may name (mode: live)."""
 
 LISTEN_KEY_PATH = "/fapi/v1/listenKey"
 """POST (create or extend and return the live key), PUT (keepalive), DELETE."""
-
-
-@dataclass(frozen=True, slots=True)
-class VenueHosts:
-    """One venue's REST base and stream base (scheme://host, no path)."""
-
-    venue: str
-    """live | demo | testnet | simulator."""
-    rest_url: str
-    """REST base, e.g. https://fapi.binance.com."""
-    stream_base: str
-    """WebSocket base, e.g. wss://fstream.binance.com; every stream path is built on it."""
 
 
 BINANCE_HOSTS: dict[str, VenueHosts] = {
@@ -49,26 +39,6 @@ BINANCE_HOSTS: dict[str, VenueHosts] = {
     "testnet": VenueHosts("testnet", "https://testnet.binancefuture.com",
                           "wss://fstream.binancefuture.com"),
 }
-
-
-class VenueURLError(ValueError):
-    """A configured REST or stream base is not scheme://host[:port]."""
-
-
-def check_base(url: str, schemes: tuple[str, ...], what: str) -> str:
-    """`url` without a trailing slash, or VenueURLError naming what is wrong."""
-    parts = urlsplit(url)
-    if parts.scheme not in schemes or not parts.netloc or parts.path not in ("", "/") \
-            or parts.query or parts.fragment:
-        raise VenueURLError(f"{what}: {url!r} is not {'|'.join(schemes)}://host[:port] "
-                            "(no path: the stream and API paths are added by posguard)")
-    return url.rstrip("/")
-
-
-def stream_base_of(rest_url: str) -> str:
-    """The stream base a simulator serves beside its REST base (http -> ws, https -> wss)."""
-    base = check_base(rest_url, ("http", "https"), "REST base")
-    return "ws" + base[len("http"):]
 
 
 def resolve(venue: str, rest_url: str = "", stream_url: str = "") -> VenueHosts:
@@ -85,12 +55,6 @@ def resolve(venue: str, rest_url: str = "", stream_url: str = "") -> VenueHosts:
     else:
         stream = hosts.stream_base
     return VenueHosts(venue, rest, stream)
-
-
-def simulator(rest_url: str) -> VenueHosts:
-    """The built-in simulator's hosts: one server answers REST and streams."""
-    return VenueHosts("simulator", check_base(rest_url, ("http", "https"), "simulator URL"),
-                      stream_base_of(rest_url))
 
 
 # ---------------------------------------------------------------------------- stream URLs

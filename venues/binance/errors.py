@@ -7,7 +7,7 @@ Translated once, here; callers raise `ExchangeError ... from` the ccxt exception
 - HTTP 429 / 418 (ccxt 4.5.90 raises DDoSProtection for both, "binanceusdm <status> <reason>
   <body>") and the -1003 / -1015 bodies (RateLimitExceeded) carry their status, code and the
   Retry-After header, read from ccxt's `last_response_headers` (ccxt sets it before raising):
-  the exchange pool pauses on them (actors/pacing.py).
+  the exchange pool pauses on them (actors/pacing.py; the codes are the adapter's RateLimits).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from typing import Any
 
 import ccxt
 
-from actors.messages import ExchangeFailure, FailureKind, RateUsage
+from venue.errors import ExchangeFailure, FailureKind, RateUsage
+from venue.interface import ExchangeError
 
 RATE_LIMIT_CODES = (-1003, -1015)
 """-1003: too much request weight; -1015: too many new orders."""
@@ -52,14 +53,6 @@ _CLASS_KINDS: tuple[tuple[type[Exception], FailureKind], ...] = (
     (ccxt.ExchangeError, FailureKind.REJECTED),
 )
 _STATUS = re.compile(r"^\S+ (418|429) ")
-
-
-class ExchangeError(Exception):
-    """An exchange call failed; `failure` says what to do about it."""
-
-    def __init__(self, failure: ExchangeFailure) -> None:
-        super().__init__(f"{failure.kind.value}: {failure.message}")
-        self.failure = failure
 
 
 def translate(e: Exception, *, placing: bool,

@@ -1,4 +1,4 @@
-"""Gateway (system/exchange.py) over a scripted ccxt client: the venue's rate-limit headers,
+"""Gateway (venues/binance/gateway.py) over a scripted ccxt client: the venue's rate-limit headers,
 429/418 never retried into, exchangeInfo's limits, and the history of a stop that fired."""
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from actors.messages import (
     StopRef,
     SymbolSnapshot,
 )
-from system.exchange import ExchangeError, Gateway
+from venue.interface import ExchangeError
+from venues.binance.gateway import Gateway
 from tests.fakes.ccxt_client import FakeClient
 
 D = Decimal

@@ -10,9 +10,9 @@ import json
 import time
 from decimal import Decimal
 
-from actors.messages import AlgoUpdate, MarkPrice, OrderUpdate, PositionUpdate
-from system.binance_events import parse_event, parse_frame
-from tests.unit.system.test_binance_events import (
+from venue.events import AlgoUpdate, MarkPrice, OrderUpdate, PositionUpdate
+from venues.binance.events import parse_event, parse_frame
+from tests.unit.venues.binance.test_events import (
     ACCOUNT_UPDATE,
     ALGO_UPDATE,
     MARK,

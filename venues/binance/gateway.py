@@ -1,8 +1,9 @@
-"""The ccxt gateway: the only place that talks to ccxt.
+"""The Binance USD-M gateway: the only place that talks to ccxt.
 
 - Paper mode points an unmodified `ccxt.binanceusdm` at the simulator; live mode at Binance
   with keys from the environment.
-- ccxt errors are translated here, once, into errors grouped by remedy (FailureKind).
+- ccxt errors are translated once (venues/binance/errors.py) into errors grouped by
+  remedy (FailureKind).
 - Order placement is never retried: a timeout becomes UNKNOWN_OUTCOME and the caller looks
   the order up by its deterministic client id. Reads retry with jittered exponential backoff.
 - Account-wide order budgets are enforced by the caller (the exchange pool), not here; the
@@ -13,6 +14,7 @@ Runs only inside exchange worker processes (ccxt costs ~64 MB of memory per proc
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -21,37 +23,38 @@ from typing import Any, TypeVar
 
 import ccxt
 
-from actors.messages import (
+from venue.errors import ExchangeFailure, FailureKind, RateUsage
+from venue.interface import ExchangeError
+from venue.replies import (
     AccountLimits,
     AccountSnapshot,
+    MarketRulesInfo,
+    OrderInfo,
+    PositionInfo,
+    SymbolSnapshot,
+)
+from venue.requests import (
     CancelStop,
-    ExchangeFailure,
-    FailureKind,
     FetchAccount,
     FetchLimits,
     FetchPositions,
     FetchSymbol,
     LookupOrder,
-    MarketRulesInfo,
-    OrderInfo,
     PlaceMarket,
     PlaceStop,
-    PositionInfo,
-    RateUsage,
-    SymbolSnapshot,
 )
-from system.exchange_errors import ExchangeError, rate_usage, translate
-from system.exchange_history import stop_outcome
-from system.logs import ActorLogger
-from system.venues import VENUES
+from venues.binance.errors import rate_usage, translate
+from venues.binance.history import stop_outcome
+from venues.binance.hosts import VENUES
+from venues.binance.orders import decimal_or_none, market_params, order_info, stop_params
 
-log = ActorLogger(__name__)  # looked up per call: see system/logs.py
 T = TypeVar("T")
 
 
-# Translation lives in system/exchange_errors.py; re-exported here (callers and tests import
-# it from the gateway module).
-__all__ = ["ExchangeError", "Gateway", "build_client", "translate"]
+def _log() -> logging.Logger:
+    # Looked up per call: a Thespian actor process replaces the logging manager when it
+    # starts, so a logger fetched at import time writes nowhere (actors/log.py).
+    return logging.getLogger(__name__)
 
 
 def build_client(*, venue: str, base_url: str | None, api_key: str, secret: str,
@@ -64,7 +67,7 @@ def build_client(*, venue: str, base_url: str | None, api_key: str, secret: str,
     """
     if venue not in (*VENUES, "simulator"):
         raise ValueError(f"unknown venue {venue!r}")
-    from system.ccxt_factory import new_binanceusdm, point_at
+    from venues.binance.ccxt_factory import new_binanceusdm, point_at
     client = new_binanceusdm(api_key, secret, timeout_ms)
     if venue == "demo":
         client.enable_demo_trading(True)
@@ -82,12 +85,6 @@ def build_client(*, venue: str, base_url: str | None, api_key: str, secret: str,
         # order budget and the server's own rate-limit headers pace the engine instead.
         client.enableRateLimit = False
     return client
-
-
-def _d(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    return Decimal(str(value))
 
 
 class Gateway:
@@ -148,7 +145,8 @@ class Gateway:
                         or attempt == self._read_attempts:
                     raise err from e
                 delay = self._backoff * (2 ** (attempt - 1)) * (0.5 + random.random())
-                log.warning("exchange read failed (%s), retry %d in %.2fs", err, attempt, delay)
+                _log().warning("exchange read failed (%s), retry %d in %.2fs", err, attempt,
+                               delay)
                 self._sleep(delay)
         raise AssertionError("unreachable")
 
@@ -178,27 +176,16 @@ class Gateway:
     def place_market(self, op: PlaceMarket) -> OrderInfo:
         """Place a MARKET order (reduce-only for closes)."""
         unified = self._unified(op.symbol)
-        params: dict[str, Any] = {"clientOrderId": op.client_id, "newOrderRespType": "RESULT"}
-        if op.reduce_only:
-            params["reduceOnly"] = True
         order = self._place(self._ex.create_order, unified, "market", op.side.lower(),
-                            float(op.qty), None, params)
-        return _order_info(op.symbol, order["info"], algo=False)
+                            float(op.qty), None, market_params(op))
+        return order_info(op.symbol, order["info"], algo=False)
 
     def place_stop(self, op: PlaceStop) -> OrderInfo:
         """Place a reduce-only STOP_MARKET or TRAILING_STOP_MARKET algo order."""
         unified = self._unified(op.symbol)
-        params: dict[str, Any] = {"clientOrderId": op.client_id, "reduceOnly": True,
-                                  "workingType": op.working_type}
-        if op.order_type == "TRAILING_STOP_MARKET":
-            params["callbackRate"] = str(op.callback_rate_pct)
-            if op.activate_price is not None:
-                params["activationPrice"] = str(op.activate_price)
-        else:
-            params["triggerPrice"] = str(op.trigger_price)
         order = self._place(self._ex.create_order, unified, "market", op.side.lower(),
-                            float(op.qty), None, params)
-        return _order_info(op.symbol, order["info"], algo=True)
+                            float(op.qty), None, stop_params(op))
+        return order_info(op.symbol, order["info"], algo=True)
 
     def cancel_stop(self, op: CancelStop) -> OrderInfo | None:
         """Cancel an algo order; None if it was already gone (safe to repeat)."""
@@ -215,7 +202,7 @@ class Gateway:
         info = dict(reply.get("info") or {})
         info.setdefault("algoStatus", "CANCELED")
         info.setdefault("symbol", op.symbol)
-        return _order_info(op.symbol, info, algo=True)
+        return order_info(op.symbol, info, algo=True)
 
     def lookup(self, op: LookupOrder) -> OrderInfo | None:
         """Find an order by client id; None if the exchange does not know it."""
@@ -229,11 +216,11 @@ class Gateway:
             if e.failure.kind is FailureKind.NOT_FOUND:
                 return None
             raise
-        return _order_info(op.symbol, order["info"], algo=op.algo)
+        return order_info(op.symbol, order["info"], algo=op.algo)
 
     def fetch_symbol(self, op: FetchSymbol) -> SymbolSnapshot:
         """Position, open orders and open algo orders of one symbol; flat with stops named in
-        `op.explain`: also what the history says about each (system/exchange_history.py)."""
+        `op.explain`: also what the history says about each (venues/binance/history.py)."""
         unified = self._unified(op.symbol)
         positions = self._read(self._ex.fetch_positions, [unified])
         amount, entry, mark = Decimal(0), Decimal(0), None
@@ -242,15 +229,15 @@ class Gateway:
             if info.get("symbol") == op.symbol and info.get("positionSide", "BOTH") == "BOTH":
                 amount = Decimal(str(info.get("positionAmt", "0")))
                 entry = Decimal(str(info.get("entryPrice", "0")))
-                mark = _d(info.get("markPrice"))
+                mark = decimal_or_none(info.get("markPrice"))
         plain = self._read(self._ex.fetch_open_orders, unified)
         algo = self._read(self._ex.fetch_open_orders, unified, None, None, {"trigger": True})
         history = tuple(stop_outcome(self._read, self._ex, unified, ref)
                         for ref in op.explain) if amount == 0 else ()
         return SymbolSnapshot(
             op.symbol, amount, entry, mark,
-            tuple(_order_info(op.symbol, o["info"], algo=False) for o in plain),
-            tuple(_order_info(op.symbol, o["info"], algo=True) for o in algo),
+            tuple(order_info(op.symbol, o["info"], algo=False) for o in plain),
+            tuple(order_info(op.symbol, o["info"], algo=True) for o in algo),
             self._now_ms(), self.market_rules(op.symbol), history)
 
     def open_positions(self) -> list[tuple[str, Decimal, Decimal]]:
@@ -276,7 +263,7 @@ class Gateway:
         fetched = self._now_ms()  # before the reads: nothing that changed later is in them
         positions = self.positions(FetchPositions(op.reason))
         rows = self._read(self._ex.fapiPrivateGetOpenAlgoOrders, {})
-        orders = tuple(_order_info(str(r.get("symbol", "")), r, algo=True) for r in rows or ())
+        orders = tuple(order_info(str(r.get("symbol", "")), r, algo=True) for r in rows or ())
         return AccountSnapshot(positions, orders, fetched)
 
     def limits(self, op: FetchLimits) -> AccountLimits:
@@ -307,31 +294,3 @@ class Gateway:
         if handler is None:
             raise TypeError(f"unknown exchange operation {type(op).__name__}")
         return handler(op)
-
-
-def _order_info(symbol: str, raw: dict[str, Any], *, algo: bool) -> OrderInfo:
-    """Binance's raw order (plain or algo) as an OrderInfo."""
-    if algo:
-        return OrderInfo(
-            order_id=str(raw.get("algoId", "")), client_id=str(raw.get("clientAlgoId", "")),
-            symbol=raw.get("symbol", symbol), order_type=str(raw.get("orderType", "")),
-            side=str(raw.get("side", "")), status=str(raw.get("algoStatus", "")),
-            qty=_d(raw.get("quantity")) or Decimal(0), filled_qty=Decimal(0),
-            avg_price=None, trigger_price=_d(raw.get("triggerPrice")),
-            reduce_only=_bool(raw.get("reduceOnly")),
-            close_position=_bool(raw.get("closePosition")), algo=True,
-            callback_rate_pct=_d(raw.get("callbackRate")),
-            activate_price=_d(raw.get("activatePrice")))
-    return OrderInfo(
-        order_id=str(raw.get("orderId", "")), client_id=str(raw.get("clientOrderId", "")),
-        symbol=raw.get("symbol", symbol), order_type=str(raw.get("type", "")),
-        side=str(raw.get("side", "")), status=str(raw.get("status", "")),
-        qty=_d(raw.get("origQty")) or Decimal(0),
-        filled_qty=_d(raw.get("executedQty")) or Decimal(0),
-        avg_price=_d(raw.get("avgPrice")), trigger_price=_d(raw.get("stopPrice")),
-        reduce_only=_bool(raw.get("reduceOnly")),
-        close_position=_bool(raw.get("closePosition")), algo=False)
-
-
-def _bool(value: Any) -> bool:
-    return value is True or str(value).lower() == "true"

@@ -1,4 +1,5 @@
-"""Venue hosts and stream URLs: one stream base per venue, every path built in system/venues."""
+"""Binance hosts and stream URLs: one stream base per environment, every path built in
+venues/binance/hosts.py."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ import binance_common.constants as sdk
 import ccxt.pro
 import pytest
 
-from system import venues
 from system.config import ConfigError, load_config
-from system.exchange import build_client
+from venues.binance import hosts as venues
+from venues.binance.gateway import build_client
 
-ACTORS = Path(__file__).resolve().parents[3] / "actors"
+ACTORS = Path(__file__).resolve().parents[4] / "actors"
 
 
 @pytest.mark.parametrize(("venue", "rest", "stream"), [
@@ -91,6 +92,6 @@ def _code_strings(path: Path) -> list[str]:
 
 def test_no_actor_spells_a_stream_or_api_path():
     paths = ("/ws", "/stream", "/market", "/private", "/public", "/fapi", "wss://", "https://")
-    found = [(p.name, s) for p in sorted(ACTORS.glob("*.py")) for s in _code_strings(p)
+    found = [(p.name, s) for p in sorted(ACTORS.rglob("*.py")) for s in _code_strings(p)
              if any(x in s for x in paths)]
     assert found == []

@@ -5,8 +5,8 @@ from __future__ import annotations
 import ccxt
 import pytest
 
-from actors.messages import FailureKind
-from system.exchange import translate
+from venue.errors import FailureKind
+from venues.binance.errors import translate
 
 K = FailureKind
 

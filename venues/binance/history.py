@@ -19,8 +19,10 @@ from dataclasses import replace
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from actors.messages import FailureKind, StopOutcome, StopRef
-from system.exchange_errors import ExchangeError
+from venue.errors import FailureKind
+from venue.interface import ExchangeError
+from venue.replies import StopOutcome
+from venue.requests import StopRef
 
 Read = Callable[..., Any]
 """Gateway._read: a safe-to-repeat call with retries (never into a 429/418)."""

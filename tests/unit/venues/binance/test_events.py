@@ -1,4 +1,4 @@
-"""Unit tests for the Binance USDT-M stream frame parser (system/binance_events.py).
+"""Unit tests for the Binance USDT-M stream frame parser (venues/binance/events.py).
 
 The three samples are copied verbatim from /work/shared/protocol/binance-usdm.md.
 """
@@ -10,8 +10,9 @@ from decimal import Decimal
 
 import pytest
 
-from actors.messages import AlgoUpdate, MarkPrice, OrderUpdate, PositionUpdate
-from system.binance_events import FrameError, ListenKeyExpired, parse_frame
+from venue.events import AlgoUpdate, MarkPrice, OrderUpdate, PositionUpdate
+from venue.interface import FrameError, UserStreamExpired
+from venues.binance.events import parse_frame
 
 D = Decimal
 RECV = 1_795_263_300_200
@@ -119,7 +120,7 @@ def test_events_posguard_does_not_use_yield_no_events():
 
 
 def test_listen_key_expired_raises_listen_key_expired():
-    with pytest.raises(ListenKeyExpired, match="abc123"):
+    with pytest.raises(UserStreamExpired, match="abc123"):
         parse_frame('{"e":"listenKeyExpired","E":1795263300123,"listenKey":"abc123"}', RECV)
 
 
