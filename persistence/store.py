@@ -1,9 +1,9 @@
 """The store interface: errors grouped by remedy, row types, and the two abstract roles.
 
-Every backend (sqlite.py, postgres.py) implements `Store` and `InstanceLock` exactly as
-specified here; callers never see a backend exception, only the errors below, always
-raised `from` the original so the cause stays in the traceback (incident I-3: a failed
-write is never turned into a logged False).
+Every backend (sqlite.py, postgres.py; memory.py for unit tests) implements `Store` and
+`InstanceLock` exactly as specified here; callers never see a backend exception, only the
+errors below, always raised `from` the original so the cause stays in the traceback
+(incident I-3: a failed write is never turned into a logged False).
 """
 
 from __future__ import annotations

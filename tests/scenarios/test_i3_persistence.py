@@ -37,7 +37,6 @@ ids after a restart (the rest of I-3) is proved by tests/integration/actors/test
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +46,7 @@ import pytest
 from persistence.lock import PG_LOCK_KEY
 from system.processes import system_pids
 from tests.fixtures.launcher import Launched
+from tests.waiting import wait_for
 
 SYM = "BTCUSDT"
 ENTRY, TRAILING_MOVE = "60000", "61000"  # +1.7 %: past the 1 % activation, the stop must move
@@ -223,10 +223,8 @@ def _cut_everyone_but(admin: psycopg.Connection, dbname: str, *keep: int) -> Non
     admin.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS false')
     others = "SELECT pid FROM pg_stat_activity WHERE datname = %s AND NOT pid = ANY(%s)"
     admin.execute(f"SELECT pg_terminate_backend(pid) FROM ({others}) o", (dbname, list(keep)))
-    deadline = time.monotonic() + WAIT_SECS
-    while admin.execute(others, (dbname, list(keep))).fetchall():
-        assert time.monotonic() < deadline, "terminated sessions did not end"
-        time.sleep(0.05)
+    wait_for(lambda sessions: not sessions, WAIT_SECS, "the terminated sessions to end",
+             sample=lambda: admin.execute(others, (dbname, list(keep))).fetchall())
 
 
 @pytest.mark.postgres

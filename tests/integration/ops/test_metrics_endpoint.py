@@ -5,7 +5,6 @@ moved, then a SIGKILL of its actor, after which the counters keep their totals."
 
 from __future__ import annotations
 
-import time
 import urllib.request
 from collections.abc import Callable
 from decimal import Decimal
@@ -16,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from system.launched import free_port
 from tests.fixtures.launcher import sigkill
+from tests.waiting import wait_for
 
 SYM = "BTCUSDT"
 Samples = dict[tuple[str, frozenset], float]
@@ -35,15 +35,8 @@ def value(m: Samples, name: str, **labels: str) -> float | None:
 def wait_metrics(port: int, pred: Callable[[Samples], bool], what: str,
                  timeout_secs: float = 30) -> Samples:
     """Scrape until `pred` holds (the launcher reads the status once a second)."""
-    deadline = time.monotonic() + timeout_secs
-    while True:
-        m = scrape(port)
-        if pred(m):
-            return m
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; last scrape: "
-                                 f"{ {k[0]: v for k, v in m.items() if SYM in str(k)} }")
-        time.sleep(0.2)
+    return wait_for(pred, timeout_secs, what, 0.2, sample=lambda: scrape(port),
+                    shown=lambda m: f"scrape {({k[0]: v for k, v in m.items() if SYM in str(k)})}")
 
 
 def test_a_running_systems_metrics_match_its_status_and_the_exchange(systems, sim_control):

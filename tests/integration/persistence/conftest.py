@@ -1,4 +1,11 @@
-"""Store fixtures shared by the persistence integration tests."""
+"""Store fixtures shared by the persistence integration tests.
+
+`store_backend` runs a test on the durable backends (SQLite file, real PostgreSQL). The
+conformance modules override it with `ALL_BACKENDS`, which adds the in-memory store of
+persistence/memory.py; a conformance test whose point cannot hold in memory (another
+process, SQL schema) says so with `skip_on_memory`, and `open_instance` / `attach` here pick
+the memory store's or the factory's by backend.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,7 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 
-from persistence.factory import attach, open_instance
+from persistence import factory, memory
 from persistence.store import HolderInfo, InstanceLock, Store
 from system.clock import ManualClock
 
@@ -28,14 +35,48 @@ class StoreCfg:
     postgres_dsn: str | None = None
     connect_timeout_secs: float = 5
     busy_timeout_ms: int = 5000
+    memory: memory.MemoryDatabase | None = None
+    """The database of the "memory" backend (never in a real config)."""
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_backend(request: pytest.FixtureRequest, tmp_path) -> StoreCfg:
-    """Config for a fresh, empty store on each backend (PostgreSQL: a new database)."""
+DURABLE_BACKENDS = ("sqlite", "postgres")
+ALL_BACKENDS = (*DURABLE_BACKENDS, "memory")
+
+
+def backend_cfg(request: pytest.FixtureRequest, tmp_path) -> StoreCfg:
+    """Config for a fresh, empty store on backend `request.param` (PostgreSQL: a new
+    database; memory: a new MemoryDatabase)."""
     if request.param == "sqlite":
         return StoreCfg("sqlite", sqlite_path=str(tmp_path / "var" / "store.sqlite3"))
+    if request.param == "memory":
+        return StoreCfg("memory", memory=memory.MemoryDatabase())
     return StoreCfg("postgres", postgres_dsn=request.getfixturevalue("pg_dsn"))
+
+
+@pytest.fixture(params=DURABLE_BACKENDS)
+def store_backend(request: pytest.FixtureRequest, tmp_path) -> StoreCfg:
+    """Config for a fresh, empty store on each durable backend."""
+    return backend_cfg(request, tmp_path)
+
+
+def open_instance(cfg: StoreCfg, clock) -> tuple[InstanceLock, HolderInfo]:
+    """factory.open_instance, or the memory store's for the memory backend."""
+    if cfg.backend == "memory":
+        return memory.open_instance(cfg.memory, clock)
+    return factory.open_instance(cfg, clock)
+
+
+def attach(cfg: StoreCfg, epoch: int, clock) -> Store:
+    """factory.attach, or the memory store's for the memory backend."""
+    if cfg.backend == "memory":
+        return memory.attach(cfg.memory, epoch, clock)
+    return factory.attach(cfg, epoch, clock)
+
+
+def skip_on_memory(cfg: StoreCfg, reason: str) -> None:
+    """Skip, saying why, a conformance test whose point cannot hold for the memory store."""
+    if cfg.backend == "memory":
+        pytest.skip(f"does not apply to the memory store: {reason}")
 
 
 @pytest.fixture
@@ -66,6 +107,7 @@ def opened(store_backend: StoreCfg, clock: ManualClock) -> Iterator[Opened]:
 
 def raw_execute(cfg: StoreCfg, sql: str, params: tuple = ()) -> list[tuple]:
     """Run SQL straight on the backend (to plant rows the store would never write)."""
+    assert cfg.backend != "memory", "the memory store has no SQL"
     if cfg.backend == "sqlite":
         conn = sqlite3.connect(cfg.sqlite_path, isolation_level=None)
         try:

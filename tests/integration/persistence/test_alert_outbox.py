@@ -1,11 +1,23 @@
-"""The alert outbox (ops/alerts), one conformance suite on both backends."""
+"""The alert outbox (ops/alerts), one conformance suite on every backend."""
 
 from __future__ import annotations
 
 import pytest
 
-from persistence.factory import attach, open_instance
 from persistence.store import StoreUnavailable
+from tests.integration.persistence.conftest import (
+    ALL_BACKENDS,
+    StoreCfg,
+    attach,
+    backend_cfg,
+    open_instance,
+)
+
+
+@pytest.fixture(params=ALL_BACKENDS)
+def store_backend(request: pytest.FixtureRequest, tmp_path) -> StoreCfg:
+    """This suite runs on the memory store as well (overrides conftest's durable two)."""
+    return backend_cfg(request, tmp_path)
 
 
 def _add(store, text="BTCUSDT QUARANTINED", *, at_ms=1_000, channels=("webhook", "telegram"),

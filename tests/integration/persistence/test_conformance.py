@@ -1,4 +1,4 @@
-"""One conformance suite, run against both backends (SQLite file, real PostgreSQL)."""
+"""One conformance suite, run against every backend (SQLite file, real PostgreSQL, memory)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ import msgpack
 import pytest
 
 from persistence import migrate
-from persistence.factory import attach, open_instance
 from persistence.store import (
     CodecError,
     InstanceLocked,
@@ -25,7 +24,23 @@ from persistence.store import (
     StaleEpoch,
     StoreUnavailable,
 )
-from tests.integration.persistence.conftest import raw_execute, repo_root
+from tests.integration.persistence.conftest import (
+    ALL_BACKENDS,
+    StoreCfg,
+    attach,
+    backend_cfg,
+    open_instance,
+    raw_execute,
+    repo_root,
+    skip_on_memory,
+)
+from tests.waiting import wait_for
+
+
+@pytest.fixture(params=ALL_BACKENDS)
+def store_backend(request: pytest.FixtureRequest, tmp_path) -> StoreCfg:
+    """This suite runs on the memory store as well (overrides conftest's durable two)."""
+    return backend_cfg(request, tmp_path)
 
 
 def _append(store, symbol, expected_seq, *, state=..., live=True, kind="tick", cid=None,
@@ -151,6 +166,8 @@ def _read_line(proc: subprocess.Popen, timeout_secs: float) -> str:
 
 
 def test_killing_the_lock_holder_process_frees_the_lock(store_backend, clock):
+    skip_on_memory(store_backend, "a memory database lives in one process, so no other "
+                                  "process can hold (or die holding) its lock")
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.integration.persistence._holder_child",
          json.dumps(dataclasses.asdict(store_backend))],
@@ -165,14 +182,9 @@ def test_killing_the_lock_holder_process_frees_the_lock(store_backend, clock):
         child.wait(timeout=10)
         child.stdout.close()
         child.stderr.close()
-    deadline = time.monotonic() + 10  # PostgreSQL notices the dead client asynchronously
-    while True:
-        try:
-            lock, holder = open_instance(store_backend, clock)
-            break
-        except InstanceLocked:
-            assert time.monotonic() < deadline, "lock still held 10 s after SIGKILL"
-            time.sleep(0.05)
+    # PostgreSQL notices the dead client asynchronously
+    lock, holder = wait_for(lambda: open_instance(store_backend, clock), 10,
+                            "the lock to be free after SIGKILL", ignoring=InstanceLocked)
     assert holder.epoch == started["epoch"] + 1
     lock.release()
 
@@ -180,8 +192,12 @@ def test_killing_the_lock_holder_process_frees_the_lock(store_backend, clock):
 def test_unknown_codec_version_is_a_clear_error(opened):
     _append(opened.store, "BTCUSDT", 0)
     future = msgpack.packb([99, {"n": 1}], use_bin_type=True)
-    raw_execute(opened.cfg, "UPDATE snapshots SET state = %s WHERE symbol = %s",
-                (future, "BTCUSDT"))
+    if opened.cfg.backend == "memory":  # no SQL: plant the bytes in its snapshot directly
+        db = opened.cfg.memory
+        db.snapshots["BTCUSDT"] = dataclasses.replace(db.snapshots["BTCUSDT"], state=future)
+    else:
+        raw_execute(opened.cfg, "UPDATE snapshots SET state = %s WHERE symbol = %s",
+                    (future, "BTCUSDT"))
     with pytest.raises(CodecError, match="unknown codec schema version 99; this build "
                                          "supports 1"):
         opened.store.load("BTCUSDT")
@@ -206,6 +222,8 @@ def test_ping_works_until_close_then_raises(opened):
 
 
 def test_migrations_are_applied_once_and_every_start_is_idempotent(store_backend, clock):
+    skip_on_memory(store_backend, "it has no schema and no migrations (its epoch bump on "
+                                  "every start is checked by the stale-epoch test)")
     for expected_epoch in (1, 2, 3):
         lock, holder = open_instance(store_backend, clock)
         assert holder.epoch == expected_epoch

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import psycopg
 import pytest
@@ -12,6 +11,7 @@ from persistence.factory import attach, open_instance
 from persistence.store import InstanceLocked, LockLost, StoreNotSafe, StoreUnavailable
 from system.clock import ManualClock
 from tests.integration.persistence.conftest import StoreCfg
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.postgres
 
@@ -41,10 +41,9 @@ def test_server_stopping_mid_write_raises_and_a_restarted_server_keeps_every_ack
     thread = threading.Thread(target=_writer, args=(store, results, errors, stop))
     thread.start()
     try:
-        deadline = time.monotonic() + 10
-        while len(results) < 20:
-            assert time.monotonic() < deadline and thread.is_alive(), "writer made no progress"
-            time.sleep(0.005)
+        wait_for(lambda: len(results) >= 20 or not thread.is_alive(), 10,
+                 "20 appends by the writer", 0.005)
+        assert thread.is_alive(), "writer made no progress"
         server.stop()  # fast shutdown while the writer is appending
         thread.join(timeout=30)
         assert not thread.is_alive(), "append hung after the server stopped"
@@ -79,14 +78,10 @@ def test_terminated_lock_connection_is_reported_as_lock_lost(pg_dsn):
                              ).fetchone()[0]
     with pytest.raises(LockLost, match="is gone"):
         lock.check()
-    deadline = time.monotonic() + 10  # the lock is free once the backend has exited
-    while True:
-        try:
-            lock2, holder2 = open_instance(cfg, clock)
-            break
-        except InstanceLocked:
-            assert time.monotonic() < deadline, "lock not free after the backend was killed"
-            time.sleep(0.05)
+    # the lock is free once the backend has exited
+    lock2, holder2 = wait_for(lambda: open_instance(cfg, clock), 10,
+                              "the lock to be free after the backend was killed",
+                              ignoring=InstanceLocked)
     assert holder2.epoch == holder.epoch + 1
     lock2.release()
     lock.release()

@@ -5,11 +5,25 @@ from __future__ import annotations
 import uuid
 from functools import reduce
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from persistence.factory import attach, open_instance
 from system.clock import ManualClock
+from tests.integration.persistence.conftest import (
+    ALL_BACKENDS,
+    StoreCfg,
+    attach,
+    backend_cfg,
+    open_instance,
+)
+
+
+@pytest.fixture(params=ALL_BACKENDS)
+def store_backend(request: pytest.FixtureRequest, tmp_path) -> StoreCfg:
+    """This suite runs on the memory store as well (overrides conftest's durable two)."""
+    return backend_cfg(request, tmp_path)
+
 
 INITIAL: dict = {"total": 0, "count": 0, "peak": 0, "last": None}
 

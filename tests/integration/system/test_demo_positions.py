@@ -19,6 +19,7 @@ from decimal import Decimal
 from system.launched import free_port
 from system.processes import kill, system_pids
 from tests.fixtures.engine import REPO
+from tests.waiting import wait_for
 
 POSGUARD = [sys.executable, "-m", "system.cli"]
 ADOPTED_WITHIN_SECS = 45.0
@@ -74,27 +75,28 @@ def test_a_first_run_adopts_the_demo_positions_and_protects_each_with_one_stop(t
     started = time.monotonic()
     try:
         deadline = started + ADOPTED_WITHIN_SECS
-        status = None
-        while not _all_protected(status):
+
+        def status_while_running():
             assert proc.poll() is None, (tmp_path / "run.err").read_text()[-3000:]
-            assert time.monotonic() < deadline, f"not adopted and protected: {status}"
-            time.sleep(0.5)
-            status = _status(sets)
+            return _status(sets)
+
+        status = wait_for(_all_protected, ADOPTED_WITHIN_SECS, "adopted and protected", 0.5,
+                          sample=status_while_running)
         adopted_secs = time.monotonic() - started
         url = status["exchange_url"]
         # The walk trends the demo symbols, so a trailing move may replace a stop between two
         # reads: stop it, then compare posguard's view with the exchange's once both settle.
         _post(url, "/_sim/pause")
-        while (bad := _differences(status, _sim_state(url))):
-            assert time.monotonic() < deadline + 10, bad
-            time.sleep(0.5)
-            status = _status(sets)
+        status, _ = wait_for(lambda seen: not seen[1], deadline + 10 - time.monotonic(),
+                             "posguard's view to equal the exchange's", 0.5,
+                             sample=lambda: (s := _status(sets), _differences(s, _sim_state(url))),
+                             shown=lambda seen: seen[1])
 
         assert {s["side"] for s in status["symbols"]} == {"long", "short"}
         print(f"demo positions adopted and PROTECTED {adopted_secs:.1f} s after `posguard run`")
-        while LIVE_LINE not in out_file.read_text():  # the launcher prints once a second
-            assert time.monotonic() < deadline + 10, out_file.read_text()
-            time.sleep(0.2)
+        wait_for(lambda text: LIVE_LINE in text, deadline + 10 - time.monotonic(),
+                 "the launcher's live line (printed once a second)", 0.2,
+                 sample=out_file.read_text)
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

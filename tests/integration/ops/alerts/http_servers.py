@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.waiting import wait_for
+
 TELEGRAM_MAX_CHARS = 4096
 
 
@@ -74,18 +76,14 @@ class Server:
 
     def wait_for(self, pred: Callable[[list[Received]], Any], what: str,
                  timeout_secs: float = 15) -> Any:
-        """Poll until pred(received so far) is truthy; AssertionError naming `what`."""
-        deadline = time.monotonic() + timeout_secs
-        while True:
-            with self._lock:
-                got = list(self.received)
-            result = pred(got)
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout_secs} s waiting for {what}; "
-                                     f"received {[r.body for r in got]}")
-            time.sleep(0.05)
+        """Poll until pred(received so far) is truthy and return what it gave;
+        AssertionError naming `what` and what was received."""
+        got = wait_for(pred, timeout_secs, what, sample=self._received_so_far)
+        return pred(got)  # pred is a pure function of the list: the same truthy answer
+
+    def _received_so_far(self) -> list[Received]:
+        with self._lock:
+            return list(self.received)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import asdict
 
@@ -25,6 +24,7 @@ from persistence.factory import attach, open_instance
 from system.clock import SystemClock
 from tests.integration.ops.alerts import http_servers
 from tests.integration.persistence.conftest import StoreCfg
+from tests.waiting import wait_for
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))))
@@ -74,15 +74,6 @@ def _rows(target, channel: str = "webhook"):
         return store.pending_alerts(channel, due_at_ms=10**15)
 
 
-def _wait(pred, what: str, timeout_secs: float = 15):
-    deadline = time.monotonic() + timeout_secs
-    while not (result := pred()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-    return result
-
-
 def test_alerts_at_once_reach_the_webhook_as_one_message_and_are_marked_delivered(
         target, hook, deliveries):
     d = _start(target, f"{hook.url}/hook", deliveries)
@@ -92,7 +83,7 @@ def test_alerts_at_once_reach_the_webhook_as_one_message_and_are_marked_delivere
     (body,) = hook.wait_for(lambda got: got and [r.body for r in got], "one message")
     assert [a["text"] for a in body["alerts"]] == [f"SYM{i}USDT QUARANTINED" for i in range(3)]
     assert all(isinstance(a["id"], int) for a in body["alerts"]), "sent from the outbox"
-    _wait(lambda: _rows(target) == [], "the alerts marked delivered")
+    wait_for(lambda: _rows(target) == [], 15, "the alerts marked delivered")
     d.submit(Findings((_alert("ETHUSDT QUARANTINED later"),)))
     later = hook.wait_for(lambda got: len(got) >= 2 and [r.body for r in got], "a later alert")
     assert [a["text"] for a in later[1]["alerts"]] == ["ETHUSDT QUARANTINED later"], \
@@ -106,13 +97,14 @@ def test_alerts_wait_in_the_outbox_while_the_webhook_is_down_and_go_out_when_it_
 
     d.submit(Findings((_alert("BTCUSDT QUARANTINED while the hook is down"),)))
 
-    rows = _wait(lambda: [r for r in _rows(target) if r.attempts >= 2], "two failed attempts")
+    rows = wait_for(lambda: [r for r in _rows(target) if r.attempts >= 2], 15,
+                    "two failed attempts")
     assert "Connection refused" in rows[0].last_error
     up = http_servers.webhook(port=port).start()
     servers.append(up)
     (body,) = up.wait_for(lambda got: got and [r.body for r in got], "the retried alert")
     assert body["alerts"][0]["text"] == "BTCUSDT QUARANTINED while the hook is down"
-    _wait(lambda: _rows(target) == [], "the alert marked delivered")
+    wait_for(lambda: _rows(target) == [], 15, "the alert marked delivered")
 
 
 def test_a_crash_between_the_send_and_its_mark_sends_the_alert_again(target, deliveries,
@@ -144,7 +136,7 @@ def test_a_crash_between_the_send_and_its_mark_sends_the_alert_again(target, del
     bodies = hook.wait_for(lambda got: len(got) >= 2 and [r.body for r in got], "the resend")
     assert bodies[1]["alerts"][0]["id"] == first["alerts"][0]["id"]
     assert bodies[1]["alerts"][0]["text"] == "ETHUSDT QUARANTINED before the crash"
-    _wait(lambda: _rows(target) == [], "the resent alert marked delivered")
+    wait_for(lambda: _rows(target) == [], 15, "the resent alert marked delivered")
 
 
 def test_while_the_store_fails_alerts_are_sent_directly_and_its_recovery_is_alerted(
