@@ -2,7 +2,7 @@
 
 Pure functions. A reconcile's fetch names every stop of ours that could have closed the
 position (`stop_refs`); if the exchange shows the symbol flat, the worker reads each one's
-algo order and its child order's trades (system/exchange_history.py) and `explain` turns
+algo order and its child order's trades (venues/binance/history.py) and `explain` turns
 that into the fields of the `closed_while_away` journal row (added fields; the row's kind and
 its earlier fields are unchanged). The close is `explained` only when the fills of our stops
 account for the whole position; otherwise it is journaled as unexplained with what is known
@@ -16,8 +16,7 @@ from typing import Any
 
 from actors.messages import StopOutcome, StopRef
 from actors.symbol_state import SymbolState
-
-TRAILING = "TRAILING_STOP_MARKET"
+from venue.vocab import OrderKind
 
 
 def stop_refs(s: SymbolState) -> tuple[StopRef, ...]:
@@ -57,7 +56,7 @@ def explain(s: SymbolState, history: tuple[StopOutcome, ...]
         fill_time_ms=max(o.fill_time_ms for o in filled if o.fill_time_ms is not None)
         if any(o.fill_time_ms is not None for o in filled) else None)
     if qty >= s.qty:
-        cause = "trailing_filled" if main.order_type == TRAILING else "stop_filled"
+        cause = "trailing_filled" if main.order_type == OrderKind.TRAILING else "stop_filled"
         fields.update(explained=True, cause=cause)
     else:
         fields.update(explained=False, cause="unexplained",

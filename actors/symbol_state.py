@@ -66,6 +66,20 @@ class PendingOrder:
 
 
 @dataclass(frozen=True, slots=True)
+class ReconcileProgress:
+    """How far the reconcile under way is (meaningful in RECONCILING only).
+
+    A stream event or reply that arrives while the fetch is in flight may postdate what the
+    fetch reads, so the snapshot is fetched again after it, a bounded number of times.
+    """
+
+    dirty: bool = False
+    """Something happened after the fetch in flight was sent."""
+    refetches: int = 0
+    """Fetches sent again so far in this reconcile."""
+
+
+@dataclass(frozen=True, slots=True)
 class SymbolState:
     """Everything a symbol actor knows; the snapshot is exactly this."""
 
@@ -93,9 +107,12 @@ class SymbolState:
     adopted: bool = False
     # consecutive failures of each retried operation, keyed "lookup:<cid>", "cancel:<cid>", ...
     op_failures: dict[str, int] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
+    reconcile: ReconcileProgress = ReconcileProgress()
+    # QUARANTINED because the stop could not be placed (and none rests): the quarantine ends
+    # by itself once a stop is accepted, since its reason is then no longer true
+    release_on_stop: bool = False
     # since when the position has had no resting stop (None: it has one, or no position);
-    # kept by symbol_machine.handle for every transition (actors/coverage.py)
+    # kept by symbol_machine.handle for every transition (actors/machine/coverage.py)
     unprotected_since_ms: int | None = None
     # ALERTs logged for that stretch: 1 at the quarantine, 2 past unprotectable_after_minutes
     unprotected_alerts: int = 0
@@ -150,7 +167,9 @@ def to_dict(s: SymbolState) -> dict[str, Any]:
         "realized_pnl": str(s.realized_pnl), "stop_failures": s.stop_failures,
         "last_error": s.last_error, "last_event_ms": s.last_event_ms,
         "quarantine_reason": s.quarantine_reason, "adopted": s.adopted,
-        "op_failures": dict(s.op_failures), "extra": s.extra,
+        "op_failures": dict(s.op_failures),
+        "reconcile": {"dirty": s.reconcile.dirty, "refetches": s.reconcile.refetches},
+        "release_on_stop": s.release_on_stop,
         "unprotected_since_ms": s.unprotected_since_ms,
         "unprotected_alerts": s.unprotected_alerts, "orders_changed_ms": s.orders_changed_ms,
     }
@@ -160,7 +179,9 @@ def from_dict(d: dict[str, Any]) -> SymbolState:
     """Plain data (a stored snapshot) -> SymbolState; unknown schema versions are refused.
 
     Keys added after schema 1 shipped (native trailing, op_failures, the unprotected and
-    orders-changed times) are optional, so older snapshots load with their defaults.
+    orders-changed times) are optional, so older snapshots load with their defaults. Before
+    the sub-states were typed they sat in an `extra` dict ("dirty", "refetches",
+    "release_on_stop"); a snapshot of that form reads back to the same meaning.
     """
     if d.get("v") != SCHEMA:
         raise ValueError(f"symbol snapshot schema {d.get('v')!r} is not supported "
@@ -184,9 +205,21 @@ def from_dict(d: dict[str, Any]) -> SymbolState:
         stop_failures=d.get("stop_failures", 0), last_error=d.get("last_error"),
         last_event_ms=d.get("last_event_ms", 0), quarantine_reason=d.get("quarantine_reason"),
         adopted=d.get("adopted", False), op_failures=dict(d.get("op_failures") or {}),
-        extra=dict(d.get("extra") or {}), unprotected_since_ms=d.get("unprotected_since_ms"),
+        reconcile=_progress_in(d), release_on_stop=_release_in(d),
+        unprotected_since_ms=d.get("unprotected_since_ms"),
         unprotected_alerts=d.get("unprotected_alerts", 0),
         orders_changed_ms=d.get("orders_changed_ms", 0))
+
+
+def _progress_in(d: dict[str, Any]) -> ReconcileProgress:
+    r = d.get("reconcile") or d.get("extra") or {}
+    return ReconcileProgress(bool(r.get("dirty", False)), int(r.get("refetches", 0)))
+
+
+def _release_in(d: dict[str, Any]) -> bool:
+    if "release_on_stop" in d:
+        return bool(d["release_on_stop"])
+    return bool((d.get("extra") or {}).get("release_on_stop", False))
 
 
 def _s(v: Decimal | None) -> str | None:

@@ -6,12 +6,12 @@ launcher passes with each status (about once a second), so a problem shorter tha
 can be missed, except a quarantine: the symbol actor counts them (SymbolView.quarantines), so
 one that began and ended between two reads is still reported.
 
-How each event shows in the status (actors/messages.py):
+How each event shows in the status (actors/messages/status.py):
 - QUARANTINED by the symbol's actor (its retry caps): the entry runs (pid set) and its view's
   state is QUARANTINED; the view's `quarantines` grows. By the supervisor (restart
   intensity): the entry's state is QUARANTINED with no pid; `last_exit_reason` says why.
 - a stop placement failed past its retries: an actor-level quarantine whose reason names the
-  stop (`stop pg-...` or `trailing pg-...`, actors/symbol_handlers.py, native_trailing.py).
+  stop (`stop pg-...` or `trailing pg-...`, actors/machine/slot.py, stop.py, trailing.py).
 - no resting stop: `view.unprotected` (or the state OPEN_UNPROTECTED), for longer than
   alerts.unprotected_secs.
 - a stream down: its StreamStatus state is not `connected` for longer than

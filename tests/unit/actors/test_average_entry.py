@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from actors.messages import FetchSymbol, OpenPosition, PlaceMarket, PlaceStop
 from actors.symbol_machine import Trigger
-from actors.symbol_state import State
+from actors.symbol_state import ReconcileProgress, State
 from tests.fakes.machine import (
     SYMBOL,
     Driver,
@@ -66,7 +66,7 @@ def test_the_rest_filling_while_the_first_stop_is_in_flight_re_places_it_at_the_
 def test_a_stop_found_missing_after_a_partial_fill_is_re_placed_at_the_average():
     d, stop = partly_filled()
     d.apply(Trigger.STOP_REPLY, accept(stop))
-    d.s = d.s.replace(state=State.RECONCILING, extra={"dirty": False, "refetches": 0})
+    d.s = d.s.replace(state=State.RECONCILING, reconcile=ReconcileProgress())
 
     step = d.apply(Trigger.SNAPSHOT, reply(FetchSymbol(SYMBOL), snapshot("0.010", AVG)))
 
@@ -77,7 +77,7 @@ def test_a_stop_found_missing_after_a_partial_fill_is_re_placed_at_the_average()
 def test_a_kept_stop_of_the_first_fill_size_is_resized_at_the_average():
     d, stop = partly_filled()
     d.apply(Trigger.STOP_REPLY, accept(stop))
-    d.s = d.s.replace(state=State.RECONCILING, extra={"dirty": False, "refetches": 0})
+    d.s = d.s.replace(state=State.RECONCILING, reconcile=ReconcileProgress())
     resting = stop_info(stop.client_id, str(AT_FIRST), qty="0.003")
 
     step = d.apply(Trigger.SNAPSHOT, reply(FetchSymbol(SYMBOL),

@@ -1,7 +1,7 @@
 """A stop placement the venue refused with 429 (or 418): never assumed placed or not placed.
 
 The gateway reports it as UNKNOWN_OUTCOME with the refusal's status and Retry-After
-(system/exchange_errors.py); the symbol actor journals both, looks the stop up by its client
+(venues/binance/errors.py); the symbol actor journals both, looks the stop up by its client
 id and, if absent, places it again under the same id. The pool holds that placement until
 the Retry-After has passed (actors/pacing.py); the old stop rests meanwhile.
 """

@@ -1,4 +1,4 @@
-"""Unit tests for reconciliation (actors/reconcile.py) through Trigger.SNAPSHOT in RECONCILING."""
+"""Unit tests for reconciliation (actors/machine/reconcile.py) through Trigger.SNAPSHOT in RECONCILING."""
 
 from __future__ import annotations
 

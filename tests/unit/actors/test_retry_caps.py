@@ -1,9 +1,9 @@
-"""Retry caps for lookups and cancels (symbol_handlers, symbol_machine.retry_or_quarantine).
+"""Retry caps for lookups and cancels (actors/machine/replies.py, core.retry_or_quarantine).
 
 A failure that would fail the same way again (auth, permissions, an invalid request) quarantines
 the symbol at once; a transient one is retried with backoff, but only MAX_OP_FAILURES times in
 a row. Quarantine leaves every resting exchange stop in place and says why; when none rests,
-it keeps placing the stop (actors/coverage.py, tests/unit/actors/test_unprotected.py).
+it keeps placing the stop (actors/machine/coverage.py, tests/unit/actors/test_unprotected.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from actors.messages import (
     PlaceStop,
 )
 from actors.protection import Side, initial_trail_state
-from actors.symbol_machine import MAX_OP_FAILURES, Trigger
+from actors.machine.core import MAX_OP_FAILURES, Trigger
 from actors.symbol_state import State, StopOrder, SymbolState, from_dict, to_dict
 from tests.fakes.machine import (
     RULES,

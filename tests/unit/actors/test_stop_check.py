@@ -3,7 +3,7 @@
 The supervisor reads every open algo order of the account in one call and hands each running
 symbol actor what the exchange shows for it (actors/sweep.py plan_stop_checks); the actor
 compares that with its own state and reconciles when a stop of ours is missing, extra or the
-wrong size (actors/coverage.py). Pure: the plan and the state machine, no actor system.
+wrong size (actors/machine/coverage.py). Pure: the plan and the state machine, no actor system.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
+from actors.child_status import ChildStatus
 from actors.messages import (
     AccountSnapshot,
     FetchAccount,
@@ -19,9 +20,9 @@ from actors.messages import (
     StopCheck,
     SymbolView,
 )
-from actors.pacing import weight_of
+from venues.binance.adapter import LIMITS
 from actors.protection import Side, initial_trail_state
-from actors.routing import PASSIVATED, QUARANTINED, RUNNING, Child
+from actors.routing import Child
 from actors.sweep import plan_stop_checks
 from actors.symbol_machine import Trigger, handle
 from actors.symbol_state import State, StopOrder, SymbolState
@@ -62,7 +63,7 @@ def test_a_stop_cancelled_on_the_exchange_with_its_event_lost_is_re_placed():
     assert step.kind == "reconcile_started" and step.payload["reason"] == "sweep: stops differ"
     assert any("4000000001" in d and "not on the exchange" in d
                for d in step.payload["differs"])
-    # ... and the reconcile that follows re-places it (actors/reconcile.py):
+    # ... and the reconcile that follows re-places it (actors/machine/reconcile.py):
     healed = handle(step.state, Trigger.SNAPSHOT, reply(FetchSymbol(SYMBOL),
                                                         snapshot("0.010", "60000")), ctx())
     assert healed.kind == "stop_missing_replaced" and healed.state.pending_stop is not None
@@ -115,7 +116,7 @@ def test_quarantined_a_missing_stop_is_repaired_but_extra_stops_wait_for_the_ope
 # --------------------------------------------------------------------------- the supervisor plans
 
 
-def _child(symbol: str, status: str = RUNNING) -> Child:
+def _child(symbol: str, status: str = ChildStatus.RUNNING) -> Child:
     view = SymbolView(symbol, "PROTECTED", "long", "0.010", None, None, None, None, None,
                       False, None, 1, None, 0, 1)
     return Child(symbol, address=object(), status=status, view=view)
@@ -143,8 +144,8 @@ def test_orphan_stops_without_an_actor_get_one_and_a_naked_quarantined_symbol_is
     orphan = replace(stop_info("pg-7-SOLUSDT-sl-2", "90"), symbol="SOLUSDT")
     snap = AccountSnapshot((PositionInfo("BTCUSDT", D("0.010"), D("60000")),), (orphan,),
                            READ_MS)
-    children = {"BTCUSDT": _child("BTCUSDT", status=QUARANTINED),
-                "SOLUSDT": _child("SOLUSDT", status=PASSIVATED)}
+    children = {"BTCUSDT": _child("BTCUSDT", status=ChildStatus.QUARANTINED),
+                "SOLUSDT": _child("SOLUSDT", status=ChildStatus.PASSIVATED)}
 
     plan = plan_stop_checks(snap, children)
 
@@ -159,4 +160,4 @@ def test_symbols_the_size_check_already_reconciles_get_no_stop_check():
 
 def test_the_stop_check_costs_one_account_wide_read_whatever_the_symbol_count():
     # positionRisk (5) + openAlgoOrders without a symbol (40), Binance USD-M weights
-    assert weight_of(FetchAccount()) == 45
+    assert LIMITS.weight_of(FetchAccount()) == 45

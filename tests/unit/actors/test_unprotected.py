@@ -1,4 +1,4 @@
-"""QUARANTINED never leaves a naked position (issue 13; actors/coverage.py).
+"""QUARANTINED never leaves a naked position (issue 13; actors/machine/coverage.py).
 
 A symbol quarantined while no stop of ours rests keeps placing the stop with capped backoff,
 under the stop's own client id, and alerts at once; after
@@ -22,7 +22,7 @@ from actors.messages import (
     PlaceStop,
 )
 from actors.protection import ProtectionPolicy
-from actors.symbol_machine import MAX_STOP_FAILURES, Trigger
+from actors.machine.core import MAX_STOP_FAILURES, Trigger
 from actors.symbol_state import State, from_dict, to_dict
 from tests.fakes.machine import (
     SYMBOL,

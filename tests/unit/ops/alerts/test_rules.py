@@ -130,7 +130,7 @@ def test_the_stop_failure_rule_reads_the_reason_the_symbol_machine_really_writes
     from decimal import Decimal
 
     from actors.messages import FailureKind, OpenPosition, PlaceMarket, PlaceStop
-    from actors.symbol_machine import MAX_STOP_FAILURES, Trigger
+    from actors.machine.core import MAX_STOP_FAILURES, Trigger
     from actors.symbol_state import State
     from ops.alerts.rules import is_stop_failure
     from tests.fakes.machine import SYMBOL, Driver, failure, filled, only, reply

@@ -6,7 +6,8 @@ leftovers; stop missing -> re-place it (at the trailed stop price if we had one,
 restores trailing state, I-3); several of our stops -> keep one, cancel the extras; a position
 we never opened -> adopt it and protect it with the default policy. Stops that are not ours
 (no `pg-` client id) are left alone. Native trailing orders of ours (purpose `tr`) are
-reconciled on their own, after the fixed stop (actors/native_trailing.py).
+reconciled on their own, after the fixed stop (actors/machine/trailing.py). Which order to
+keep of several is the slot's rule (actors/machine/slot.py `Slot.pick`).
 """
 
 from __future__ import annotations
@@ -14,40 +15,18 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal
 
-from actors import away_close, client_ids, native_trailing
+from actors import away_close, client_ids
+from actors.machine import trailing
+from actors.machine.core import Context, Step, cancel_ops, on_tick, payload, side_of
+from actors.machine.slot import place_stop, protect, resize_trigger
+from actors.machine.stop import STOP
 from actors.messages import OrderInfo, SymbolSnapshot
 from actors.protection import initial_trail_state
-from actors.symbol_machine import (
-    Context,
-    Step,
-    cancel_ops,
-    on_tick,
-    payload,
-    place_stop,
-    protect,
-    resize_trigger,
-    side_of,
-)
-from actors.symbol_state import State, StopOrder, SymbolState
+from actors.symbol_state import ReconcileProgress, State, StopOrder, SymbolState
 
 
 def _as_stop(o: OrderInfo) -> StopOrder:
     return StopOrder(o.client_id, o.order_id, o.trigger_price, o.qty, o.order_type)
-
-
-def _pick(s: SymbolState, ours: list[OrderInfo]) -> OrderInfo | None:
-    """The stop to keep: the newest we know of (a move's new stop beats the old one)."""
-    for wanted in (s.pending_stop, s.stop):
-        if wanted is not None:
-            match = next((o for o in ours if o.client_id == wanted.client_id), None)
-            if match is not None:
-                return match
-    if not ours:
-        return None
-    return max(ours, key=lambda o: (client_ids.parse(o.client_id) or _ZERO).n)
-
-
-_ZERO = client_ids.ParsedClientId(0, "", client_ids.Purpose.STOP, 0)
 
 
 def reconcile_with(s: SymbolState, snap: SymbolSnapshot | None, ctx: Context) -> Step:
@@ -55,12 +34,12 @@ def reconcile_with(s: SymbolState, snap: SymbolSnapshot | None, ctx: Context) ->
     assert snap is not None
     ours = [o for o in snap.open_algo_orders if client_ids.is_ours(o.client_id, s.symbol)]
     foreign = len(snap.open_algo_orders) - len(ours)
-    trailing = [o for o in ours if native_trailing.is_trailing_order(o)]
+    trailing_found = [o for o in ours if trailing.is_trailing_order(o)]
     # stop_failures is kept: a stop refused by the exchange is followed by a reconcile, and
     # resetting the count here would let a refusal that repeats loop forever instead of
     # quarantining after MAX_STOP_FAILURES (it resets when a stop is accepted, the position
     # goes flat, or the operator releases a quarantine).
-    base = s.replace(extra={k: v for k, v in s.extra.items() if k not in ("dirty", "refetches")},
+    base = s.replace(reconcile=ReconcileProgress(),
                      mark_price=snap.mark_price or s.mark_price, pending_stop=None,
                      pending_trailing=None, open_order=None, close_order=None, cancelling=(),
                      op_failures={}, quarantine_reason=None, last_error=None)
@@ -83,8 +62,8 @@ def reconcile_with(s: SymbolState, snap: SymbolSnapshot | None, ctx: Context) ->
     trail = None if adopted or ours_open else s.trail
     known = base.replace(side=side, qty=qty, entry_price=snap.entry_price, trail=trail,
                          adopted=adopted or (s.adopted and not ours_open))
-    stops = [o for o in ours if o not in trailing]
-    keep = _pick(s, stops)
+    stops = [o for o in ours if o not in trailing_found]
+    keep = STOP.pick(s, stops)
     extras = [_as_stop(o) for o in stops if o is not keep]
     if keep is None:
         new, ops = protect(known.replace(stop=None), ctx)
@@ -94,7 +73,7 @@ def reconcile_with(s: SymbolState, snap: SymbolSnapshot | None, ctx: Context) ->
                                 if new.pending_stop else None}, requests=tuple(ops))
     else:
         step = _keep_stop(known, keep, extras, ctx, info)
-    return native_trailing.reconcile(step, s, trailing, ctx)
+    return trailing.reconcile(step, s, trailing_found, ctx)
 
 
 def _keep_stop(s: SymbolState, keep: OrderInfo, extras: list[StopOrder], ctx: Context,
