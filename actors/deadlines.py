@@ -33,16 +33,17 @@ from datetime import timedelta
 from enum import Enum, unique
 from typing import Any
 
+from actors.log import ActorLogger
 from actors.messages import (
+    DeadlineCheck,
     ExchangeFailure,
     ExchangeReply,
     ExchangeRequest,
     FailureKind,
     RequestHeld,
 )
-from system.logs import ActorLogger
 
-log = ActorLogger("posguard.symbol")  # looked up per call: see system/logs.py
+log = ActorLogger("posguard.symbol")  # looked up per call: see actors/log.py
 
 DEFAULT_SILENCE_SECS = 10.0
 """Default requester deadline: 3 x the longest gap between the pool's RequestHeld notices
@@ -136,8 +137,6 @@ class InFlight:
             self._settled.popitem(last=False)
 
 
-DEADLINES = "request-deadlines"
-"""Wakeup payload: settle the requests nobody said anything about in time."""
 MIN_TIMER_SECS = 0.001
 
 
@@ -147,19 +146,23 @@ class Deadlines:
     and a reply is applied at most once. One timer at a time, for the earliest deadline, and
     none while nothing is in flight (a symbol actor must stay light)."""
 
+    # The actor's (annotations only: Thespian's Actor provides them).
+    send: Callable[[Any, Any], None]
+    wakeupAfter: Callable[..., None]
+    myAddress: Any
+
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.inflight = InFlight()
         """Exchange requests sent and not yet answered, with their deadlines."""
         self.mono: Callable[[], float] = time.monotonic
         self.deadline_timer_at: float | None = None
-        """When the earliest pending DEADLINES timer fires (timers cannot be cancelled)."""
+        """When the earliest pending DeadlineCheck timer fires (timers cannot be cancelled)."""
 
     def send_request(self, pool: Any, request_id: str, op: Any) -> None:
         """Send one exchange request to the pool; its deadline starts now."""
         self.inflight.sent(request_id, op, self.mono())
-        self.send(pool, ExchangeRequest(request_id, op, self.myAddress,  # type: ignore[attr-defined]
-                                        held_notices=True))
+        self.send(pool, ExchangeRequest(request_id, op, self.myAddress, held_notices=True))
         self.arm_deadlines()
 
     def receiveMsg_RequestHeld(self, msg: RequestHeld, sender: Any) -> None:
@@ -182,7 +185,7 @@ class Deadlines:
         return True
 
     def expired_replies(self) -> list[ExchangeReply]:
-        """On the DEADLINES timer: an UNKNOWN_OUTCOME reply for each request past its deadline
+        """On the DeadlineCheck timer: an UNKNOWN_OUTCOME reply for each request past its deadline
         (the caller applies them, then calls arm_deadlines)."""
         self.deadline_timer_at = None
         what = f"no reply within {self.inflight.silence_secs:g} s"
@@ -200,5 +203,5 @@ class Deadlines:
         if due is None or (self.deadline_timer_at is not None and self.deadline_timer_at <= due):
             return
         self.deadline_timer_at = due
-        self.wakeupAfter(timedelta(seconds=max(due - self.mono(), MIN_TIMER_SECS)),  # type: ignore[attr-defined]
-                         payload=DEADLINES)
+        self.wakeupAfter(timedelta(seconds=max(due - self.mono(), MIN_TIMER_SECS)),
+                         payload=DeadlineCheck())

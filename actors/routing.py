@@ -14,14 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from actors.child_status import ALIVE, ChildEvent, ChildStatus, move
 from actors.messages import ActorEntry, SymbolView
 
-# Child statuses (the state machine state comes from the actor's view).
-STARTING, RUNNING, RESTARTING = "starting", "running", "restarting"
-QUARANTINED, PASSIVATING, PASSIVATED, STOPPING = ("quarantined", "passivating", "passivated",
-                                                  "stopping")
-ALIVE = (STARTING, RUNNING)
-"""Statuses of an entry whose actor exists: such an entry always has an address."""
 MAX_PENDING = 10_000
 
 
@@ -31,7 +26,8 @@ class Child:
 
     symbol: str
     address: Any = None
-    status: str = STARTING
+    status: ChildStatus = ChildStatus.STARTING
+    """Has it an actor, and if not why (actors/child_status.py); changed only by `move`."""
     pid: int | None = None
     view: SymbolView | None = None
     restarts: int = 0
@@ -50,17 +46,16 @@ class Child:
     last_active: float = field(default_factory=time.monotonic)
     gen: int = 0
 
+    def move(self, event: ChildEvent) -> None:
+        """Change the status as the table says (raises "STATUS -> EVENT" if it does not)."""
+        self.status = move(self.status, event)
+
     @property
     def state(self) -> str:
         """The state an operator sees: the actor's state, or why there is no actor."""
-        if self.status == QUARANTINED:
-            return "QUARANTINED"
-        if self.status in (PASSIVATED, PASSIVATING):
-            return "PASSIVATED"
-        if self.status == RESTARTING:
-            return "RESTARTING"
-        if self.status == STOPPING:
-            return "STOPPED"
+        shown = _SHOWN.get(ChildStatus(self.status))
+        if shown is not None:
+            return shown
         return self.view.state if self.view is not None else "STARTING"
 
     def entry(self) -> ActorEntry:
@@ -69,6 +64,12 @@ class Child:
         return ActorEntry("symbol", self.symbol, self.pid if alive else None, self.state,
                           self.restarts, self.quarantine_reason or self.last_exit_reason,
                           self.address if alive else None, self.view, self.poison)
+
+
+_SHOWN = {ChildStatus.QUARANTINED: "QUARANTINED", ChildStatus.PASSIVATED: "PASSIVATED",
+          ChildStatus.PASSIVATING: "PASSIVATED", ChildStatus.RESTARTING: "RESTARTING",
+          ChildStatus.STOPPING: "STOPPED"}
+"""What `posguard actors` shows for a symbol without a (running) actor."""
 
 
 class Routes:
@@ -117,7 +118,8 @@ class Others:
 
     def add(self, kind: str, address: Any, restarts: int = 0, reason: str | None = None) -> None:
         """A child just created (pid unknown until its Started)."""
-        self.entries.append(ActorEntry(kind, None, None, STARTING, restarts, reason, address))
+        self.entries.append(ActorEntry(kind, None, None, ChildStatus.STARTING.value, restarts,
+                                       reason, address))
 
     def find(self, address: Any) -> ActorEntry | None:
         """The entry of the child at `address`."""
@@ -139,4 +141,5 @@ class Others:
     def learn_pid(self, kind: str, pid: int) -> None:
         """A running child known only by its pid (a worker, via the pool); once per pid."""
         if not any(e.kind == kind and e.pid == pid for e in self.entries):
-            self.entries.append(ActorEntry(kind, None, pid, RUNNING, 0, None, None))
+            self.entries.append(ActorEntry(kind, None, pid, ChildStatus.RUNNING.value, 0, None,
+                                           None))

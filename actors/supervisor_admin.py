@@ -20,6 +20,8 @@ from typing import Any
 
 from thespian.actors import ActorExitRequest
 
+from actors.child_status import ALIVE, ChildStatus
+from actors.log import ActorLogger
 from actors.messages import (
     ClosePosition,
     CommandResult,
@@ -40,10 +42,9 @@ from actors.messages import (
     Where,
 )
 from actors.restarts import RestartIntensity
-from actors.routing import ALIVE, QUARANTINED, RESTARTING, Child, Others, Routes
-from system.logs import ActorLogger
+from actors.routing import Child, Others, Routes
 
-log = ActorLogger("posguard.supervisor")  # looked up per call: see system/logs.py
+log = ActorLogger("posguard.supervisor")  # looked up per call: see actors/log.py
 NOT_READY = "posguard is starting (its supervisor is not ready yet); try again"
 BUSY_STATES = ("OPENING", "MOVING_STOP", "CLOSING", "RECONCILING")
 
@@ -108,8 +109,8 @@ class SupervisorAdmin:
             self.send(sender, Located(msg.symbol, None, detail))
             return
         addr = child.address if child.status in ALIVE else None
-        why = child.quarantine_reason if child.status == QUARANTINED else None
-        self.send(sender, Located(msg.symbol, addr, why or child.status))
+        why = child.quarantine_reason if child.status == ChildStatus.QUARANTINED else None
+        self.send(sender, Located(msg.symbol, addr, why or str(child.status)))
 
     def receiveMsg_RestartSymbol(self, msg: RestartSymbol, sender: Any) -> None:
         """Operator restart: stop the actor, recreate it from its snapshot, answer when loaded."""
@@ -128,7 +129,7 @@ class SupervisorAdmin:
             child.respawn_reason = "operator restart"  # journaled as the new actor's reason
             self.send(child.address, ActorExitRequest())
         else:
-            if child.status == RESTARTING:
+            if child.status == ChildStatus.RESTARTING:
                 child.gen += 1  # the pending backoff timer is now stale
             self._spawn(child, "operator restart")
 

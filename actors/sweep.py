@@ -12,7 +12,7 @@ a symbol: weight 40, plus positionRisk's 5; Binance allows 2,400 per minute per 
 default 60 s sweep that is 45 of them a minute, 1.9 %, and never more than 40 x 6 + 5 x 60
 = 540, 22 %, at the fastest 1 s sweep with the default 10 s floor). `plan_stop_checks` hands
 each running actor with a position or a stop of ours on the exchange what the exchange shows
-for it (StopCheck): the actor judges (actors/coverage.py), since only it knows what it has in
+for it (StopCheck): the actor judges (actors/machine/coverage.py), since only it knows what it has in
 flight. Our stops resting for a symbol with no actor get one (it reconciles: flat, so they
 are cancelled), and a position on a symbol whose actor is quarantined by the supervisor with
 no stop of ours resting is reported, so that the supervisor alerts and restarts it.
@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from actors import client_ids
+from actors.child_status import ALIVE, ChildStatus
 from actors.messages import AccountSnapshot, OrderInfo, PositionInfo, StopCheck
-from actors.routing import ALIVE, PASSIVATED, QUARANTINED, RUNNING, Child
+from actors.routing import Child
 
 SETTLED = ("FLAT", "PROTECTED", "OPEN_UNPROTECTED")
 
@@ -42,7 +43,7 @@ def plan_sweep(positions: tuple[PositionInfo, ...],
     """(symbols that need an actor, symbols whose actor must reconcile)."""
     on_exchange = {p.symbol: p.amount for p in positions if p.amount != 0}
     create = sorted(s for s in on_exchange
-                    if s not in children or children[s].status == PASSIVATED)
+                    if s not in children or children[s].status == ChildStatus.PASSIVATED)
     reconcile = []
     for symbol, child in sorted(children.items()):
         view = child.view
@@ -83,13 +84,13 @@ def plan_stop_checks(snap: AccountSnapshot, children: dict[str, Child],
     plan = StopPlan()
     for symbol in sorted(set(amounts) | set(ours)):
         child = children.get(symbol)
-        if child is None or child.status == PASSIVATED:
+        if child is None or child.status == ChildStatus.PASSIVATED:
             if symbol not in amounts:  # (a position without an actor: plan_sweep creates it)
                 plan.create.append(symbol)
-        elif child.status == QUARANTINED:
+        elif child.status == ChildStatus.QUARANTINED:
             if symbol in amounts and symbol not in ours:
                 plan.naked_quarantined.append(symbol)
-        elif child.status == RUNNING and child.address is not None \
+        elif child.status == ChildStatus.RUNNING and child.address is not None \
                 and symbol not in reconciling:
             plan.checks.append(StopCheck(symbol, amounts.get(symbol, Decimal(0)),
                                          tuple(ours.get(symbol, ())), snap.fetched_ms))

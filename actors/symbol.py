@@ -12,25 +12,25 @@ the supervisor restarts it from the last durable snapshot and it reconciles with
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import random
 import time
 from collections import deque
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
-from thespian.actors import ActorExitRequest, ActorTypeDispatcher, WakeupMessage
+from thespian.actors import ActorExitRequest, WakeupMessage
 
 from actors import tally
-from actors.deadlines import DEADLINES, Deadlines, InFlight
+from actors.deadlines import Deadlines, InFlight
 from actors.lifecycle import Lifecycle
+from actors.log import ActorLogger
 from actors.messages import (
     AlgoUpdate,
     CancelStop,
     ClosePosition,
     CommandResult,
+    DeadlineCheck,
     ExchangeReply,
     FetchSymbol,
     Forward,
@@ -50,8 +50,8 @@ from actors.messages import (
     SymbolInit,
     SymbolSnapshot,
     SymbolTimings,
-    SymbolView,
     TimingsQuery,
+    ViewRefresh,
     new_id,
 )
 from actors.protection import MarketRules
@@ -65,12 +65,10 @@ from actors.symbol_machine import (
     handle,
     is_trailing,
 )
-from actors.symbol_state import State, SymbolState, from_dict, to_dict
-from actors.view_push import VIEW_REFRESH, ViewPush
-from system.clock import SystemClock
-from system.logs import ActorLogger
+from actors.symbol_state import ReconcileProgress, State, SymbolState, from_dict, to_dict
+from actors.view_push import ViewPush
 
-log = ActorLogger("posguard.symbol")  # looked up per call: see system/logs.py
+log = ActorLogger("posguard.symbol")  # looked up per call: see actors/log.py
 
 _REPLY_TRIGGERS = {PlaceMarket: Trigger.MARKET_REPLY, PlaceStop: Trigger.STOP_REPLY,
                    CancelStop: Trigger.CANCEL_REPLY, LookupOrder: Trigger.LOOKUP_REPLY,
@@ -80,27 +78,11 @@ TIMING_SAMPLES = 4096
 """Routing-latency samples kept per series (the latest win): ~70 min of 1 s mark ticks."""
 
 
-class SymbolActor(ViewPush, Deadlines, Lifecycle, ActorTypeDispatcher):
+class SymbolActor(ViewPush, Deadlines, Lifecycle):
     """Owns one symbol; handles every message for it strictly one at a time."""
-
-    def receiveMessage(self, msg: Any, sender: Any) -> Any:
-        """Dispatch; an unexpected exception ends the actor (restarted from its snapshot)."""
-        if self.dead_or_exit(msg):
-            return None
-        try:
-            return super().receiveMessage(msg, sender)
-        except Exception as e:  # noqa: BLE001 - not swallowed: logged, reported, process ends
-            # Thespian would retry the message once and then keep the actor alive with
-            # whatever state the failed handler left; a symbol actor must not go on like that.
-            log.exception("%s: %s failed", self.init.symbol if self.init else "?",
-                          type(msg).__name__)
-            self.die(f"crashed on {type(msg).__name__}: {type(e).__name__}: {e}",
-                     self.init.symbol if self.init else None)
-            return None
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self.clock = SystemClock()
         self.init: SymbolInit | None = None
         self.store: Any = None
         self.s: SymbolState | None = None
@@ -129,10 +111,9 @@ class SymbolActor(ViewPush, Deadlines, Lifecycle, ActorTypeDispatcher):
         self.init = msg
         self.inflight = InFlight(msg.request_deadline_secs)
         self.watch_parent(sender)
-        from persistence.factory import attach
         from persistence.store import StoreError
         try:
-            self.store = attach(msg.store_target, msg.epoch, self.clock)
+            self.store = msg.store(msg.epoch, msg.clock)
             loaded = self.store.load(msg.symbol)
         except StoreError as e:
             self._die(f"store unavailable at start: {e}")
@@ -140,11 +121,10 @@ class SymbolActor(ViewPush, Deadlines, Lifecycle, ActorTypeDispatcher):
         self.s = from_dict(loaded.state) if loaded.state else SymbolState(msg.symbol)
         self.seq = loaded.seq
         self.send(sender, Ready(msg.symbol, self.seq, self.s.state.value, os.getpid()))
-        recovering = Step(self.s.replace(state=State.RECONCILING,
-                                         extra={**self.s.extra, "dirty": False, "refetches": 0}),
+        recovering = Step(self.s.replace(state=State.RECONCILING, reconcile=ReconcileProgress()),
                           "recovery_started", {"reason": msg.reason, "was": self.s.state.value},
                           refetch=True)
-        self._commit(recovering, correlation_id=new_id(), event_ms=self.clock.now_ms())
+        self._commit(recovering, correlation_id=new_id(), event_ms=msg.clock.now_ms())
         for trigger, event in self.pre_init:
             started = time.monotonic()  # delivery then includes the wait for the init
             self._apply(trigger, event)
@@ -155,6 +135,14 @@ class SymbolActor(ViewPush, Deadlines, Lifecycle, ActorTypeDispatcher):
         """Close the store connection; exchange stops stay where they are."""
         if self.store is not None:
             self.store.close()
+
+    def actor_label(self) -> str:
+        """The symbol, in log lines."""
+        return self.init.symbol if self.init else "?"
+
+    def failing_symbol(self) -> str | None:
+        """The symbol its ChildFailing names."""
+        return self.init.symbol if self.init else None
 
     def _die(self, reason: str) -> None:
         """Fail fast: never continue with state that is not durable (I-3)."""
@@ -247,7 +235,7 @@ class SymbolActor(ViewPush, Deadlines, Lifecycle, ActorTypeDispatcher):
         self._event(Trigger.MARK, msg)
 
     def receiveMsg_StopCheck(self, msg: StopCheck, sender: Any) -> None:
-        """The periodic sweep's read of our stops on the exchange (actors/coverage.py)."""
+        """The periodic sweep's read of our stops on the exchange (actors/machine/coverage.py)."""
         self._event(Trigger.STOP_CHECK, msg)
 
     def receiveMsg_ExchangeReply(self, msg: ExchangeReply, sender: Any) -> None:
@@ -273,9 +261,9 @@ class SymbolActor(ViewPush, Deadlines, Lifecycle, ActorTypeDispatcher):
             self.check_parent(msg.payload)
         elif isinstance(msg.payload, Retry):
             self._event(Trigger.RETRY, msg.payload.op)
-        elif msg.payload == VIEW_REFRESH:
+        elif isinstance(msg.payload, ViewRefresh):
             self._refresh_due()
-        elif msg.payload == DEADLINES:
+        elif isinstance(msg.payload, DeadlineCheck):
             # The outcome is unknown (the order may exist): the state machine looks each one
             # up by its client id, or retries a read.
             for reply in self.expired_replies():
@@ -323,34 +311,13 @@ class SymbolActor(ViewPush, Deadlines, Lifecycle, ActorTypeDispatcher):
                              tuple((r, ms) for r, ms, _ in mark),
                              tuple(d for _, _, d in route), tuple(d for _, _, d in mark))
 
-    def view(self) -> SymbolView:
-        """The operator's view of this symbol."""
-        s = self.s or SymbolState(self.init.symbol if self.init else "?")
-        stop, trailing = s.stop, s.trailing
-        return SymbolView(
-            symbol=s.symbol, state=s.state.value, side=s.side.value.lower() if s.side else None,
-            qty=str(s.qty), entry_price=_str(s.entry_price), mark_price=_str(s.mark_price),
-            stop_price=_str(stop.trigger_price) if stop else None,
-            stop_order_id=stop.algo_id if stop else None,
-            stop_client_id=stop.client_id if stop else None,
-            trailing_active=bool(s.trail and s.trail.active),
-            peak_price=_str(s.trail.peak) if s.trail else None, seq=self.seq,
-            last_error=s.last_error or s.quarantine_reason, last_event_ms=s.last_event_ms,
-            pid=os.getpid(), trailing_order_id=trailing.algo_id if trailing else None,
-            trailing_client_id=trailing.client_id if trailing else None,
-            trailing_callback_pct=_str(trailing.callback_rate_pct) if trailing else None,
-            trailing_activate_price=_str(trailing.activate_price) if trailing else None,
-            unprotected=s.unprotected, quarantines=self.quarantines,
-            last_quarantine=self.last_quarantine, counters=dataclasses.replace(
-                self.counters, unprotected_since_ms=s.unprotected_since_ms))
-
     # ------------------------------------------------------------------ core
 
     def _apply(self, trigger: Trigger, event: Any) -> Step | None:
         assert self.s is not None and self.init is not None
         if self.dying is not None:
             return None
-        ctx = Context(self.init.epoch, self.init.policy, self.rules, self.clock.now_ms())
+        ctx = Context(self.init.epoch, self.init.policy, self.rules, self.init.clock.now_ms())
         before = self.s
         step = handle(before, trigger, event, ctx)
         if step is None:
@@ -366,7 +333,7 @@ class SymbolActor(ViewPush, Deadlines, Lifecycle, ActorTypeDispatcher):
         if not self._commit(step, correlation_id=corr,
                             event_ms=getattr(event, "event_ms", None) or ctx.now_ms):
             return None  # not durable: nothing was sent, nobody is told it happened
-        if step.alert is not None:  # the position is unprotected (actors/coverage.py)
+        if step.alert is not None:  # the position is unprotected (actors/machine/coverage.py)
             log.critical("ALERT %s", step.alert)
         if step.retry_after_ms is not None and isinstance(event, ExchangeReply):
             delay = step.retry_after_ms * (0.5 + random.random())
@@ -407,6 +374,3 @@ class SymbolActor(ViewPush, Deadlines, Lifecycle, ActorTypeDispatcher):
             self.send_request(self.init.pool, self.fetch_id, fetch_op(step.state))
         return True
 
-
-def _str(v: Decimal | None) -> str | None:
-    return None if v is None else str(v)

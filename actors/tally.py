@@ -6,7 +6,7 @@ count from the actor process's start: a restarted actor starts again from zero a
 launcher adds what the old one had reached (ops/metrics/totals.py). What each one counts:
 
 - moves: a managed trailing move accepted (step kind `stop_moved`, whether the acceptance came
-  by REST, stream or lookup: actors/symbol_handlers._stop_accepted is the one place);
+  by REST, stream or lookup: actors/machine/slot.py Slot.accepted is the one place);
 - stop_failures: a stop placement (STOP_MARKET or TRAILING_STOP_MARKET) answered with a
   failure, by FailureKind (an expired request deadline is an `unknown`);
 - unprotected_ms: stretches that ended, with a position open and no stop of ours resting,

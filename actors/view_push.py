@@ -15,16 +15,15 @@ time, so a symbol costs the supervisor at most one extra view per interval.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
-from actors.messages import SymbolCounters, SymbolInit, SymbolView
+from actors.messages import SymbolCounters, SymbolInit, SymbolView, ViewRefresh
 from actors.symbol_state import SymbolState
-
-VIEW_REFRESH = "view-refresh"
-"""Wakeup payload: push the view for the metrics (SymbolInit.view_refresh_secs)."""
-
 
 class ViewPush:
     """The view pushes of SymbolActor (mixed in; it owns the state named below)."""
@@ -37,14 +36,37 @@ class ViewPush:
     dying: str | None
     send: Callable[[Any, Any], None]
     wakeupAfter: Callable[..., None]
-    view: Callable[[], SymbolView]
+    seq: int
+    quarantines: int
+    last_quarantine: str | None
 
     pushed: tuple[Any, ...] | None = None
     """(state, side, qty, unprotected) last pushed to the supervisor."""
     pushed_extra: tuple[Any, ...] | None = None
     """What else the metrics show (_extra_facts) as last pushed."""
     refresh_armed: bool = False
-    """A VIEW_REFRESH timer is pending."""
+    """A ViewRefresh timer is pending."""
+
+    def view(self) -> SymbolView:
+        """The operator's view of this symbol."""
+        s = self.s or SymbolState(self.init.symbol if self.init else "?")
+        stop, trailing = s.stop, s.trailing
+        return SymbolView(
+            symbol=s.symbol, state=s.state.value, side=s.side.value.lower() if s.side else None,
+            qty=str(s.qty), entry_price=_str(s.entry_price), mark_price=_str(s.mark_price),
+            stop_price=_str(stop.trigger_price) if stop else None,
+            stop_order_id=stop.algo_id if stop else None,
+            stop_client_id=stop.client_id if stop else None,
+            trailing_active=bool(s.trail and s.trail.active),
+            peak_price=_str(s.trail.peak) if s.trail else None, seq=self.seq,
+            last_error=s.last_error or s.quarantine_reason, last_event_ms=s.last_event_ms,
+            pid=os.getpid(), trailing_order_id=trailing.algo_id if trailing else None,
+            trailing_client_id=trailing.client_id if trailing else None,
+            trailing_callback_pct=_str(trailing.callback_rate_pct) if trailing else None,
+            trailing_activate_price=_str(trailing.activate_price) if trailing else None,
+            unprotected=s.unprotected, quarantines=self.quarantines,
+            last_quarantine=self.last_quarantine, counters=dataclasses.replace(
+                self.counters, unprotected_since_ms=s.unprotected_since_ms))
 
     def _push_view(self) -> None:
         """After a persisted step: the view at once if the table's facts changed."""
@@ -60,10 +82,10 @@ class ViewPush:
                 or self._extra_facts() == self.pushed_extra:
             return
         self.refresh_armed = True
-        self.wakeupAfter(timedelta(seconds=self.init.view_refresh_secs), payload=VIEW_REFRESH)
+        self.wakeupAfter(timedelta(seconds=self.init.view_refresh_secs), payload=ViewRefresh())
 
     def _refresh_due(self) -> None:
-        """The VIEW_REFRESH timer: push the view if anything it shows changed meanwhile."""
+        """The ViewRefresh timer: push the view if anything it shows changed meanwhile."""
         self.refresh_armed = False
         if self.dying is None and self.s is not None and self.parent_addr is not None \
                 and self._extra_facts() != self.pushed_extra:
@@ -84,3 +106,7 @@ class ViewPush:
     def _send_view(self) -> None:
         self.pushed, self.pushed_extra = self._facts(), self._extra_facts()
         self.send(self.parent_addr, self.view())
+
+
+def _str(v: Decimal | None) -> str | None:
+    return None if v is None else str(v)

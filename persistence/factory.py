@@ -3,11 +3,15 @@
 `cfg` is duck-typed: any object with `backend` ("sqlite" | "postgres"), `sqlite_path`
 (absolute path) and `postgres_dsn` (resolved DSN or None); optional `connect_timeout_secs`
 (default 5) and `busy_timeout_ms` (default 5000).
+
+Actors are handed a StoreFactory in their init message (the launcher builds it): they open
+their store through it and never read the config or this module's functions themselves.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
 from persistence.lock import PgInstanceLock, SqliteInstanceLock
@@ -48,6 +52,18 @@ def attach(cfg: Any, epoch: int, clock: Any) -> Store:
     from persistence.postgres import PostgresStore
 
     return PostgresStore(_dsn(cfg), epoch, clock, _timeout(cfg))
+
+
+@dataclass(frozen=True, slots=True)
+class StoreFactory:
+    """attach() bound to resolved store settings: picklable, so it travels in init messages."""
+
+    target: Any
+    """The resolved store settings (system.config.StoreTarget; duck-typed as `cfg` above)."""
+
+    def __call__(self, epoch: int, clock: Any) -> Store:
+        """A Store whose every append is fenced by `epoch`."""
+        return attach(self.target, epoch, clock)
 
 
 def _backend(cfg: Any) -> str:

@@ -17,13 +17,13 @@ its order book, then the journal; posguard's own view last.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from actors.messages import MarkPrice
+from tests.waiting import wait_for
 
 SYM = "BTCUSDT"
 ENTRY, PEAK = "60000", "60700"   # stop at 58800 (2 %), the move to 60396.5 (0.5 % below peak)
@@ -49,14 +49,6 @@ def _orders(sim: Any) -> dict[str, list[tuple[str, str, str]]]:
     return sim.call(read)
 
 
-def _wait(pred: Callable[[], Any], what: str, timeout_secs: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout_secs
-    while not (result := pred()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return result
-
-
 # --------------------------------------------------------------------------- interleavings
 # Each does what happens between PROTECTED and the close, and says what settles the move:
 # "reply" (its late REST reply, or the reply's time-out, is handled: a stale_stop_cancelled
@@ -69,7 +61,7 @@ def _move_then_close(engine: Any, sim: Any) -> None:
     through both stops: the old one fires first, the new one expires with nothing to reduce."""
     engine.tick(SYM, PEAK)
     engine.wait_state(SYM, "MOVING_STOP")
-    _wait(lambda: len(_orders(sim)["algos"]) == 2, "the move's stop to rest")
+    wait_for(lambda: len(_orders(sim)["algos"]) == 2, 20, "the move's stop to rest")
     engine.control.set_price(SYM, BELOW_BOTH, mark=BELOW_BOTH)
 
 
@@ -126,7 +118,7 @@ def _new_stop_lands_after_the_close(engine: Any, sim: Any) -> str:
     engine.control.set_price(SYM, BELOW_BOTH, mark=BELOW_BOTH)
     engine.wait_state(SYM, "FLAT")
     engine.control.set_price(SYM, PEAK, mark=PEAK)
-    _wait(lambda: len(_orders(sim)["algos"]) == 2, "the held-back stop to be sent", 30)
+    wait_for(lambda: len(_orders(sim)["algos"]) == 2, 30, "the held-back stop to be sent")
     return "reply"
 
 
@@ -157,8 +149,8 @@ def test_close_during_a_stop_move_ends_flat_with_nothing_resting_and_no_order_af
 
     engine.wait_state(SYM, "FLAT", timeout_secs=30)
     rows = _settled_journal(engine, settled_by)
-    _wait(lambda: not [o for o in engine.control.state()["open_algo_orders"]
-                       if o["symbol"] == SYM], "no stop left resting on the exchange")
+    wait_for(lambda: not [o for o in engine.control.state()["open_algo_orders"]
+                          if o["symbol"] == SYM], 20, "no stop left resting on the exchange")
     truth = engine.control.state()
     book = _orders(sim)
     assert [o for o in truth["open_orders"] if o["symbol"] == SYM] == []
@@ -198,4 +190,4 @@ def _settled_journal(engine: Any, settled_by: str) -> list[Any]:
         replied = any(r.kind == "stale_stop_cancelled" and "source" not in r.payload
                       and r.payload.get("client_id") == move for r in rows)
         return rows if replied else None
-    return _wait(settled, f"the move's outcome to be settled by its {settled_by}", 30)
+    return wait_for(settled, 30, f"the move's outcome to be settled by its {settled_by}")

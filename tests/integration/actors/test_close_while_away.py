@@ -8,16 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 from tests.fixtures.engine import engine_config, start_engine, stop_engine
+from tests.waiting import wait_for
 
 FIRED, CLOSED_BY_HAND = "BTCUSDT", "ETHUSDT"
-
-
-def _wait(pred: Any, what: str, timeout_secs: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout_secs
-    while not (result := pred()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return result
 
 
 def _closing_fill(control: Any, symbol: str, side: str) -> dict | None:
@@ -41,19 +34,19 @@ def test_a_stop_that_fired_while_posguard_was_stopped_is_journaled_with_its_fill
     # While posguard is stopped: BTCUSDT falls through its stop, which fires on the exchange;
     # ETHUSDT is closed by someone else (a market buy), so none of our stops explains it.
     sim_control.set_price(FIRED, str(Decimal(fired.stop_price) - 100))
-    fill = _wait(lambda: _closing_fill(sim_control, FIRED, "SELL"), "the stop's fill")
+    fill = wait_for(lambda: _closing_fill(sim_control, FIRED, "SELL"), 20, "the stop's fill")
     ccxt_sync.create_order("ETH/USDT:USDT", "market", "buy", 0.1, None, {"reduceOnly": True})
 
     engine = start_engine(engine_config(tmp_path, sim), sim_control)
     try:
         engine.wait_state(FIRED, "FLAT")
         engine.wait_state(CLOSED_BY_HAND, "FLAT")
-        rows = {s: _wait(lambda s=s: [r for r in engine.journal(s)
-                                      if r.kind == "closed_while_away"], f"{s}'s close")
+        rows = {s: wait_for(lambda s=s: [r for r in engine.journal(s)
+                                         if r.kind == "closed_while_away"], 20, f"{s}'s close")
                 for s in (FIRED, CLOSED_BY_HAND)}
         # ETHUSDT's stop, left resting by the close, is cancelled by the reconcile.
-        _wait(lambda: not [o for o in sim_control.state()["open_algo_orders"]
-                           if o["symbol"] == CLOSED_BY_HAND], "the leftover stop's cancel")
+        wait_for(lambda: not [o for o in sim_control.state()["open_algo_orders"]
+                              if o["symbol"] == CLOSED_BY_HAND], 20, "the leftover stop's cancel")
     finally:
         stop_engine(engine)
 

@@ -7,7 +7,6 @@ simulator's state (`/_sim/state`), not only the actor's view.
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -15,6 +14,7 @@ import pytest
 
 from actors.messages import ReconcileRequest
 from tests.fixtures.engine import engine_config, start_engine, stop_engine
+from tests.waiting import wait_for
 
 NATIVE = "protection.trailing.mode=native"
 D = Decimal
@@ -35,14 +35,7 @@ def _position(state: dict, symbol: str) -> Decimal:
 
 def _wait_truth(control, pred, what: str, timeout_secs: float = 10.0) -> dict:
     """Poll the simulator's state until `pred(state)` holds."""
-    deadline = time.monotonic() + timeout_secs
-    state = control.state()
-    while not pred(state):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"simulator: timed out waiting for {what}")
-        time.sleep(0.05)
-        state = control.state()
-    return state
+    return wait_for(pred, timeout_secs, f"simulator: {what}", sample=control.state)
 
 
 def _open_native(engine, sym: str, qty: str, command_id: str):

@@ -10,6 +10,7 @@ import pytest
 
 from tests.fixtures.engine import engine_config, start_engine, stop_engine
 from tests.fixtures.sim import TEST_SETTINGS
+from tests.waiting import wait_for
 
 SYMBOLS_14 = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT", "RSRUSDT", "BASUSDT",
               "SKLUSDT", "SYM0001USDT", "SYM0002USDT", "SYM0003USDT", "SYM0004USDT",
@@ -130,10 +131,8 @@ def test_a_store_write_failure_ends_the_actor_without_any_exchange_call_after_it
         from actors.messages import OpenPosition
         reply = engine.kernel.asys.ask(engine.address(sym), OpenPosition(
             sym, "long", Decimal("100"), "cmd-store-down"), timedelta(seconds=5))
-        deadline = time.monotonic() + 10
-        while psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie":
-            assert time.monotonic() < deadline, "actor kept running after a failed write"
-            time.sleep(0.05)
+        wait_for(lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie",
+                 10, "the actor to end after a failed write", ignoring=psutil.NoSuchProcess)
     finally:
         blocker.rollback()
         blocker.close()

@@ -34,6 +34,7 @@ from actors.messages import (
     SymbolView,
 )
 from actors.protection import ProtectionPolicy
+from persistence.factory import StoreFactory
 from system import actor_system
 from system.clock import SystemClock
 from system.config import StoreTarget
@@ -51,6 +52,8 @@ from tests.integration.actors.pool_harness import (
     StopPool,
     Submit,
 )
+from tests.waiting import wait_for
+from venues.binance import BinanceUsdm
 
 SYM = "BTCUSDT"
 SHUTDOWN_SECS = 2.0
@@ -78,10 +81,8 @@ def bare_system(tmp_path, sim) -> Iterator[Any]:
         done.join(SHUTDOWN_SECS)
         for pid in system_pids("127.0.0.1", port):
             kill(pid)
-        deadline = time.monotonic() + SHUTDOWN_SECS
-        while left := [p for p in system_pids("127.0.0.1", port) if pid_alive(p)]:
-            assert time.monotonic() < deadline, f"processes left running: {left}"
-            time.sleep(0.05)
+        wait_for(lambda left: not left, SHUTDOWN_SECS, "every process of the system to end",
+                 sample=lambda: [p for p in system_pids("127.0.0.1", port) if pid_alive(p)])
 
 
 def _shutdown(port: int) -> None:
@@ -91,7 +92,7 @@ def _shutdown(port: int) -> None:
 
 def settings(sim: Any, timeout_ms: int) -> ExchangeSettings:
     return ExchangeSettings(sim.url, "simulator", sim.settings.api_key, sim.settings.api_secret,
-                            "UNUSED_KEY", "UNUSED_SECRET", timeout_ms)
+                            "UNUSED_KEY", "UNUSED_SECRET", timeout_ms, venue=BinanceUsdm())
 
 
 def query(asys: Any, parent: Any) -> Seen:
@@ -102,13 +103,7 @@ def query(asys: Any, parent: Any) -> Seen:
 
 def wait_seen(asys: Any, parent: Any, pred: Callable[[Seen], Any], what: str,
               timeout_secs: float) -> Seen:
-    deadline = time.monotonic() + timeout_secs
-    while True:
-        seen = query(asys, parent)
-        if pred(seen):
-            return seen
-        assert time.monotonic() < deadline, f"timed out waiting for {what}; saw {seen}"
-        time.sleep(0.05)
+    return wait_for(pred, timeout_secs, what, sample=lambda: query(asys, parent))
 
 
 def worker_pids(seen: Seen) -> list[int]:
@@ -138,10 +133,8 @@ def hold_next_lookups(sim_control: Any, n: int, hold_ms: int) -> None:
 
 def wait_held(sim_control: Any, timeout_secs: float = 10) -> None:
     """Until the simulator has taken every queued fault: each request is inside its call."""
-    deadline = time.monotonic() + timeout_secs
-    while sim_control.state()["faults"]["http"]:
-        assert time.monotonic() < deadline, "the held requests never reached the simulator"
-        time.sleep(0.02)
+    wait_for(lambda queued: not queued, timeout_secs, "the held requests to reach the simulator",
+             0.02, sample=lambda: sim_control.state()["faults"]["http"])
 
 
 def test_two_busy_workers_killed_at_once_have_every_request_answered_and_new_ones_succeed(
@@ -232,10 +225,14 @@ def test_a_pool_asked_to_exit_answers_what_it_queued_and_starts_no_process(
     asys.ask(parent, StopPool(), ASK)
     seen = wait_seen(asys, parent, lambda s: reply(s, "queued"), "the queued request", 2)
     born: set[int] = set()
-    while "pool" not in seen.exited:  # a worker started now would live >= 0.5 s (its
-        born |= set(system_pids("127.0.0.1", asys.port)) - before  # parent check)
-        seen = wait_seen(asys, parent, lambda s: True, "", 1)
-        assert time.monotonic() - started < 8, f"the pool did not exit; saw {seen}"
+
+    def pool_exited(seen: Seen) -> bool:
+        # a worker started now would live >= 0.5 s (its parent check): polling sees it
+        born.update(set(system_pids("127.0.0.1", asys.port)) - before)
+        return "pool" in seen.exited
+
+    seen = wait_for(pool_exited, 8 - (time.monotonic() - started), "the pool to exit",
+                    sample=lambda: query(asys, parent))
 
     # Assert: never sent, so not unknown: the requester may retry it; the call in flight
     # finished on its worker; nothing was started, nothing outlived the pool
@@ -243,10 +240,8 @@ def test_a_pool_asked_to_exit_answers_what_it_queued_and_starts_no_process(
     assert failure.kind is FailureKind.TEMPORARY and "stopping" in failure.message, failure
     assert reply(seen, "busy").failure is None
     assert born == set(), "processes were started while the pool was exiting"
-    deadline = time.monotonic() + 3
-    while any(pid_alive(p) for p in [pool_pid, *worker_pids(seen)]):
-        assert time.monotonic() < deadline, "a pool or worker process outlived the pool"
-        time.sleep(0.05)
+    wait_for(lambda alive: not alive, 3, "the pool and its workers to end with the pool",
+             sample=lambda: [p for p in [pool_pid, *worker_pids(seen)] if pid_alive(p)])
 
 
 @pytest.fixture
@@ -268,11 +263,8 @@ def view(asys: Any, symbol_addr: Any) -> SymbolView:
 
 
 def wait_view(asys: Any, symbol_addr: Any, state: str, timeout_secs: float) -> SymbolView:
-    deadline = time.monotonic() + timeout_secs
-    while (v := view(asys, symbol_addr)).state != state:
-        assert time.monotonic() < deadline, f"timed out waiting for {state}; last view {v}"
-        time.sleep(0.05)
-    return v
+    return wait_for(lambda v: v.state == state, timeout_secs, state,
+                    sample=lambda: view(asys, symbol_addr))
 
 
 def test_a_stop_whose_reply_never_comes_is_looked_up_by_client_id_and_ends_protected_once(
@@ -283,8 +275,9 @@ def test_a_stop_whose_reply_never_comes_is_looked_up_by_client_id_and_ends_prote
     target, epoch = store
     sim_control.set_price(SYM, "60000")
     parent, _ = start_pool(asys, LosingPool, PoolInit(settings(sim, 5000), 2, 250, 1000))
-    seen = asys.ask(parent, StartSymbol(SymbolInit(SYM, epoch, target, None, ProtectionPolicy(),
-                                                   request_deadline_secs=1.0)), ASK)
+    seen = asys.ask(parent, StartSymbol(SymbolInit(SYM, epoch, StoreFactory(target), None,
+                                                   ProtectionPolicy(), request_deadline_secs=1.0,
+                                                   clock=SystemClock())), ASK)
     symbol = seen.symbol
     wait_view(asys, symbol, "FLAT", 10)
 

@@ -6,9 +6,9 @@ own view.
 
 from __future__ import annotations
 
-import time
 
 import pytest
+from tests.waiting import wait_for
 
 
 def _stops(state: dict, symbol: str) -> list[dict]:
@@ -71,11 +71,11 @@ def test_account_update_before_the_open_reply_is_applied_not_dropped(engine):
     filled = [r for r in rows if r.kind == "open_filled"]
     assert len(filled) == 1 and filled[0].payload["source"].startswith("stream")
     # the withheld reply resolves later by lookup and only confirms the open
-    time.sleep(2.0)
+    wait_for(lambda kinds: {"open_outcome_unknown", "open_confirmed"} <= set(kinds), 10,
+             "the withheld open reply to be looked up and confirmed",
+             sample=lambda: [r.kind for r in engine.journal(sym)])
     assert engine.view(sym).state == "PROTECTED"
     assert len(_stops(engine.control.state(), sym)) == 1
-    later = [r.kind for r in engine.journal(sym)]
-    assert "open_outcome_unknown" in later and "open_confirmed" in later
 
 
 def test_rest_timeout_on_placing_the_stop_does_not_produce_a_second_stop(engine):

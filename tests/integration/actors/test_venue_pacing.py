@@ -11,13 +11,13 @@ placement goes again, while the old stop keeps the position protected.
 from __future__ import annotations
 
 import dataclasses
-import time
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from tests.fixtures.sim import TEST_SETTINGS
+from tests.waiting import wait_for
 
 SYM = "BTCUSDT"
 LIMIT = 5
@@ -31,19 +31,11 @@ def sim_settings():
     return dataclasses.replace(TEST_SETTINGS, orders_per_10s=LIMIT, mark_basis_pct=0.0)
 
 
-def _wait(pred: Any, what: str, timeout_secs: float = 25.0) -> Any:
-    deadline = time.monotonic() + timeout_secs
-    while not (result := pred()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
-    return result
-
-
 def _window_with_room(control: Any, left_ms: int = 3_000) -> int:
     """Wait until the current 10 s order window (simulator clock) has `left_ms` to run (a
     phase takes about a second); return the window's end (ms)."""
-    now = _wait(lambda: (n := control.state()["clock"]["now_ms"]) % 10_000 < 10_000 - left_ms
-                and n, "an order window with room", 12)
+    now = wait_for(lambda: (n := control.state()["clock"]["now_ms"]) % 10_000 < 10_000 - left_ms
+                   and n, 12, "an order window with room", 0.02)
     return now - now % 10_000 + 10_000
 
 
@@ -96,7 +88,7 @@ def test_orders_of_another_client_pace_the_engine_and_a_429_delays_it_by_retry_a
     used = sim_control.rate_limits()["orders"]["count_10s"]
     _place_others(ccxt_sync, LIMIT - used)
     engine.tick(SYM, "61000")
-    refused = _wait(lambda: _rows(engine, "stop_outcome_unknown"), "the 429")[0]
+    refused = wait_for(lambda: _rows(engine, "stop_outcome_unknown"), 25, "the 429", 0.02)[0]
     after = engine.wait(SYM, lambda v: v.state == "PROTECTED"
                         and v.stop_client_id not in (first.stop_client_id,
                                                      moved.stop_client_id),

@@ -9,14 +9,14 @@ from datetime import timedelta
 
 from thespian.actors import WakeupMessage
 
-from actors.exchange_worker import SWEEP
-from actors.messages import PoolStatus, RateUsage
+from actors.messages import PoolStatus, PoolSweep, RateUsage
 from actors.pacing import Pacer
+from venues.binance.adapter import LIMITS
 from tests.unit.actors.test_exchange_pool import PoolHarness, stop
 
 
 def test_the_status_sets_our_orders_and_the_servers_readings_against_the_budget():
-    p = Pacer(250, 1000, weight_limit=2400)
+    p = Pacer(250, 1000, weight_limit=2400, limits=LIMITS)
     for t in (0.0, 1.0, 2.0):
         p.sent(stop(int(t)), t)
     # the server saw 5 orders in its 10 s window and 12 in the minute: others placed some too
@@ -33,7 +33,7 @@ def test_the_status_sets_our_orders_and_the_servers_readings_against_the_budget(
 
 
 def test_readings_older_than_their_window_are_no_longer_reported_and_a_429_shows_its_pause():
-    p = Pacer(250, 1000)
+    p = Pacer(250, 1000, limits=LIMITS)
     p.sent(stop(1), 0.0)
     p.observe(stop(1), RateUsage(10, 1, 1), 0.5)
     p.observe(stop(2), RateUsage(None, None, None, http_status=429, code=-1015,
@@ -56,7 +56,7 @@ def _statuses(h: PoolHarness) -> list[PoolStatus]:
 
 def _sweep(h: PoolHarness, at: float) -> None:
     h.now = at
-    h.pool.receiveMsg_WakeupMessage(WakeupMessage(timedelta(0), payload=SWEEP), None)
+    h.pool.receiveMsg_WakeupMessage(WakeupMessage(timedelta(0), payload=PoolSweep()), None)
 
 
 def test_the_pool_tells_the_supervisor_its_status_on_a_sweep_only_when_it_changed():

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import time
 from datetime import timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -20,8 +19,9 @@ from typing import Any
 from thespian.actors import ActorExitRequest, ChildActorExited, WakeupMessage
 
 from actors.deadlines import SETTLED_MEMORY, InFlight, Settled
-from actors.exchange_worker import HELD_NOTICE_SECS, SWEEP
+from actors.exchange_worker import HELD_NOTICE_SECS
 from actors.messages import (
+    DeadlineCheck,
     ExchangeReply,
     ExchangeRequest,
     FailureKind,
@@ -30,17 +30,20 @@ from actors.messages import (
     LookupOrder,
     MarketRulesInfo,
     PlaceStop,
+    PoolSweep,
     RequestHeld,
     Retry,
     SymbolInit,
     WorkerGone,
 )
 from actors.protection import ProtectionPolicy
-from actors.symbol import DEADLINES, SymbolActor
+from actors.symbol import SymbolActor
 from actors.workers import MIN_DEADLINE_SECS, child_alive, worker_deadline_secs
-from persistence.store import Loaded
+from system.clock import ManualClock
 from tests.fakes.machine import SYMBOL, accept, snapshot
+from tests.fakes.memory_stores import MemoryStores
 from tests.unit.actors.test_exchange_pool import PoolHarness, stop
+from tests.waiting import wait_for
 
 D = Decimal
 
@@ -105,10 +108,8 @@ def test_a_dead_child_is_dead_even_while_it_is_an_unreaped_zombie():
     if pid == 0:
         os._exit(0)
     try:
-        deadline = time.monotonic() + 5
-        while child_alive(pid):  # exited but not reaped: kill(pid, 0) would still succeed
-            assert time.monotonic() < deadline, "an exited child still counts as alive"
-            time.sleep(0.01)
+        # exited but not reaped: kill(pid, 0) would still succeed
+        wait_for(lambda: not child_alive(pid), 5, "an exited child to count as dead", 0.01)
         os.kill(pid, 0)  # it is a zombie: the pid still exists
         assert child_alive(os.getpid()), "a running process that is not our child"
     finally:
@@ -125,7 +126,7 @@ def to(h: PoolHarness, kind: type) -> list[tuple[Any, Any]]:
 
 def sweep(h: PoolHarness, at: float) -> None:
     h.now = at
-    h.pool.receiveMsg_WakeupMessage(WakeupMessage(timedelta(0), payload=SWEEP), None)
+    h.pool.receiveMsg_WakeupMessage(WakeupMessage(timedelta(0), payload=PoolSweep()), None)
 
 
 def test_two_busy_workers_dead_without_any_exit_notice_are_answered_unknown_and_replaced():
@@ -239,30 +240,11 @@ def test_once_asked_to_exit_the_pool_starts_no_worker_and_answers_what_it_queued
 # --------------------------------------------------------------------------- the shell
 
 
-class MemoryStore:
-    """The Store calls a symbol actor makes, in memory; keeps the journal kinds."""
-
-    def __init__(self) -> None:
-        self.kinds: list[str] = []
-
-    def load(self, symbol: str) -> Loaded:
-        return Loaded(symbol, 0, 0, None, ())
-
-    def append(self, symbol: str, *, expected_seq: int, kind: str, **_: Any) -> int:
-        assert expected_seq == len(self.kinds)
-        self.kinds.append(kind)
-        return len(self.kinds)
-
-    def close(self) -> None:
-        pass
-
-
 class Shell:
     """A SymbolActor with its sends and timers recorded and a settable monotonic clock."""
 
-    def __init__(self, monkeypatch: Any, deadline_secs: float = 10.0) -> None:
-        self.store = MemoryStore()
-        monkeypatch.setattr("persistence.factory.attach", lambda *_: self.store)
+    def __init__(self, deadline_secs: float = 10.0) -> None:
+        self.store = MemoryStores(epoch=7)
         self.now = 0.0
         self.sent: list[tuple[Any, Any]] = []
         self.timers: list[tuple[float, Any]] = []
@@ -273,15 +255,16 @@ class Shell:
             (d.total_seconds(), payload))
         a.mono = lambda: self.now
         self.actor = a
-        a.receiveMsg_SymbolInit(SymbolInit(SYMBOL, 7, None, "pool", ProtectionPolicy(),
-                                           request_deadline_secs=deadline_secs), "supervisor")
+        a.receiveMsg_SymbolInit(SymbolInit(SYMBOL, 7, self.store, "pool", ProtectionPolicy(),
+                                           request_deadline_secs=deadline_secs,
+                                           clock=ManualClock()), "supervisor")
 
     def requests(self) -> list[ExchangeRequest]:
         return [m for dest, m in self.sent if dest == "pool"]
 
     def wake(self, at: float) -> None:
         self.now = at
-        self.actor.receiveMsg_WakeupMessage(WakeupMessage(timedelta(0), payload=DEADLINES),
+        self.actor.receiveMsg_WakeupMessage(WakeupMessage(timedelta(0), payload=DeadlineCheck()),
                                             None)
 
     def reply(self, req: ExchangeRequest, result: Any) -> None:
@@ -292,9 +275,9 @@ class Shell:
 RULES_INFO = MarketRulesInfo(SYMBOL, D("0.1"), D("0.001"), D("0.001"))
 
 
-def adopted_and_placing(monkeypatch: Any) -> tuple[Shell, ExchangeRequest]:
+def adopted_and_placing() -> tuple[Shell, ExchangeRequest]:
     """A shell that found a long position without a stop and sent its stop placement."""
-    sh = Shell(monkeypatch)
+    sh = Shell()
     (fetch,) = sh.requests()
     sh.reply(fetch, dataclasses.replace(snapshot("0.010", "60000"), rules=RULES_INFO))
     (place,) = sh.requests()[1:]
@@ -302,17 +285,16 @@ def adopted_and_placing(monkeypatch: Any) -> tuple[Shell, ExchangeRequest]:
     return sh, place
 
 
-def test_every_request_the_shell_sends_asks_for_notices_and_arms_one_deadline_timer(monkeypatch):
-    sh, place = adopted_and_placing(monkeypatch)
+def test_every_request_the_shell_sends_asks_for_notices_and_arms_one_deadline_timer():
+    sh, place = adopted_and_placing()
 
     fetch = sh.requests()[0]
     assert isinstance(fetch.op, FetchSymbol) and fetch.held_notices
-    assert [t for t in sh.timers if t[1] == DEADLINES] == [(10.0, DEADLINES)]
+    assert [t for t in sh.timers if t[1] == DeadlineCheck()] == [(10.0, DeadlineCheck())]
 
 
-def test_a_stop_placement_nobody_answers_is_settled_unknown_and_looked_up_by_client_id(
-        monkeypatch):
-    sh, place = adopted_and_placing(monkeypatch)
+def test_a_stop_placement_nobody_answers_is_settled_unknown_and_looked_up_by_client_id():
+    sh, place = adopted_and_placing()
 
     sh.wake(9.9)
     assert len(sh.requests()) == 2
@@ -320,54 +302,55 @@ def test_a_stop_placement_nobody_answers_is_settled_unknown_and_looked_up_by_cli
 
     (lookup,) = sh.requests()[2:]
     assert lookup.op == LookupOrder(SYMBOL, place.op.client_id, algo=True)
-    assert sh.store.kinds[-1] == "stop_outcome_unknown"
+    assert sh.store.kinds(SYMBOL)[-1] == "stop_outcome_unknown"
     assert sh.actor.s.last_error.endswith("no reply within 10 s")
 
 
-def test_the_reply_that_comes_after_the_deadline_is_not_applied(monkeypatch):
-    sh, place = adopted_and_placing(monkeypatch)
+def test_the_reply_that_comes_after_the_deadline_is_not_applied():
+    sh, place = adopted_and_placing()
     sh.wake(10.0)
-    kinds = list(sh.store.kinds)
+    kinds = list(sh.store.kinds(SYMBOL))
 
     sh.reply(place, accept(place.op).result)
 
-    assert sh.store.kinds == kinds and len(sh.requests()) == 3
+    assert sh.store.kinds(SYMBOL) == kinds and len(sh.requests()) == 3
     assert sh.actor.s.state.name == "OPEN_UNPROTECTED" and sh.actor.s.pending_stop is not None
 
 
-def test_a_second_reply_to_the_same_request_is_not_applied(monkeypatch):
+def test_a_second_reply_to_the_same_request_is_not_applied():
     # a dead worker's last reply racing the pool's UNKNOWN_OUTCOME for the same request
-    sh, place = adopted_and_placing(monkeypatch)
+    sh, place = adopted_and_placing()
     sh.reply(place, accept(place.op).result)
     assert sh.actor.s.state.name == "PROTECTED"
-    kinds = list(sh.store.kinds)
+    kinds = list(sh.store.kinds(SYMBOL))
 
     sh.actor.receiveMsg_ExchangeReply(ExchangeReply(place.request_id, place.op, None, None),
                                       "pool")
 
-    assert sh.store.kinds == kinds and sh.actor.s.state.name == "PROTECTED"
+    assert sh.store.kinds(SYMBOL) == kinds and sh.actor.s.state.name == "PROTECTED"
 
 
-def test_a_request_the_pool_vouches_for_is_not_declared_lost(monkeypatch):
-    sh, place = adopted_and_placing(monkeypatch)
+def test_a_request_the_pool_vouches_for_is_not_declared_lost():
+    sh, place = adopted_and_placing()
 
     sh.now = 8.0
     sh.actor.receiveMsg_RequestHeld(RequestHeld(place.request_id, True, 8.0), "pool")
     sh.wake(10.0)
     assert len(sh.requests()) == 2, "held by the pool (e.g. a 429 pause), not lost"
-    assert [t for t in sh.timers if t[1] == DEADLINES][-1] == (8.0, DEADLINES)  # for 18.0
+    due = [t for t in sh.timers if t[1] == DeadlineCheck()]
+    assert due[-1] == (8.0, DeadlineCheck())  # for 18.0
     sh.wake(18.0)
 
     assert isinstance(sh.requests()[-1].op, LookupOrder)
 
 
-def test_a_fetch_nobody_answers_is_retried(monkeypatch):
-    sh = Shell(monkeypatch, deadline_secs=5.0)
+def test_a_fetch_nobody_answers_is_retried():
+    sh = Shell(deadline_secs=5.0)
     (fetch,) = sh.requests()
 
     sh.wake(5.0)
 
-    assert sh.store.kinds[-1] == "reconcile_retry_scheduled"
+    assert sh.store.kinds(SYMBOL)[-1] == "reconcile_retry_scheduled"
     assert any(isinstance(p, Retry) and isinstance(p.op, FetchSymbol) for _, p in sh.timers)
     sh.reply(fetch, dataclasses.replace(snapshot("0"), rules=RULES_INFO))  # late: ignored
     assert sh.actor.s.state.name == "RECONCILING"

@@ -6,10 +6,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from actors.messages import MarketsLoaded, SupervisorInit, WorkerIdle
-from persistence.factory import attach, open_instance
+from persistence.factory import StoreFactory, attach, open_instance
 from system.clock import SystemClock
 from system.config import load_config
-from system.exchange import Gateway
+from venues.binance.gateway import Gateway
 from tests.fakes.ccxt_client import FakeClient
 from tests.fixtures.engine import REPO
 from tests.unit.actors.test_exchange_pool import PoolHarness
@@ -59,8 +59,9 @@ def test_the_status_names_the_symbols_recovered_from_the_store_once_it_was_read(
     assert h.sup._status().recovering is None
     pool = SimpleNamespace(settings=SimpleNamespace(base_url=None))
     try:
-        h.tell(SupervisorInit(holder.epoch, config.store_target(), pool,  # type: ignore[arg-type]
-                              CONFIG.protection, CONFIG.supervisor, None, 0, 1, "paper", ()),
+        h.tell(SupervisorInit(holder.epoch, StoreFactory(config.store_target()),
+                              pool, CONFIG.protection, CONFIG.supervisor,  # type: ignore[arg-type]
+                              None, 0, 1, "paper", (), clock=SystemClock()),
                _Addr(0))
     finally:
         lock.release()

@@ -9,7 +9,7 @@ from actors.market_stream import MarketStreamActor
 from actors.messages import now_ms
 from actors.user_stream import UserStreamActor
 from tests.unit.actors.test_stream_received_mono import READ_AT, _captured
-from tests.unit.system.test_binance_events import ACCOUNT_UPDATE, MARK
+from tests.unit.venues.binance.test_events import ACCOUNT_UPDATE, MARK
 
 
 def test_the_market_streams_status_shows_how_late_its_last_tick_was_read():

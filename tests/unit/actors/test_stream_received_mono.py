@@ -17,12 +17,15 @@ import websocket
 from thespian.actors import WatchMessage
 
 from actors.market_stream import MarketStreamActor
-from actors.messages import MarkPrice, OrderUpdate, PositionUpdate
+from actors.messages import MarkPrice, OrderUpdate, PositionUpdate, StreamSettings
 from actors.stream_base import StreamActor
 from actors.user_stream import UserStreamActor
-from tests.unit.system.test_binance_events import ACCOUNT_UPDATE, MARK, ORDER_TRADE_UPDATE
+from tests.unit.venues.binance.test_events import ACCOUNT_UPDATE, MARK, ORDER_TRADE_UPDATE
+from venues.binance import BinanceUsdm
 
 READ_AT = 4_321.5
+SETTINGS = StreamSettings("http://127.0.0.1:1", "ws://127.0.0.1:1", "key", "UNUSED", 1800.0,
+                          30.0, 100, 1000, venue=BinanceUsdm())
 
 
 class _FakeWs:
@@ -48,6 +51,7 @@ def _captured(actor: StreamActor) -> list[tuple[Any, Any]]:
     sent: list[tuple[Any, Any]] = []
     actor.send = lambda to, msg: sent.append((to, msg))  # type: ignore[method-assign]
     actor.parent_addr = "supervisor"
+    actor.settings = SETTINGS  # the venue that parses the frames (not started: no socket)
     return sent
 
 

@@ -36,7 +36,9 @@ from actors.messages import (
     WorkerGone,
 )
 from actors.supervisor import Supervisor
+from system.clock import ManualClock
 from system.config import load_config
+from tests.fakes.memory_stores import MemoryStores
 from tests.fixtures.engine import REPO
 from tests.unit.actors.test_supervisor_table import _Addr
 
@@ -69,8 +71,9 @@ class Harness:
     def init(streams: bool, restarts: tuple[tuple[str, str | None, int], ...]
              ) -> SupervisorInit:
         pool = SimpleNamespace(settings=SimpleNamespace(base_url=None))
-        return SupervisorInit(1, None, pool, CONFIG.protection, CONFIG.supervisor,  # type: ignore
-                              object() if streams else None, 0, 1, "paper", restarts)
+        return SupervisorInit(1, MemoryStores(), pool, CONFIG.protection,  # type: ignore
+                              CONFIG.supervisor, object() if streams else None, 0, 1, "paper",
+                              restarts, clock=ManualClock())
 
     def _create(self, cls: Any, **kw: Any) -> _Addr:
         if self.fail_create:
@@ -144,8 +147,10 @@ def test_a_failed_actor_creation_stores_no_entry_and_later_reconnects_send_to_no
     h = Harness()
     h.fail_create = True
 
-    with pytest.raises(RuntimeError):
-        h.tell(OpenPosition("ETHUSDT", "long", Decimal("0.1"), "c-1"))
+    with pytest.raises(RuntimeError):  # the handler itself (the guarded receive would end
+        # the supervisor: tests/unit/actors/test_lifecycle.py)
+        h.sup.receiveMsg_OpenPosition(OpenPosition("ETHUSDT", "long", Decimal("0.1"), "c-1"),
+                                      CLI)
     h.tell(StreamConnected("user", 2))
 
     assert h.sup.routes.get("ETHUSDT") is None

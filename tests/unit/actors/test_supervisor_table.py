@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from thespian.actors import PoisonMessage
 
+from actors.child_status import ChildStatus
 from actors.messages import OpenPosition
-from actors.routing import PASSIVATED, QUARANTINED, RESTARTING, Child, Routes
+from actors.routing import Child, Routes
 from actors.supervisor import Supervisor
 
 
@@ -44,9 +45,10 @@ def test_routes_find_children_by_address_equality_not_identity():
 
 
 def test_a_child_without_an_actor_shows_why_and_no_pid():
-    for status, shown in ((QUARANTINED, "QUARANTINED"), (PASSIVATED, "PASSIVATED"),
-                          (RESTARTING, "RESTARTING")):
-        entry = Child("X", address=_Addr(1), status=status, pid=7,
-                      quarantine_reason="why" if status == QUARANTINED else None).entry()
+    for status, shown in ((ChildStatus.QUARANTINED, "QUARANTINED"),
+                          (ChildStatus.PASSIVATED, "PASSIVATED"),
+                          (ChildStatus.RESTARTING, "RESTARTING")):
+        why = "why" if status == ChildStatus.QUARANTINED else None
+        entry = Child("X", address=_Addr(1), status=status, pid=7, quarantine_reason=why).entry()
         assert (entry.state, entry.pid, entry.address) == (shown, None, None)
-        assert entry.last_exit_reason == ("why" if status == QUARANTINED else None)
+        assert entry.last_exit_reason == ("why" if status == ChildStatus.QUARANTINED else None)

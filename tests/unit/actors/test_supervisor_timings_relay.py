@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from actors.child_status import ChildStatus
 from actors.messages import ActorEntry, Forward, Located, StateQuery, TimingsQuery
-from actors.routing import PASSIVATED, QUARANTINED, RUNNING, STARTING
 from actors.supervisor import Supervisor
 from tests.unit.actors.test_supervisor_table import _Addr
 
@@ -26,7 +26,7 @@ def _answer(query: StateQuery | TimingsQuery, status: str | None) -> tuple[Any, 
     if status is not None:
         child = sup.routes.add("BTCUSDT")
         child.address, child.status = _Addr(1), status
-        if status == QUARANTINED:
+        if status == ChildStatus.QUARANTINED:
             child.quarantine_reason = "restarted 3 times"
     handler = (sup.receiveMsg_TimingsQuery if isinstance(query, TimingsQuery)
                else sup.receiveMsg_StateQuery)
@@ -35,7 +35,7 @@ def _answer(query: StateQuery | TimingsQuery, status: str | None) -> tuple[Any, 
     return sent[0]
 
 
-@pytest.mark.parametrize("status", [RUNNING, STARTING])
+@pytest.mark.parametrize("status", [ChildStatus.RUNNING, ChildStatus.STARTING])
 def test_a_timings_query_goes_to_the_live_actor_wrapped_for_the_asker(status):
     query = TimingsQuery("BTCUSDT")
 
@@ -45,7 +45,7 @@ def test_a_timings_query_goes_to_the_live_actor_wrapped_for_the_asker(status):
     assert isinstance(msg, Forward) and msg.payload is query and msg.reply_to == CLI
 
 
-@pytest.mark.parametrize("status", [None, QUARANTINED, PASSIVATED])
+@pytest.mark.parametrize("status", [None, ChildStatus.QUARANTINED, ChildStatus.PASSIVATED])
 def test_without_a_live_actor_a_timings_query_is_answered_like_a_state_query(status):
     to, timings_answer = _answer(TimingsQuery("BTCUSDT"), status)
     _, state_answer = _answer(StateQuery("BTCUSDT"), status)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from actors.child_status import ChildStatus
 from actors.messages import PositionInfo, SymbolView
-from actors.routing import PASSIVATED, QUARANTINED, RUNNING, Child
+from actors.routing import Child
 from actors.sweep import plan_sweep, signed_qty
 
 
@@ -15,12 +16,12 @@ def _view(symbol: str, state: str, side: str | None, qty: str) -> SymbolView:
 
 
 def _child(symbol: str, state: str, side: str | None = None, qty: str = "0",
-           status: str = RUNNING) -> Child:
+           status: str = ChildStatus.RUNNING) -> Child:
     return Child(symbol, address=object(), status=status, view=_view(symbol, state, side, qty))
 
 
 def test_a_position_without_an_actor_or_with_a_passivated_one_gets_an_actor():
-    children = {"ETHUSDT": _child("ETHUSDT", "FLAT", status=PASSIVATED)}
+    children = {"ETHUSDT": _child("ETHUSDT", "FLAT", status=ChildStatus.PASSIVATED)}
     positions = (PositionInfo("BTCUSDT", Decimal("0.1"), Decimal(60000)),
                  PositionInfo("ETHUSDT", Decimal("-1"), Decimal(3000)))
 
@@ -44,7 +45,7 @@ def test_an_actor_whose_position_vanished_or_differs_reconciles_and_matching_one
 
 def test_busy_and_quarantined_actors_are_left_alone():
     children = {"A": _child("A", "MOVING_STOP", "long", "1"),
-                "B": _child("B", "PROTECTED", "long", "1", status=QUARANTINED)}
+                "B": _child("B", "PROTECTED", "long", "1", status=ChildStatus.QUARANTINED)}
 
     create, reconcile = plan_sweep((), children)
 

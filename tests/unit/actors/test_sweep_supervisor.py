@@ -13,6 +13,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
+from actors.child_status import ChildStatus
 from actors.messages import (
     AccountSnapshot,
     ExchangeReply,
@@ -23,10 +24,11 @@ from actors.messages import (
     SupervisorInit,
     SymbolInit,
 )
-from actors.routing import QUARANTINED, RUNNING
 from actors.supervisor import Supervisor
+from system.clock import ManualClock
 from system.config import load_config
 from tests.fakes.machine import stop_info
+from tests.fakes.memory_stores import MemoryStores
 from tests.fixtures.engine import REPO
 from tests.unit.actors.test_supervisor_table import _Addr
 
@@ -44,9 +46,10 @@ def supervisor(min_interval_secs: float = 10.0) -> tuple[Supervisor, list[tuple[
     sup.handleDeadLetters = lambda **kw: None  # type: ignore[method-assign]
     sup._recover = lambda: None  # type: ignore[method-assign]
     pool = SimpleNamespace(settings=SimpleNamespace(base_url=None))
-    sup.receiveMessage(SupervisorInit(1, None, pool, CONFIG.protection, CONFIG.supervisor,
-                                      None, 60, 1, "paper",
-                                      stop_check_min_interval_secs=min_interval_secs),
+    sup.receiveMessage(SupervisorInit(1, MemoryStores(), pool, CONFIG.protection,
+                                      CONFIG.supervisor, None, 60, 1, "paper",
+                                      stop_check_min_interval_secs=min_interval_secs,
+                                      clock=ManualClock()),
                        _Addr(0))
     return sup, sent
 
@@ -65,7 +68,7 @@ def test_the_stop_check_read_goes_at_most_once_per_min_interval():
 def test_each_running_actor_is_sent_what_the_exchange_shows_for_it():
     sup, sent = supervisor()
     child = sup.routes.add("BTCUSDT")
-    child.address, child.status = _Addr(7), RUNNING
+    child.address, child.status = _Addr(7), ChildStatus.RUNNING
     ours = stop_info("pg-1-BTCUSDT-sl-2", "58800")
     snap = AccountSnapshot((PositionInfo("BTCUSDT", D("0.010"), D("60000")),), (ours,), 123)
 
@@ -80,7 +83,7 @@ def test_each_running_actor_is_sent_what_the_exchange_shows_for_it():
 def test_a_quarantined_symbol_whose_position_has_no_stop_is_alerted_and_restarted(caplog):
     sup, sent = supervisor()
     child = sup.routes.add("BTCUSDT")
-    child.status, child.quarantine_reason = QUARANTINED, "restarted 3 times within 30 s"
+    child.status, child.quarantine_reason = ChildStatus.QUARANTINED, "restarted 3 times within 30 s"
     snap = AccountSnapshot((PositionInfo("BTCUSDT", D("0.010"), D("60000")),), (), 123)
 
     with caplog.at_level(logging.CRITICAL, "posguard.supervisor"):

@@ -26,13 +26,14 @@ from actors.messages import (
     Retry,
     SymbolInit,
     SymbolView,
+    ViewRefresh,
 )
 from actors.protection import ProtectionPolicy
-from actors.symbol import VIEW_REFRESH, SymbolActor
-from actors.symbol_machine import MAX_STOP_FAILURES
+from actors.symbol import SymbolActor
+from actors.machine.core import MAX_STOP_FAILURES
 from system.clock import ManualClock
 from tests.fakes.machine import SYMBOL, failure, snapshot, stop_info
-from tests.unit.actors.test_request_deadlines import MemoryStore
+from tests.fakes.memory_stores import MemoryStores
 
 D = Decimal
 RULES_INFO = MarketRulesInfo(SYMBOL, D("0.1"), D("0.001"), D("0.001"))
@@ -41,9 +42,8 @@ RULES_INFO = MarketRulesInfo(SYMBOL, D("0.1"), D("0.001"), D("0.001"))
 class Shell:
     """A SymbolActor with recorded sends and timers, a manual clock and view_refresh_secs."""
 
-    def __init__(self, monkeypatch: Any, refresh_secs: float = 0.0) -> None:
-        self.store = MemoryStore()
-        monkeypatch.setattr("persistence.factory.attach", lambda *_: self.store)
+    def __init__(self, refresh_secs: float = 0.0) -> None:
+        self.store = MemoryStores(epoch=7)
         self.sent: list[tuple[Any, Any]] = []
         self.timers: list[tuple[float, Any]] = []
         a = SymbolActor()
@@ -51,10 +51,11 @@ class Shell:
         a.send = lambda dest, msg: self.sent.append((dest, msg))  # type: ignore[method-assign]
         a.wakeupAfter = lambda d, payload=None: self.timers.append(  # type: ignore[method-assign]
             (d.total_seconds(), payload))
-        self.clock = a.clock = ManualClock()
+        self.clock = ManualClock()
         self.actor = a
-        a.receiveMsg_SymbolInit(SymbolInit(SYMBOL, 7, None, "pool", ProtectionPolicy(),
-                                           view_refresh_secs=refresh_secs), "supervisor")
+        a.receiveMsg_SymbolInit(SymbolInit(SYMBOL, 7, self.store, "pool", ProtectionPolicy(),
+                                           view_refresh_secs=refresh_secs, clock=self.clock),
+                                "supervisor")
 
     def requests(self) -> list[ExchangeRequest]:
         return [m for dest, m in self.sent if dest == "pool"]
@@ -63,7 +64,7 @@ class Shell:
         return [m for dest, m in self.sent if dest == "supervisor" and isinstance(m, SymbolView)]
 
     def refreshes(self) -> list[tuple[float, Any]]:
-        return [t for t in self.timers if t[1] == VIEW_REFRESH]
+        return [t for t in self.timers if t[1] == ViewRefresh()]
 
     def reply(self, req: ExchangeRequest, result: Any) -> None:
         self.actor.receiveMsg_ExchangeReply(ExchangeReply(req.request_id, req.op, result, None),
@@ -80,14 +81,14 @@ class Shell:
         self.actor.receiveMsg_MarkPrice(MarkPrice(SYMBOL, D(price), self.clock.now_ms()), None)
 
     def wake_refresh(self) -> None:
-        self.actor.receiveMsg_WakeupMessage(WakeupMessage(timedelta(0), payload=VIEW_REFRESH),
+        self.actor.receiveMsg_WakeupMessage(WakeupMessage(timedelta(0), payload=ViewRefresh()),
                                             None)
 
 
-def protected(monkeypatch: Any, refresh_secs: float = 0.0) -> Shell:
+def protected(refresh_secs: float = 0.0) -> Shell:
     """A long 0.010 @ 60000 found without a stop by the first reconcile, then protected 250 ms
     after the fetch's reply."""
-    sh = Shell(monkeypatch, refresh_secs)
+    sh = Shell(refresh_secs)
     (fetch,) = sh.requests()
     sh.reply(fetch, dataclasses.replace(snapshot("0.010", "60000"), rules=RULES_INFO))
     sh.clock.advance(250)
@@ -96,9 +97,8 @@ def protected(monkeypatch: Any, refresh_secs: float = 0.0) -> Shell:
     return sh
 
 
-def test_the_pushed_view_counts_moves_every_journal_append_and_the_unprotected_stretch(
-        monkeypatch):
-    sh = protected(monkeypatch)
+def test_the_pushed_view_counts_moves_every_journal_append_and_the_unprotected_stretch():
+    sh = protected()
 
     sh.tick("61000")  # past activation: the stop moves
     sh.clock.advance(100)
@@ -106,17 +106,17 @@ def test_the_pushed_view_counts_moves_every_journal_append_and_the_unprotected_s
 
     c = sh.views()[-1].counters
     assert c is not None and c.moves == 1 and c.stop_failures == ()
-    assert c.append_count == len(sh.store.kinds) == c.append_buckets[-1]
+    assert c.append_count == len(sh.store.kinds(SYMBOL)) == c.append_buckets[-1]
     assert c.unprotected_ms == 250 and c.unprotected_since_ms is None
 
 
-def test_with_a_refresh_interval_a_tick_is_pushed_once_the_interval_after_it(monkeypatch):
-    sh = protected(monkeypatch, refresh_secs=5.0)
+def test_with_a_refresh_interval_a_tick_is_pushed_once_the_interval_after_it():
+    sh = protected(refresh_secs=5.0)
     pushed = len(sh.views())
 
     sh.tick("60100")  # inside activation: nothing moves, nothing is journaled
     sh.tick("60200")
-    assert sh.refreshes() == [(5.0, VIEW_REFRESH)], "one timer for both ticks"
+    assert sh.refreshes() == [(5.0, ViewRefresh())], "one timer for both ticks"
     assert len(sh.views()) == pushed, "not at once"
 
     sh.wake_refresh()
@@ -126,8 +126,8 @@ def test_with_a_refresh_interval_a_tick_is_pushed_once_the_interval_after_it(mon
     assert len(sh.views()) == pushed + 1
 
 
-def test_without_a_refresh_interval_only_the_tables_facts_are_pushed(monkeypatch):
-    sh = protected(monkeypatch)
+def test_without_a_refresh_interval_only_the_tables_facts_are_pushed():
+    sh = protected()
     pushed = len(sh.views())
 
     sh.tick("60100")
@@ -135,8 +135,8 @@ def test_without_a_refresh_interval_only_the_tables_facts_are_pushed(monkeypatch
     assert sh.refreshes() == [] and len(sh.views()) == pushed
 
 
-def test_a_quarantine_after_failed_placements_is_in_the_view_pushed_with_it(monkeypatch):
-    sh = Shell(monkeypatch)
+def test_a_quarantine_after_failed_placements_is_in_the_view_pushed_with_it():
+    sh = Shell()
     (fetch,) = sh.requests()
     sh.reply(fetch, dataclasses.replace(snapshot("0.010", "60000"), rules=RULES_INFO))
     down = failure(FailureKind.TEMPORARY, -1001, "Internal error")

@@ -1,8 +1,8 @@
 """The symbol actor times stream events from frame read to applied, and answers TimingsQuery.
 
-simpleSystemBase (synchronous, in this process) with the real state machine; the store is an
-in-memory stand-in and the exchange pool swallows requests. An actor that would die fails the
-test instead of ending the process (Lifecycle.die exits it).
+simpleSystemBase (synchronous, in this process) with the real state machine; the store is the
+memory store (handed over in SymbolInit) and the exchange pool swallows requests. An actor
+that would die fails the test (Lifecycle.die ends only a Thespian actor process, not this).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from actors.messages import (
 )
 from actors.protection import ProtectionPolicy
 from actors.symbol import SymbolActor
-from persistence.store import Loaded
+from system.clock import SystemClock
+from tests.fakes.memory_stores import MemoryStores
 
 SYM = "BTCUSDT"
 D = Decimal
@@ -59,24 +60,6 @@ class Recorder(Actor):
             self.last = msg
 
 
-class MemoryStore:
-    """The few Store calls a symbol actor makes, in memory."""
-
-    def __init__(self) -> None:
-        self.seq = 0
-
-    def load(self, symbol: str) -> Loaded:
-        return Loaded(symbol, 0, 0, None, ())
-
-    def append(self, symbol: str, *, expected_seq: int, **_: Any) -> int:
-        assert expected_seq == self.seq
-        self.seq += 1
-        return self.seq
-
-    def close(self) -> None:
-        pass
-
-
 @pytest.fixture
 def asys(monkeypatch) -> Iterator[Any]:
     deaths: list[str] = []
@@ -86,7 +69,6 @@ def asys(monkeypatch) -> Iterator[Any]:
         self.dying = reason  # stop handling messages, but do not exit this process
 
     monkeypatch.setattr(SymbolActor, "die", die)
-    monkeypatch.setattr("persistence.factory.attach", lambda *_: MemoryStore())
     system = ActorSystem("simpleSystemBase", transientUnique=True)
     try:
         yield system
@@ -97,7 +79,8 @@ def asys(monkeypatch) -> Iterator[Any]:
 
 def _init(asys: Any, actor: Any) -> None:
     pool = asys.createActor(SwallowingPool)
-    asys.tell(actor, SymbolInit(SYM, 1, None, pool, ProtectionPolicy()))
+    asys.tell(actor, SymbolInit(SYM, 1, MemoryStores(), pool, ProtectionPolicy(),
+                                clock=SystemClock()))
 
 
 def _timings(asys: Any, query: Any, actor: Any) -> SymbolTimings:
