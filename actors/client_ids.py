@@ -1,7 +1,8 @@
 """Deterministic client order ids: the origin of every order is provable from the exchange.
 
-Format `pg-<epoch>-<SYMBOL>-<purpose>-<n>`, at most 36 characters (Binance's limit, charset
-`[.A-Z:/a-z0-9_-]`). `n` is a per-symbol counter persisted in the actor's snapshot before the
+Format `pg-<epoch>-<SYMBOL>-<purpose>-<n>`, at most the venue's length
+(venue.interface.Capabilities.client_id_max_len; Binance and Bybit: 36), in a charset every
+venue takes (`[A-Za-z0-9-]`). `n` is a per-symbol counter persisted in the actor's snapshot before the
 order is sent, so after a timeout or a crash the same id is looked up instead of placing a
 second order (incident I-2). Symbols too long to fit are replaced by a stable 8-hex digest.
 """
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 from enum import Enum, unique
 
 PREFIX = "pg-"
-MAX_LEN = 36
 _PARSE = re.compile(r"^pg-(\d+)-([A-Z0-9]+)-([a-z]{2})-(\d+)$")
 
 
@@ -42,15 +42,16 @@ class ParsedClientId:
     """Per-symbol order counter."""
 
 
-def make(epoch: int, symbol: str, purpose: Purpose, n: int) -> str:
-    """Build the client id for the n-th order of `symbol` by instance `epoch`."""
+def make(epoch: int, symbol: str, purpose: Purpose, n: int, *, max_len: int) -> str:
+    """Build the client id for the n-th order of `symbol` by instance `epoch`, at most
+    `max_len` characters (the venue's limit)."""
     if epoch < 0 or n < 0:
         raise ValueError(f"epoch and n must be >= 0, got {epoch}, {n}")
     cid = f"{PREFIX}{epoch}-{symbol}-{purpose.value}-{n}"
-    if len(cid) > MAX_LEN:
+    if len(cid) > max_len:
         cid = f"{PREFIX}{epoch}-{symbol_tag(symbol)}-{purpose.value}-{n}"
-    if len(cid) > MAX_LEN:
-        raise ValueError(f"client id {cid!r} exceeds {MAX_LEN} characters")
+    if len(cid) > max_len:
+        raise ValueError(f"client id {cid!r} exceeds {max_len} characters")
     return cid
 
 

@@ -30,10 +30,6 @@ __all__ = [
 ]
 
 _HUNDRED = Decimal(100)
-# Binance accepts a TRAILING_STOP_MARKET callbackRate of 0.1..10 percent, one decimal.
-_NATIVE_CALLBACK_MIN = Decimal("0.1")
-_NATIVE_CALLBACK_MAX = Decimal("10")
-_NATIVE_CALLBACK_STEP = Decimal("0.1")
 
 
 class PolicyError(ValueError):
@@ -320,21 +316,30 @@ class NativeTrailing:
     """Parameters of an exchange TRAILING_STOP_MARKET order."""
 
     callback_rate_pct: Decimal
-    """callbackRate as Binance takes it (percent, 0.1..10, one decimal)."""
+    """The callback rate as the venue takes it (percent, on its step, in its range)."""
     activate_price: Decimal
     """activatePrice, on the tick (quote currency)."""
 
 
 def native_trailing_params(
-    side: Side, entry: Decimal, policy: ProtectionPolicy, rules: MarketRules
+    side: Side, entry: Decimal, policy: ProtectionPolicy, rules: MarketRules,
+    callback_pct: tuple[str, str, str] | None,
 ) -> NativeTrailing:
-    """callbackRate and activatePrice for the exchange's own trailing stop."""
+    """callbackRate and activatePrice for the exchange's own trailing stop.
+
+    `callback_pct` is the venue's (lowest, highest, step) callback rate in percent
+    (venue.interface.Capabilities.trailing_callback_pct; Binance: 0.1..10 by 0.1); None, a
+    venue that does not trail, is a PolicyError.
+    """
     _require_positive(entry=entry)
+    if callback_pct is None:
+        raise PolicyError("this venue has no native trailing stop (trailing.mode: native)")
+    lowest, highest, step = (Decimal(x) for x in callback_pct)
     trailing = policy.trailing
-    # Floor to 0.1 so the exchange never trails looser than configured (0.55 -> 0.5); only
-    # the clamp to Binance's 0.1 minimum can make it looser, and nothing avoids that.
-    rate = Decimal(str(trailing.callback_pct)).quantize(_NATIVE_CALLBACK_STEP, ROUND_FLOOR)
-    rate = min(max(rate, _NATIVE_CALLBACK_MIN), _NATIVE_CALLBACK_MAX)
+    # Floor to the step so the exchange never trails looser than configured (0.55 -> 0.5);
+    # only the clamp to the venue's minimum can make it looser, and nothing avoids that.
+    rate = (Decimal(str(trailing.callback_pct)) / step).to_integral_value(ROUND_FLOOR) * step
+    rate = min(max(rate, lowest), highest)
     raw = entry * (1 + _sign(side) * _pct(trailing.activation_pct))
     # Round away from entry (long up, short down): activation never comes earlier than the
     # policy says, and the price stays on the side Binance requires (SELL: above the market).

@@ -111,7 +111,8 @@ class SupervisorChildren:
         self.send(child.address, SymbolInit(
             child.symbol, self.init.epoch, self.init.store, self.pool,
             self.init.protection.policy_for(child.symbol), reason,
-            view_refresh_secs=self.init.view_refresh_secs, clock=self.init.clock))
+            view_refresh_secs=self.init.view_refresh_secs, clock=self.init.clock,
+            venue=self.init.pool.settings.venue.capabilities))
         for msg, reply_to in child.pending:
             self._deliver(child, msg, reply_to)
         child.pending.clear()

@@ -317,7 +317,8 @@ class SymbolActor(ViewPush, Deadlines, Lifecycle):
         assert self.s is not None and self.init is not None
         if self.dying is not None:
             return None
-        ctx = Context(self.init.epoch, self.init.policy, self.rules, self.init.clock.now_ms())
+        ctx = Context(self.init.epoch, self.init.policy, self.rules, self.init.clock.now_ms(),
+                      self.init.venue)
         before = self.s
         step = handle(before, trigger, event, ctx)
         if step is None:

@@ -265,7 +265,9 @@ def from_data(data: Mapping[str, Any], *, base_dir: Path, source: str = "<data>"
         sections["actor_system"] = _replace(sections["actor_system"],
                                             log_file=str(base_dir / log_file))
     _check_cross_fields(mode, sections)
-    return Config(mode=mode, protection=_protection(data.get("protection")), source=source,
+    protection = _protection(data.get("protection"))
+    _check_venue_can(sections["exchange"].name, protection)
+    return Config(mode=mode, protection=protection, source=source,
                   **sections)
 
 
@@ -293,6 +295,20 @@ def _check_cross_fields(mode: str, s: dict[str, Any]) -> None:
     if mode == "live" and ex.simulator.embedded:
         raise ConfigError("exchange.simulator.embedded: true is not allowed with mode: live "
                           "(set it to false, or use mode: paper)")
+
+
+def _check_venue_can(name: str, protection: ProtectionConfig) -> None:
+    """A policy the venue cannot carry out is refused at start, naming the key (the
+    venue's capability table: venue.interface.Capabilities)."""
+    caps = venues.adapter(name).capabilities
+    if caps.native_trailing:
+        return
+    policies = [("protection", protection.default),
+                *((f"protection.symbols.{sym}", p) for sym, p in protection.symbols.items())]
+    for key, policy in policies:
+        if policy.trailing.mode == "native":
+            raise ConfigError(f"{key}.trailing.mode: native, but exchange.name {name!r} has "
+                              f"no native trailing stop (use mode: managed)")
 
 
 def _protection(data: Any) -> ProtectionConfig:

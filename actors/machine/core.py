@@ -35,6 +35,7 @@ from actors.messages import (
 )
 from actors.protection import MarketRules, ProtectionPolicy, Side, closing_order_side
 from actors.symbol_state import PendingOrder, ReconcileProgress, State, StopOrder, SymbolState
+from venue.interface import Capabilities
 from venue.vocab import OrderKind
 
 MAX_STOP_FAILURES = 3
@@ -109,6 +110,8 @@ class Context:
     """Tick/step rules (None until the first reconcile)."""
     now_ms: int
     """Engine time of this transition."""
+    venue: Capabilities
+    """What the venue can do and accepts (client-id rules, native trailing's range)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +156,10 @@ def native(ctx: Context) -> bool:
 def next_client_id(s: SymbolState, ctx: Context, purpose: Purpose) -> tuple[str, int]:
     """The next deterministic client id and the counter to persist with it."""
     n = s.order_counter + 1
-    return client_ids.make(ctx.epoch, s.symbol, purpose, n), n
+    cid = client_ids.make(ctx.epoch, s.symbol, purpose, n, max_len=ctx.venue.client_id_max_len)
+    if not ctx.venue.client_id_ok(cid):
+        raise ValueError(f"client id {cid!r} is not one the venue accepts")
+    return cid, n
 
 
 def on_tick(price: Decimal, rules: MarketRules | None) -> Decimal:

@@ -126,7 +126,8 @@ def place_trailing(s: SymbolState, ctx: Context, *,
     if again is not None:
         order = dataclasses.replace(again, qty=s.qty)
         return s.replace(pending_trailing=order), trailing_op(s, ctx, order)
-    params = native_trailing_params(s.side, s.entry_price, ctx.policy, ctx.rules)
+    params = native_trailing_params(s.side, s.entry_price, ctx.policy, ctx.rules,
+                                    ctx.venue.trailing_callback_pct)
     client_id, counter = next_client_id(s, ctx, Purpose.TRAILING)
     order = StopOrder(client_id, None, None, s.qty, OrderKind.TRAILING, params.callback_rate_pct,
                       on_tick(params.activate_price, ctx.rules))

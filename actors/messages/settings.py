@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from venue.interface import Venue
+from venue.interface import Capabilities, Venue
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +82,8 @@ class SymbolInit:
     counters: for the metrics); 0: only when state, side, size or cover change."""
     clock: Any = field(kw_only=True)
     """Wall and monotonic time (actors.clock.Clock), the one the launcher runs on."""
+    venue: Capabilities = field(kw_only=True)
+    """What the venue can do and accepts (its adapter's capabilities)."""
 
 
 @dataclass(frozen=True, slots=True)

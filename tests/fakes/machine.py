@@ -28,6 +28,7 @@ from actors.messages import (
 from actors.protection import MarketRules, ProtectionPolicy, TrailingPolicy
 from actors.symbol_machine import Context, Step, Trigger, handle
 from actors.symbol_state import SymbolState
+from venues.binance.adapter import CAPABILITIES
 
 D = Decimal
 SYMBOL = "BTCUSDT"
@@ -45,7 +46,8 @@ def policy(on_stop_would_trigger: str = "close", **trailing: Any) -> ProtectionP
 def ctx(now_ms: int = T0, pol: ProtectionPolicy | None = None,
         rules: MarketRules | None = RULES) -> Context:
     """The Context every test uses unless it says otherwise."""
-    return Context(epoch=EPOCH, policy=pol or ProtectionPolicy(), rules=rules, now_ms=now_ms)
+    return Context(epoch=EPOCH, policy=pol or ProtectionPolicy(), rules=rules, now_ms=now_ms,
+                   venue=CAPABILITIES)
 
 
 # --------------------------------------------------------------------------- stream events

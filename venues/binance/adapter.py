@@ -31,7 +31,7 @@ CAPABILITIES = Capabilities(
     close_position_stop=True,      # closePosition=true (posguard places reduce-only qty)
     client_id_max_len=36,          # newClientOrderId / clientAlgoId: ^[.A-Z:/a-z0-9_-]{1,36}$
     client_id_charset=".A-Z:/a-z0-9_-",
-    trailing_callback_pct=("0.1", "10", "0.1"),  # what actors/protection.py allows today
+    trailing_callback_pct=("0.1", "10", "0.1"),  # callbackRate: 0.1..10 percent, one decimal
     stop_history=True,             # GET /fapi/v1/algoOrder + userTrades
 )
 

@@ -54,6 +54,7 @@ from tests.integration.actors.pool_harness import (
 )
 from tests.waiting import wait_for
 from venues.binance import BinanceUsdm
+from venues.binance.adapter import CAPABILITIES
 
 SYM = "BTCUSDT"
 SHUTDOWN_SECS = 2.0
@@ -277,7 +278,7 @@ def test_a_stop_whose_reply_never_comes_is_looked_up_by_client_id_and_ends_prote
     parent, _ = start_pool(asys, LosingPool, PoolInit(settings(sim, 5000), 2, 250, 1000))
     seen = asys.ask(parent, StartSymbol(SymbolInit(SYM, epoch, StoreFactory(target), None,
                                                    ProtectionPolicy(), request_deadline_secs=1.0,
-                                                   clock=SystemClock())), ASK)
+                                                   clock=SystemClock(), venue=CAPABILITIES)), ASK)
     symbol = seen.symbol
     wait_view(asys, symbol, "FLAT", 10)
 

@@ -8,9 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.client_ids import MAX_LEN, Purpose, is_ours, make, parse, symbol_tag
+from actors.client_ids import Purpose, is_ours, parse, symbol_tag
+from actors.client_ids import make as make_for
+from venues.binance.adapter import CAPABILITIES
 
 BINANCE_CHARSET = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
+MAX_LEN = CAPABILITIES.client_id_max_len
+
+
+def make(epoch: int, symbol: str, purpose: Purpose, n: int) -> str:
+    """An id within Binance's limit, as the machine makes it for that venue."""
+    return make_for(epoch, symbol, purpose, n, max_len=MAX_LEN)
 
 
 def test_make_builds_epoch_symbol_purpose_and_counter():
@@ -31,7 +39,7 @@ def test_make_and_parse_round_trip(purpose):
        purpose=st.sampled_from(list(Purpose)))
 def test_any_id_fits_binance_limits_parses_back_and_is_ours(epoch, n, symbol, purpose):
     cid = make(epoch, symbol, purpose, n)
-    assert len(cid) <= MAX_LEN and BINANCE_CHARSET.match(cid)
+    assert len(cid) <= MAX_LEN and BINANCE_CHARSET.match(cid) and CAPABILITIES.client_id_ok(cid)
     parsed = parse(cid)
     assert parsed is not None and (parsed.epoch, parsed.purpose, parsed.n) == (epoch, purpose, n)
     assert is_ours(cid, symbol)
@@ -73,3 +81,12 @@ def test_an_id_of_another_symbol_is_not_ours():
 def test_negative_epoch_or_counter_is_refused(epoch, n):
     with pytest.raises(ValueError, match="must be >= 0"):
         make(epoch, "BTCUSDT", Purpose.STOP, n)
+
+
+def test_a_venue_with_shorter_ids_gets_the_digest_sooner_and_never_a_longer_id():
+    symbol = "1000BONKUSDT"
+    assert make_for(7, symbol, Purpose.STOP, 1, max_len=36) == "pg-7-1000BONKUSDT-sl-1"
+    short = make_for(7, symbol, Purpose.STOP, 1, max_len=18)
+    assert short == f"pg-7-{symbol_tag(symbol)}-sl-1" and len(short) <= 18
+    with pytest.raises(ValueError, match="exceeds 12 characters"):
+        make_for(7, symbol, Purpose.STOP, 1, max_len=12)

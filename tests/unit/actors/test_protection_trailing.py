@@ -21,7 +21,10 @@ from actors.protection import (
     on_mark,
 )
 
+from venues.binance.adapter import CAPABILITIES
+
 D = Decimal
+BINANCE_CALLBACK = CAPABILITIES.trailing_callback_pct
 LONG, SHORT = Side.LONG, Side.SHORT
 T0 = 1_700_000_000_000  # a realistic engine time (epoch ms); 0 means "never moved"
 
@@ -200,7 +203,8 @@ def test_non_positive_mark_is_rejected() -> None:
     ],
 )
 def test_native_callback_rate_is_floored_to_one_decimal_and_clamped(callback_pct, rate) -> None:
-    params = native_trailing_params(LONG, D("100"), policy(callback_pct=callback_pct), rules())
+    params = native_trailing_params(LONG, D("100"), policy(callback_pct=callback_pct), rules(),
+                                    BINANCE_CALLBACK)
 
     assert params.callback_rate_pct == D(rate)
 
@@ -220,14 +224,31 @@ def test_native_activate_price_is_activation_pct_from_entry_rounded_away_from_en
 ) -> None:
     p = policy(activation_pct=activation_pct)
 
-    params = native_trailing_params(side, D(entry), p, rules(tick=tick))
+    params = native_trailing_params(side, D(entry), p, rules(tick=tick), BINANCE_CALLBACK)
 
     assert params.activate_price == D(activate)
 
 
+def test_the_callback_range_and_step_are_the_venues() -> None:
+    coarse = ("0.5", "5", "0.5")  # a venue that takes half percents from 0.5 to 5
+    p = policy(callback_pct=0.9)
+    assert native_trailing_params(LONG, D("100"), p, rules(), coarse).callback_rate_pct == D(
+        "0.5")
+    assert native_trailing_params(LONG, D("100"), policy(callback_pct=0.2), rules(),
+                                  coarse).callback_rate_pct == D("0.5")
+    assert native_trailing_params(LONG, D("100"), policy(callback_pct=9.0), rules(),
+                                  coarse).callback_rate_pct == D("5")
+
+
+def test_a_venue_without_native_trailing_is_a_policy_error() -> None:
+    with pytest.raises(PolicyError, match="no native trailing"):
+        native_trailing_params(LONG, D("100"), policy(), rules(), None)
+
+
 def test_native_short_that_could_never_activate_raises_policy_error() -> None:
     with pytest.raises(PolicyError):
-        native_trailing_params(SHORT, D("100"), policy(activation_pct=100.0), rules())
+        native_trailing_params(SHORT, D("100"), policy(activation_pct=100.0), rules(),
+                               BINANCE_CALLBACK)
 
 
 # --------------------------------------------------------------------------- properties

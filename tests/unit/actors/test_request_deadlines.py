@@ -44,6 +44,7 @@ from tests.fakes.machine import SYMBOL, accept, snapshot
 from tests.fakes.memory_stores import MemoryStores
 from tests.unit.actors.test_exchange_pool import PoolHarness, stop
 from tests.waiting import wait_for
+from venues.binance.adapter import CAPABILITIES
 
 D = Decimal
 
@@ -257,7 +258,7 @@ class Shell:
         self.actor = a
         a.receiveMsg_SymbolInit(SymbolInit(SYMBOL, 7, self.store, "pool", ProtectionPolicy(),
                                            request_deadline_secs=deadline_secs,
-                                           clock=ManualClock()), "supervisor")
+                                           clock=ManualClock(), venue=CAPABILITIES), "supervisor")
 
     def requests(self) -> list[ExchangeRequest]:
         return [m for dest, m in self.sent if dest == "pool"]

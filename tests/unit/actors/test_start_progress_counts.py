@@ -15,6 +15,7 @@ from tests.fixtures.engine import REPO
 from tests.unit.actors.test_exchange_pool import PoolHarness
 from tests.unit.actors.test_supervisor_lifecycle import CONFIG, Harness
 from tests.unit.actors.test_supervisor_table import _Addr
+from venues.binance.adapter import BinanceUsdm
 
 
 def test_a_gateways_warm_up_reports_how_many_markets_it_loaded():
@@ -57,7 +58,7 @@ def test_the_status_names_the_symbols_recovered_from_the_store_once_it_was_read(
     h = Harness(initialised=False)
     del h.sup._recover  # the real one: it reads the store
     assert h.sup._status().recovering is None
-    pool = SimpleNamespace(settings=SimpleNamespace(base_url=None))
+    pool = SimpleNamespace(settings=SimpleNamespace(base_url=None, venue=BinanceUsdm()))
     try:
         h.tell(SupervisorInit(holder.epoch, StoreFactory(config.store_target()),
                               pool, CONFIG.protection, CONFIG.supervisor,  # type: ignore[arg-type]

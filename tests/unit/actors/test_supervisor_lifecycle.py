@@ -41,6 +41,7 @@ from system.config import load_config
 from tests.fakes.memory_stores import MemoryStores
 from tests.fixtures.engine import REPO
 from tests.unit.actors.test_supervisor_table import _Addr
+from venues.binance.adapter import BinanceUsdm
 
 CLI = _Addr(999)
 CONFIG = load_config(REPO / "config.yaml")
@@ -70,7 +71,7 @@ class Harness:
     @staticmethod
     def init(streams: bool, restarts: tuple[tuple[str, str | None, int], ...]
              ) -> SupervisorInit:
-        pool = SimpleNamespace(settings=SimpleNamespace(base_url=None))
+        pool = SimpleNamespace(settings=SimpleNamespace(base_url=None, venue=BinanceUsdm()))
         return SupervisorInit(1, MemoryStores(), pool, CONFIG.protection,  # type: ignore
                               CONFIG.supervisor, object() if streams else None, 0, 1, "paper",
                               restarts, clock=ManualClock())

@@ -31,6 +31,7 @@ from tests.fakes.machine import stop_info
 from tests.fakes.memory_stores import MemoryStores
 from tests.fixtures.engine import REPO
 from tests.unit.actors.test_supervisor_table import _Addr
+from venues.binance.adapter import BinanceUsdm
 
 D = Decimal
 CONFIG = load_config(REPO / "config.yaml")
@@ -45,7 +46,7 @@ def supervisor(min_interval_secs: float = 10.0) -> tuple[Supervisor, list[tuple[
     sup.wakeupAfter = lambda delay, payload=None: None  # type: ignore[method-assign]
     sup.handleDeadLetters = lambda **kw: None  # type: ignore[method-assign]
     sup._recover = lambda: None  # type: ignore[method-assign]
-    pool = SimpleNamespace(settings=SimpleNamespace(base_url=None))
+    pool = SimpleNamespace(settings=SimpleNamespace(base_url=None, venue=BinanceUsdm()))
     sup.receiveMessage(SupervisorInit(1, MemoryStores(), pool, CONFIG.protection,
                                       CONFIG.supervisor, None, 60, 1, "paper",
                                       stop_check_min_interval_secs=min_interval_secs,

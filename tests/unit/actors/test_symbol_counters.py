@@ -34,6 +34,7 @@ from actors.machine.core import MAX_STOP_FAILURES
 from system.clock import ManualClock
 from tests.fakes.machine import SYMBOL, failure, snapshot, stop_info
 from tests.fakes.memory_stores import MemoryStores
+from venues.binance.adapter import CAPABILITIES
 
 D = Decimal
 RULES_INFO = MarketRulesInfo(SYMBOL, D("0.1"), D("0.001"), D("0.001"))
@@ -54,7 +55,8 @@ class Shell:
         self.clock = ManualClock()
         self.actor = a
         a.receiveMsg_SymbolInit(SymbolInit(SYMBOL, 7, self.store, "pool", ProtectionPolicy(),
-                                           view_refresh_secs=refresh_secs, clock=self.clock),
+                                           view_refresh_secs=refresh_secs, clock=self.clock,
+                                           venue=CAPABILITIES),
                                 "supervisor")
 
     def requests(self) -> list[ExchangeRequest]:

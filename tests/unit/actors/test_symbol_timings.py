@@ -29,6 +29,7 @@ from actors.protection import ProtectionPolicy
 from actors.symbol import SymbolActor
 from system.clock import SystemClock
 from tests.fakes.memory_stores import MemoryStores
+from venues.binance.adapter import CAPABILITIES
 
 SYM = "BTCUSDT"
 D = Decimal
@@ -80,7 +81,7 @@ def asys(monkeypatch) -> Iterator[Any]:
 def _init(asys: Any, actor: Any) -> None:
     pool = asys.createActor(SwallowingPool)
     asys.tell(actor, SymbolInit(SYM, 1, MemoryStores(), pool, ProtectionPolicy(),
-                                clock=SystemClock()))
+                                clock=SystemClock(), venue=CAPABILITIES))
 
 
 def _timings(asys: Any, query: Any, actor: Any) -> SymbolTimings:

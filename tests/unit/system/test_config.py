@@ -151,3 +151,24 @@ def test_malformed_set_override_is_rejected(item, message):
 def test_missing_config_file_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_native_trailing_on_a_venue_without_it_is_refused_naming_the_key(tmp_path, monkeypatch):
+    import venues
+    from venues.binance.adapter import CAPABILITIES, BinanceUsdm
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class NoTrailing(BinanceUsdm):  # a venue whose capability table says no native trailing
+        capabilities = dataclasses.replace(CAPABILITIES, native_trailing=False,
+                                           trailing_callback_pct=None)
+
+    f = tmp_path / "c.yaml"
+    f.write_text("protection:\n  symbols:\n    ETHUSDT: {trailing: {mode: native}}\n")
+    assert load_config(f).protection.policy_for("ETHUSDT").trailing.mode == "native"
+    monkeypatch.setitem(venues.ADAPTERS, "binanceusdm", NoTrailing)
+
+    with pytest.raises(ConfigError, match=r"protection\.symbols\.ETHUSDT\.trailing\.mode: "
+                                          r"native, but exchange\.name 'binanceusdm' has no"):
+        load_config(f)
+    f.write_text("protection:\n  trailing: {mode: managed}\n")
+    assert load_config(f).protection.default.trailing.mode == "managed"
