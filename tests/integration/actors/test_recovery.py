@@ -116,7 +116,6 @@ def test_position_closed_by_its_stop_while_a_move_is_in_flight_ends_flat_with_no
 @pytest.mark.engine_config("store.busy_timeout_ms=300")
 def test_a_store_write_failure_ends_the_actor_without_any_exchange_call_after_it(engine):
     import sqlite3
-    import time
 
     import psutil
 

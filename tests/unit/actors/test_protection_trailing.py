@@ -2,7 +2,6 @@
 activation, the peak, moves and their rate limit, and properties over random marks."""
 
 from dataclasses import fields
-from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,33 +13,15 @@ from actors.protection import (
     ProtectionPolicy,
     Side,
     TrailingPolicy,
-    TrailState,
     accept_move,
     initial_trail_state,
     native_trailing_params,
     on_mark,
 )
-
+from tests.fakes.protection import LONG, SHORT, T0, D, policy, rules, state
 from venues.binance.adapter import CAPABILITIES
 
-D = Decimal
 BINANCE_CALLBACK = CAPABILITIES.trailing_callback_pct
-LONG, SHORT = Side.LONG, Side.SHORT
-T0 = 1_700_000_000_000  # a realistic engine time (epoch ms); 0 means "never moved"
-
-
-def rules(tick: str = "0.01", step: str = "0.001", min_qty: str = "0.001") -> MarketRules:
-    return MarketRules(tick_size=D(tick), step_size=D(step), min_qty=D(min_qty))
-
-
-def policy(stop_loss_pct: float = 2.0, **trailing: object) -> ProtectionPolicy:
-    return ProtectionPolicy(stop_loss_pct=stop_loss_pct, trailing=TrailingPolicy(**trailing))
-
-
-def state(stop: str, *, active: bool = False, peak: str | None = None,
-          last_move_ms: int = 0, moves: int = 0) -> TrailState:
-    return TrailState(active=active, peak=None if peak is None else D(peak),
-                      stop_price=D(stop), last_move_ms=last_move_ms, moves=moves)
 
 
 # --------------------------------------------------------------------------- managed trailing
