@@ -25,7 +25,7 @@ import pytest
 from system.bench.durability import STOP_WAIT_SECS, Trial, run_trial
 from tests.fixtures.engine import REPO
 
-TRIALS = int(os.environ.get("POSGUARD_I1_TRIALS", "10"))
+TRIALS = int(os.environ.get("POSGUARD_I1_TRIALS", "6"))
 
 
 @pytest.mark.timeout(60 + 45 * TRIALS)  # many trials in one test; each one is bounded too
