@@ -1,4 +1,5 @@
-"""The clock an actor is handed in its init message (the launcher's: system/clock.py)."""
+"""The clock protocol: what an actor is handed in its init message and every component takes
+(the launcher's real and manual clocks: system/clock.py)."""
 
 from __future__ import annotations
 

@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import Protocol
 
+from actors.clock import Clock
 
-class Clock(Protocol):
-    """Wall time for timestamps and monotonic time for intervals."""
-
-    def now_ms(self) -> int:
-        """Milliseconds since the Unix epoch (event timestamps)."""
-        ...
-
-    def monotonic(self) -> float:
-        """Seconds on a monotonic clock (durations, timers)."""
-        ...
+__all__ = ["Clock", "ManualClock", "SystemClock"]
 
 
 class SystemClock:
