@@ -18,6 +18,7 @@ from actors.messages import (
     FailureKind,
     LookupOrder,
     MarkPrice,
+    OpenPosition,
     OrderInfo,
     OrderUpdate,
     PlaceMarket,
@@ -182,6 +183,14 @@ def only(step: Step | None, kind: type) -> Any:
     found = [r for r in step.requests if isinstance(r, kind)]
     assert len(found) == 1, f"expected one {kind.__name__}, got {step.requests!r}"
     return found[0]
+
+
+def stop_in_flight() -> tuple[Driver, PlaceStop]:
+    """A long of 0.010 just filled: its first stop is sent, no reply yet."""
+    d = Driver()
+    op = only(d.apply(Trigger.OPEN, OpenPosition(SYMBOL, "long", D("0.010"), "cmd-1")),
+              PlaceMarket)
+    return d, only(d.apply(Trigger.MARKET_REPLY, filled(op)), PlaceStop)
 
 
 __all__ = ["CancelStop", "LookupOrder", "PlaceMarket", "PlaceStop", "Trigger"]

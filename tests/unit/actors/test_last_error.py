@@ -10,34 +10,23 @@ from actors.messages import (
     CancelStop,
     FailureKind,
     LookupOrder,
-    OpenPosition,
-    PlaceMarket,
     PlaceStop,
 )
 from actors.symbol_machine import Trigger
 from actors.symbol_state import State
 from tests.fakes.machine import (
-    SYMBOL,
     TIMEOUT,
-    Driver,
     accept,
     algo_update,
     failure,
-    filled,
     mark,
     only,
     reply,
+    stop_in_flight,
     stop_info,
 )
 
 D = Decimal
-
-
-def stop_in_flight() -> tuple[Driver, PlaceStop]:
-    d = Driver()
-    op = only(d.apply(Trigger.OPEN, OpenPosition(SYMBOL, "long", D("0.010"), "cmd-1")),
-              PlaceMarket)
-    return d, only(d.apply(Trigger.MARKET_REPLY, filled(op)), PlaceStop)
 
 
 def test_a_stop_refusal_is_forgotten_once_the_stop_is_accepted():

@@ -26,10 +26,10 @@ from tests.fakes.machine import (
     accept,
     algo_update,
     failure,
-    filled,
     only,
     position,
     reply,
+    stop_in_flight,
     stop_info,
 )
 
@@ -39,14 +39,8 @@ D = Decimal
 # --------------------------------------------------------------------------- unknown outcome
 
 
-def _unprotected_with_stop_in_flight() -> tuple[Driver, PlaceStop]:
-    d = Driver()
-    op = only(d.apply(Trigger.OPEN, OpenPosition(SYMBOL, "long", QTY, "cmd-1")), PlaceMarket)
-    return d, only(d.apply(Trigger.MARKET_REPLY, filled(op)), PlaceStop)
-
-
 def test_stop_timeout_looks_the_stop_up_by_its_client_id():
-    d, stop = _unprotected_with_stop_in_flight()
+    d, stop = stop_in_flight()
     step = d.apply(Trigger.STOP_REPLY, reply(stop, fail=TIMEOUT))
     look = only(step, LookupOrder)
     assert (look.client_id, look.algo) == (stop.client_id, True)
@@ -54,7 +48,7 @@ def test_stop_timeout_looks_the_stop_up_by_its_client_id():
 
 
 def test_stop_lookup_found_new_protects_without_placing_again():
-    d, stop = _unprotected_with_stop_in_flight()
+    d, stop = stop_in_flight()
     look = only(d.apply(Trigger.STOP_REPLY, reply(stop, fail=TIMEOUT)), LookupOrder)
     step = d.apply(Trigger.LOOKUP_REPLY, reply(look, stop_info(stop.client_id, "58800",
                                                                algo_id="777")))
@@ -63,7 +57,7 @@ def test_stop_lookup_found_new_protects_without_placing_again():
 
 
 def test_stop_lookup_not_found_places_again_under_the_same_client_id():
-    d, stop = _unprotected_with_stop_in_flight()
+    d, stop = stop_in_flight()
     look = only(d.apply(Trigger.STOP_REPLY, reply(stop, fail=TIMEOUT)), LookupOrder)
     counter = d.s.order_counter
     step = d.apply(Trigger.LOOKUP_REPLY, reply(look, None))
@@ -82,7 +76,7 @@ def test_open_timeout_then_lookup_not_found_returns_to_flat():
 
 
 def test_temporary_stop_failure_schedules_a_retry_that_resends_the_same_stop():
-    d, stop = _unprotected_with_stop_in_flight()
+    d, stop = stop_in_flight()
     step = d.apply(Trigger.STOP_REPLY, reply(stop, fail=failure(FailureKind.TEMPORARY, -1001)))
     assert step.retry_after_ms is not None and step.requests == ()
     step = d.apply(Trigger.RETRY, stop)
@@ -105,7 +99,7 @@ def test_stop_retry_after_the_position_changed_places_the_stop_for_the_new_size(
 
 
 def test_third_stop_failure_quarantines_the_symbol():
-    d, stop = _unprotected_with_stop_in_flight()
+    d, stop = stop_in_flight()
     for _ in range(3):
         step = d.apply(Trigger.STOP_REPLY, reply(stop, fail=failure(FailureKind.TEMPORARY)))
     assert step.state.state is State.QUARANTINED and step.kind == "quarantined"
@@ -141,7 +135,7 @@ def test_close_command_sends_a_reduce_only_market_order_and_remembers_its_id():
 
 def test_stop_accepted_during_reconcile_after_a_side_flip_keeps_reconciling():
     # Arrange: long opened, its stop in flight; the stream reports a SHORT (side flip)
-    d, stop = _unprotected_with_stop_in_flight()
+    d, stop = stop_in_flight()
     assert d.apply(Trigger.POSITION, position("-0.010")).state.state is State.RECONCILING
     # Act: the old long's SELL stop is accepted while the fetch is in flight
     step = d.apply(Trigger.STOP_REPLY, accept(stop))
