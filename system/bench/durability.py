@@ -23,7 +23,7 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from actors.messages import CommandResult, OpenPosition
 from system.admin import Admin
@@ -41,6 +41,9 @@ STOP_WAIT_SECS = 60.0
 the drain (actor_system.shutdown_grace_secs, 10 s, plus one 5 s ask), Thespian's shutdown, the
 15 s wait for the admin port to close and the 5 s wait for orphans (system/kernel.py), i.e.
 well over the 30 s this used to wait (a trial failed with a traceback at 30 s in CI)."""
+FIRST_ACK_WAIT_SECS = 30.0
+"""How long an after-first-ack trial waits for its first acknowledged open (each ask is
+bounded at 5 s; a system that acknowledges nothing in 30 s fails the trial)."""
 SIM_SETTINGS = SimSettings(walk_interval_ms=3_600_000, mark_stream_interval_ms=50)
 
 
@@ -51,6 +54,13 @@ class Trial:
     n: int
     backend: str
     kill_after_s: float
+    after_first_ack: bool = False
+    """kill_after_s counts from the first acknowledged open, not from the opens going out:
+    counted from the opens alone, every kill of a run can land before the first
+    acknowledgement on a loaded machine (CI had 6 trials with none acknowledged), and the
+    trial then proves nothing about acknowledged opens."""
+    first_ack_secs: float | None = None
+    """Opens sent -> the first one acknowledged (None: none was before the kill)."""
     held_reply: str | None = None
     """The REST path whose reply the simulator held (None: no fault)."""
     acked: dict[str, tuple[str, int]] = dataclasses.field(default_factory=dict)
@@ -89,6 +99,9 @@ def _open_all(admin: Admin, trial: Trial, lock: threading.Lock) -> list[threadin
         if isinstance(r, CommandResult) and r.outcome == "accepted":
             with lock:
                 trial.acked[sym] = (cid, r.seq)
+                if trial.first_ack_secs is None:
+                    trial.first_ack_secs = time.monotonic() - sent
+    sent = time.monotonic()
     threads = [threading.Thread(target=one, args=(s, f"i1-{trial.n}-{s}-{uuid.uuid4().hex[:6]}"),
                                 daemon=True) for s in SYMBOLS]
     for t in threads:
@@ -96,9 +109,11 @@ def _open_all(admin: Admin, trial: Trial, lock: threading.Lock) -> list[threadin
     return threads
 
 
-def _move_prices(control: SimControl, rng: random.Random, until: float) -> None:
-    """Push prices up in steps so trailing activates and stops move (until the kill)."""
-    while time.monotonic() < until:
+def _move_prices(control: SimControl, rng: random.Random, until: float, *,
+                 until_true: Callable[[], bool] = lambda: False) -> None:
+    """Push prices up in steps so trailing activates and stops move (until the kill, or
+    until `until_true()` holds)."""
+    while time.monotonic() < until and not until_true():
         sym = rng.choice(SYMBOLS)
         try:
             control.step_price(sym, pct=rng.uniform(0.3, 1.2))
@@ -152,6 +167,11 @@ def run_trial(trial: Trial, workdir: Path, config_path: Path, rng: random.Random
             control.timeout_next("POST", trial.held_reply, hold_ms=rng.randint(200, 1500))
         lock = threading.Lock()
         threads = _open_all(admin, trial, lock)
+        if trial.after_first_ack:
+            _move_prices(control, rng, time.monotonic() + FIRST_ACK_WAIT_SECS,
+                         until_true=lambda: bool(trial.acked))
+            if not trial.acked:
+                raise TimeoutError(f"no open acknowledged within {FIRST_ACK_WAIT_SECS:g} s")
         _move_prices(control, rng, time.monotonic() + trial.kill_after_s)
         with lock:
             acked = dict(trial.acked)

@@ -340,7 +340,7 @@ def durability(config_path: str, opts: Options, say: Say) -> list[dict]:
                 if pg is not None:
                     os.environ[DSN_ENV] = _fresh_database(pg)
                 say(f"trial {n + 1}/{opts.durability_trials} ({backend}) ...")
-                trial = Trial(n, backend, rng.uniform(0.2, 2.5))
+                trial = Trial(n, backend, rng.uniform(0.2, 2.5), after_first_ack=n % 2 == 1)
                 run_trial(trial, base / f"trial{n}", Path(config_path).resolve(), rng,
                           extra=extra)
                 trials.append(trial)

@@ -28,7 +28,7 @@ from tests.fixtures.engine import REPO
 TRIALS = int(os.environ.get("POSGUARD_I1_TRIALS", "6"))
 
 
-@pytest.mark.timeout(60 + 45 * TRIALS)  # many trials in one test; each one is bounded too
+@pytest.mark.timeout(60 + 55 * TRIALS)  # many trials in one test; each one is bounded too
 def test_sigkill_of_the_whole_system_at_random_moments_loses_nothing_acknowledged(
         tmp_path, pg_server, monkeypatch):
     seed = int(os.environ.get("POSGUARD_I1_SEED", random.randrange(2 ** 32)))
@@ -43,7 +43,9 @@ def test_sigkill_of_the_whole_system_at_random_moments_loses_nothing_acknowledge
                 conn.execute(f'CREATE DATABASE "{name}"')
             dsn = pg_server.dsn(name)
             monkeypatch.setenv("POSGUARD_PG_DSN", dsn)
-        trial = Trial(n, backend, rng.uniform(0.2, 2.5))
+        # Trials 2 and 3 of every 4 (one per backend) kill after the first acknowledged
+        # open, so every run tests acknowledged opens however slow the machine is.
+        trial = Trial(n, backend, rng.uniform(0.2, 2.5), after_first_ack=n % 4 in (2, 3))
         trials.append(trial)
         try:
             run_trial(trial, tmp_path / f"trial{n}", REPO / "config.yaml", rng,
@@ -59,13 +61,17 @@ def test_sigkill_of_the_whole_system_at_random_moments_loses_nothing_acknowledge
         assert trial.exit_code == 0, f"{where}: the second launcher exited {trial.exit_code} " \
             f"(None: not within {STOP_WAIT_SECS:g} s of SIGTERM)"
     acked = sum(len(t.acked) for t in trials)
+    firsts = [f"{t.first_ack_secs:.2f}" for t in trials if t.first_ack_secs is not None]
     print(f"\nI-1: {len(trials)} trials (seed {seed}), {acked} acknowledged opens, lost 0, "
-          f"{sum(t.positions for t in trials)} positions restored and protected")
+          f"{sum(t.positions for t in trials)} positions restored and protected; first "
+          f"acknowledgement after {', '.join(firsts) or '-'} s")
     assert acked > 0, "no trial acknowledged anything: the kills all came too early"
 
 
 def _where(trial: Trial, seed: int) -> str:
-    return (f"I-1 trial {trial.n} ({trial.backend}, kill after {trial.kill_after_s:.2f} s, "
+    since = "the first acknowledged open" if trial.after_first_ack else "the opens"
+    return (f"I-1 trial {trial.n} ({trial.backend}, kill {trial.kill_after_s:.2f} s after "
+            f"{since}, "
             f"held reply {trial.held_reply}); rerun with POSGUARD_I1_SEED={seed}")
 
 
