@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import math
+import random
 from decimal import Decimal
 
 from aiohttp import web
@@ -15,12 +16,14 @@ from system.sim import control
 from system.sim.engine import Engine
 from system.sim.errors import RateLimitError, SimError
 from system.sim.faults import FaultQueue, HttpFault
+from system.sim.latency import RestDelay, StreamDelay
 from system.sim.params import Params, check_signature, parse, signed_payload
 from system.sim.pricepath import CsvReplay, RandomWalk
 from system.sim.probe import Probe
 from system.sim.ratelimit import RateLimiter
 from system.sim.replies import algo_reply, order_reply
 from system.sim.rest import ROUTES, Route
+from system.sim.rest_common import check_window
 from system.sim.settings import SimSettings
 from system.sim.streams import MarketStreams, UserStreams, serve_ws
 from system.sim.views import account, position_rows
@@ -38,11 +41,17 @@ class Sim:
         self.engine = Engine(settings, clock)
         self.limiter = RateLimiter(settings)
         self.faults = FaultQueue()
+        # One rng for the latency model's jitter, apart from the price path's.
+        rng = random.Random(settings.seed)
+        self.rest_delay = RestDelay(settings.latency, rng)
+        self.stream_delay = StreamDelay(settings.latency, rng)
         self.users = UserStreams(clock, self.faults, settings.listen_key_ttl_secs,
-                                 settings.user_stream_max_age_secs)
+                                 settings.user_stream_max_age_secs, self.stream_delay)
         self.market_streams = MarketStreams(clock, self._mark, self._marks,
                                             settings.mark_stream_interval_ms,
-                                            settings.mark_stream_phase)
+                                            settings.mark_stream_phase, self.stream_delay)
+        self.wsapi_conns: set[web.WebSocketResponse] = set()
+        """Open ws-fapi connections (system/sim/wsapi.py)."""
         self.paused = False
         self.path = self._new_path()
 
@@ -133,6 +142,9 @@ class Sim:
                             self.users.sent},
             "market_stream_connections": len(self.market_streams.conns),
             "rate_limits": self.limiter.describe(now),
+            "latency": {f: getattr(self.settings.latency, f) for f in
+                        ("rest_rtt_ms", "stream_delay_ms", "jitter_ms", "handshake_rtts")},
+            "wsapi_connections": len(self.wsapi_conns),
         }
 
 
@@ -159,13 +171,7 @@ def _auth(sim: Sim, request: web.Request, level: str, raw_q: str, raw_b: str,
         raise SimError(-2015, "Invalid API-key, IP, or permissions for action.", 401)
     if level != "signed":
         return
-    ts = p.integer("timestamp")
-    window = p.integer("recvWindow", required=False) or 5000
-    if window <= 0 or window > sim.settings.recv_window_max_ms:
-        raise SimError(-1131, f"recvWindow must be less than {sim.settings.recv_window_max_ms}.")
-    now = sim.clock.now_ms()
-    if ts > now + 1000 or now - ts > window:
-        raise SimError(-1021, "Timestamp for this request is outside of the recvWindow.")
+    check_window(sim, p)
     check_signature(sim.settings.api_secret, signed_payload(raw_q, raw_b), p.text("signature"))
 
 
@@ -236,12 +242,22 @@ def make_app(sim: Sim) -> web.Application:
     """The aiohttp application serving REST, WebSockets and /_sim/."""
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
-        path, method = request.path, request.method
+        path = request.path
         if path.startswith("/_sim/"):
             return await _serve_control(sim, request)
         ws = await _maybe_ws(sim, request)
         if ws is not None:
-            return ws
+            return ws  # the stream paths apply the stream latency themselves
+        delay = sim.rest_delay
+        if not delay.active:
+            return await venue(request)
+        await delay.arrive(request.transport)
+        resp = await venue(request)
+        await delay.leave()
+        return resp
+
+    async def venue(request: web.Request) -> web.StreamResponse:
+        path, method = request.path, request.method
         route = ROUTES.get((method, path))
         if route is None:
             known = any(p == path for _, p in ROUTES)

@@ -20,6 +20,7 @@ from aiohttp import WSMsgType, web
 from system.clock import Clock
 from system.sim import streamnames, wscontrol
 from system.sim.events import mark_price_update
+from system.sim.latency import DelayLine, StreamDelay
 from system.sim.probe import Probe
 from system.sim.settings import MARK_STREAM_PHASES
 from system.sim.streamnames import StreamName
@@ -55,6 +56,15 @@ class _MarketConn:
     """`subs` changed since the schedule was last synced with it."""
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     """Ends the push loop's wait: set by its timer or by a subscription change."""
+    out: DelayLine | None = None
+    """Server -> client frames under the latency model (None: sent at once)."""
+
+    async def emit(self, text: str) -> None:
+        """Send one frame, through the delay line when there is one (never waits on it)."""
+        if self.out is None:
+            await self.ws.send_str(text)
+        else:
+            self.out.put(text)
 
     # ---- wscontrol.Subscriptions ----
     def resolve(self, params: list[str]) -> list[StreamName] | None:
@@ -104,8 +114,10 @@ class MarketStreams:
     """
 
     def __init__(self, clock: Clock, price_of, all_prices, interval_ms: int,
-                 phase: str = "aligned") -> None:
+                 phase: str = "aligned", delay: StreamDelay | None = None) -> None:
         self.clock = clock
+        self.delay = delay
+        """The latency model's stream side (None or inactive: no delay)."""
         self.prices = price_of
         """Callable: symbol -> formatted mark price, or None for an unknown symbol."""
         self.symbols = all_prices
@@ -146,21 +158,38 @@ class MarketStreams:
         """
         if route not in ROUTES:
             raise ValueError(f"route {route!r} is not one of {ROUTES}")
+        delay = self.delay if self.delay is not None and self.delay.active else None
+        if delay is not None:
+            await delay.connect()
         ws = web.WebSocketResponse(heartbeat=None)
         await ws.prepare(request)
         conn = _MarketConn(ws, route, combined)
         conn.add([n for n in (streamnames.parse(s) for s in streams) if n is not None])
         self.conns.add(ws)
+
+        async def handle(text: str) -> None:
+            await conn.emit(json.dumps(wscontrol.answer(text, conn)))
+            conn.changed = True  # the push loop re-reads the subscriptions
+            conn.wake.set()
+
+        inbound = None
+        if delay is not None:
+            conn.out = delay.line(ws.send_str)
+            inbound = delay.line(handle)  # a request takes effect once it has arrived
         pusher = asyncio.ensure_future(self._push(conn))
         try:
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
                     break
-                await ws.send_str(json.dumps(wscontrol.answer(msg.data, conn)))
-                conn.changed = True  # the push loop re-reads the subscriptions
-                conn.wake.set()
+                if inbound is None:
+                    await handle(msg.data)
+                else:
+                    inbound.put(msg.data)
         finally:
             pusher.cancel()
+            for line in (inbound, conn.out):
+                if line is not None:
+                    line.close()
             self.conns.discard(ws)
         return ws
 
@@ -216,7 +245,8 @@ class MarketStreams:
         text = json.dumps({"stream": name.shown, "data": data} if conn.combined else data,
                           separators=(",", ":"))
         if self.probe is not None:
+            # Stamped at emission, before any latency: the bench's reaction runs from here.
             t = self.clock.monotonic()
             for d in data if isinstance(data, list) else [data]:
                 self.probe.tick(d["s"], d["p"], t)
-        await conn.ws.send_str(text)
+        await conn.emit(text)

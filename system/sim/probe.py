@@ -5,6 +5,10 @@ Enabled by `sim.probe = Probe()` on the simulator's loop (e.g. `SimServer.call`)
 The hooks sit in MarketStreams (a mark tick, stamped right before `send_str`) and in
 Engine.place_algo / cancel_algo (stamped once the engine has accepted the request), so
 tick -> replacement stop is measured on one clock, `sim.clock.monotonic()`.
+
+Under the latency model (latency.py) a tick is stamped when the venue emits it, before its
+stream delay, and a stop when the venue handles it, after its request's inbound leg: the
+bench's reaction is tick emitted -> order at the venue, the floor a real venue imposes.
 """
 
 from __future__ import annotations

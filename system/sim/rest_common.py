@@ -16,6 +16,17 @@ MAX_LIMIT = 1000
 DEFAULT_LIMIT = 500
 
 
+def check_window(sim, p: Params) -> None:
+    """A signed request's timestamp and recvWindow (-1131, -1021), REST and ws-fapi alike."""
+    ts = p.integer("timestamp")
+    window = p.integer("recvWindow", required=False) or 5000
+    if window <= 0 or window > sim.settings.recv_window_max_ms:
+        raise SimError(-1131, f"recvWindow must be less than {sim.settings.recv_window_max_ms}.")
+    now = sim.clock.now_ms()
+    if ts > now + 1000 or now - ts > window:
+        raise SimError(-1021, "Timestamp for this request is outside of the recvWindow.")
+
+
 def symbol(sim, p: Params, required: bool = True) -> str | None:
     """The `symbol` parameter, checked against the markets (-1121)."""
     sym = p.text("symbol", required)

@@ -97,7 +97,7 @@ class SimServer:
                 await self._bg
         if self.sim is not None:
             self.sim.users.close_all()
-            for ws in list(self.sim.market_streams.conns):
+            for ws in [*self.sim.market_streams.conns, *self.sim.wsapi_conns]:
                 await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from system.sim.latency import Latency
+
 MARK_STREAM_PHASES = ("aligned", "spread")
 """Allowed values of `mark_stream_phase` (see MarketStreams)."""
 MAX_DEMO_POSITIONS = 5
@@ -98,6 +100,9 @@ class SimSettings:
         "step, so the trailing stop engages within a minute or two; 0 = the plain walk (%)",
         min=0.0, max=1.0,
     )
+    latency: Latency = field(default_factory=Latency, metadata={
+        "doc": "network latency added to the venue's REST and streams, never to /_sim/ "
+               "(system/sim/latency.py); all 0 = loopback as is"})
 
 
 UNTHROTTLED = 1_000_000_000

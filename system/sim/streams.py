@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from system.sim import wsapi
 from system.sim.market_streams import MarketStreams, next_slot, stream_offset
 from system.sim.user_streams import UserStreams, bindings
 
@@ -30,8 +31,10 @@ def _names(tail: str) -> list[str]:
 
 
 async def serve_ws(sim, request: web.Request) -> web.StreamResponse | None:
-    """Serve a WebSocket upgrade on a stream path; None if the path is not one."""
+    """Serve a WebSocket upgrade on a stream path or ws-fapi; None if the path is neither."""
     path = request.path
+    if path == wsapi.PATH:  # the WebSocket Trading API, not a stream
+        return await wsapi.serve(sim, request)
     head, _, rest = path.lstrip("/").partition("/")
     mode, _, tail = rest.partition("/")
     if head in DATA_ENTRY_POINTS and mode in ("ws", "stream"):

@@ -19,6 +19,7 @@ import asyncio
 import json
 import secrets
 import string
+import time
 from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
@@ -29,6 +30,7 @@ from system.sim import streamnames, wscontrol
 from system.sim.errors import err
 from system.sim.events import listen_key_expired
 from system.sim.faults import FaultQueue
+from system.sim.latency import StreamDelay, next_due
 
 SILENCE_POLL_SECS = 0.02
 KEY_ALPHABET = string.ascii_letters + string.digits
@@ -50,6 +52,17 @@ class _UserConn:
     """Sim-clock monotonic seconds: until then nothing is sent and no ping is answered."""
     ended: bool = False
     """The client closed its side (the reader stopped)."""
+    delay: StreamDelay | None = None
+    """The latency model's stream side when it is active (None: frames go at once)."""
+    last_due: float = 0.0
+    """Due time of the newest queued frame (monotonic s): later frames never precede it."""
+
+    def push(self, item: str | None) -> None:
+        """Queue a frame (None: close) with the time it may leave (the latency model's)."""
+        now = time.monotonic()
+        due = now if self.delay is None else next_due(now, self.delay.leg(), self.last_due)
+        self.last_due = due
+        self.queue.put_nowait((due, item))
 
     def wants(self, key: str | None, event_type: str) -> bool:
         """Whether an event of `event_type` for listenKey `key` goes to this connection."""
@@ -113,8 +126,11 @@ def bindings(query) -> dict[str, frozenset[str] | None]:
 class UserStreams:
     """The account's one listenKey and every /private connection."""
 
-    def __init__(self, clock: Clock, faults: FaultQueue, ttl_secs: int, max_age_secs: int):
+    def __init__(self, clock: Clock, faults: FaultQueue, ttl_secs: int, max_age_secs: int,
+                 delay: StreamDelay | None = None):
         self.clock = clock
+        self.delay = delay if delay is not None and delay.active else None
+        """The latency model's stream side when active, else None."""
         self.faults = faults
         self.ttl_ms = ttl_secs * 1000
         self.max_age_ms = max_age_secs * 1000
@@ -145,7 +161,7 @@ class UserStreams:
         key, self.key = self.key, None
         for c in list(self.conns):
             if key in c.keys:
-                c.queue.put_nowait(None)
+                c.push(None)
 
     def expire(self) -> None:
         """The key lapses: `listenKeyExpired` on its connections, which then go silent."""
@@ -156,18 +172,18 @@ class UserStreams:
         text = json.dumps(listen_key_expired(key, self.clock.now_ms()), separators=(",", ":"))
         for c in self.conns:
             if c.wants(key, "listenKeyExpired"):
-                c.queue.put_nowait(c.frame(key, text))
+                c.push(c.frame(key, text))
 
     def close_all(self) -> int:
         """Close every /private connection (no farewell event); returns how many."""
         for c in list(self.conns):
-            c.queue.put_nowait(None)
+            c.push(None)
         return len(self.conns)
 
     def inject(self, raw: str) -> int:
         """Send `raw` as one text frame to every /private connection, as is (no faults)."""
         for c in self.conns:
-            c.queue.put_nowait(raw)
+            c.push(raw)
         return len(self.conns)
 
     def silence(self, secs: float) -> int:
@@ -188,7 +204,7 @@ class UserStreams:
             self.expire()
         for c in list(self.conns):
             if now - c.opened_ms >= self.max_age_ms:
-                c.queue.put_nowait(None)
+                c.push(None)
 
     # ---- events -------------------------------------------------------------------
     def publish(self, events: list[dict]) -> None:
@@ -217,15 +233,17 @@ class UserStreams:
         key, kind = self.key, event.get("e", "")
         for c in self.conns:
             if c.wants(key, kind):
-                c.queue.put_nowait(c.frame(key, text))
+                c.push(c.frame(key, text))
 
     async def serve(self, request: web.Request, keys: dict[str, frozenset[str] | None],
                     *, combined: bool) -> web.WebSocketResponse:
         """A /private connection bound to `keys` (any key: an unknown one stays silent)."""
         # autoping off: pings are answered by _read_loop, which can refuse while silenced.
+        if self.delay is not None:
+            await self.delay.connect()
         ws = web.WebSocketResponse(heartbeat=None, autoping=False)
         await ws.prepare(request)
-        conn = _UserConn(ws, self.clock.now_ms(), combined, dict(keys))
+        conn = _UserConn(ws, self.clock.now_ms(), combined, dict(keys), delay=self.delay)
         self.conns.append(conn)
         reader = asyncio.ensure_future(self._read_loop(conn))
         try:
@@ -241,7 +259,10 @@ class UserStreams:
 
     async def _write_loop(self, conn: _UserConn) -> None:
         while True:
-            item = await conn.queue.get()
+            due, item = await conn.queue.get()
+            wait = due - time.monotonic()
+            if wait > 0 and not conn.ended:
+                await asyncio.sleep(wait)  # the latency model's delay line, in order
             while self._silent(conn) and not (conn.ended or conn.ws.closed):
                 await asyncio.sleep(SILENCE_POLL_SECS)
             if item is None or conn.ended or conn.ws.closed:
@@ -251,6 +272,11 @@ class UserStreams:
     async def _read_loop(self, conn: _UserConn) -> None:
         # Answers pings (unless silenced) and SUBSCRIBE-style requests, whose replies queue
         # behind the events already waiting; the client's close also ends the write loop.
+        inbound = None
+        if self.delay is not None:
+            async def handle(text: str) -> None:
+                conn.push(json.dumps(wscontrol.answer(text, conn)))
+            inbound = self.delay.line(handle)
         try:
             async for msg in conn.ws:
                 if msg.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
@@ -258,7 +284,12 @@ class UserStreams:
                 if msg.type == WSMsgType.PING and not self._silent(conn):
                     await conn.ws.pong(msg.data)
                 elif msg.type == WSMsgType.TEXT:
-                    conn.queue.put_nowait(json.dumps(wscontrol.answer(msg.data, conn)))
+                    if inbound is None:
+                        conn.push(json.dumps(wscontrol.answer(msg.data, conn)))
+                    else:
+                        inbound.put(msg.data)  # takes effect once it has arrived
         finally:
+            if inbound is not None:
+                inbound.close()
             conn.ended = True
-            conn.queue.put_nowait(None)
+            conn.push(None)
