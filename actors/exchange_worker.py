@@ -1,17 +1,20 @@
-"""The exchange pool and its workers: blocking exchange calls, off the symbol actors.
+"""The exchange pool: exchange calls off the symbol actors, paced and answered for.
 
 Measured: `import ccxt` costs ~64 MB per process, so symbol actors (target <= 8 MB PSS) never
-import it. A small fixed pool of worker processes holds one ccxt client each; the pool hands
-each request to an idle worker (so one slow request never stalls other symbols), protective
-work first, and paces them by the account-wide order budgets and what the venue reports:
-each worker returns the venue's counters (Binance: X-MBX-*) and any 429/418 Retry-After of
-its call with WorkerIdle (actors/pacing.py). A worker's Gateway comes from the venue adapter
-in its settings (ExchangeSettings.venue). Workers reply directly to the requesting symbol actor.
+import it. A small pool of worker processes (actors/io_worker.py) holds one asynchronous
+ccxt client each, with up to `max_in_flight` requests in flight on its event loop; the pool
+hands each request to the least-loaded worker with room (so one slow request never stalls
+other symbols), protective work first, and paces them by the account-wide order budgets and
+what the venue reports: a worker returns the venue's counters (Binance: X-MBX-*) and any
+429/418 Retry-After of each request with its WorkerIdle (actors/pacing.py). A worker's
+gateway comes from the venue adapter in its settings (ExchangeSettings.venue). Workers reply
+directly to the requesting symbol actor.
 
-No request waits forever (actors/deadlines.py, actors/workers.py): the pool checks its
-workers' processes itself (Thespian's exit notice can miss a death), ends a worker whose call
-overruns the deadline, answers UNKNOWN_OUTCOME for the request of a worker that died or was
-ended, replaces the worker and tells the supervisor (WorkerGone). It vouches for every request
+No request waits forever (actors/deadlines.py, actors/workers.py): a worker answers a call
+past its in-worker deadline itself; the pool checks its workers' processes (Thespian's exit
+notice can miss a death), ends a worker that holds a request past the pool's longer deadline
+(a hung loop), answers UNKNOWN_OUTCOME for every request of a worker that died or was ended,
+replaces the worker and tells the supervisor (WorkerGone). It vouches for every request
 it still holds (RequestHeld) so that requesters' own deadlines measure only its silence.
 Once asked to exit it starts nothing and answers what it had queued.
 """
@@ -31,18 +34,20 @@ from thespian.actors import (
 )
 
 from actors.dispatch import Dispatcher
+from actors.io_worker import ExchangeWorker
 from actors.lifecycle import Lifecycle
+from actors.log import ActorLogger
 from actors.messages import (
     AccountLimits,
     ChildFailing,
     ExchangeFailure,
     ExchangeReply,
     ExchangeRequest,
-    ExchangeSettings,
     FailureKind,
     FetchLimits,
     LimitsRetry,
     MarketsLoaded,
+    MoveWanted,
     ParentCheck,
     PoolInit,
     PoolStatus,
@@ -50,24 +55,27 @@ from actors.messages import (
     RateUsage,
     RequestHeld,
     Started,
+    WorkerDone,
+    WorkerDrain,
     WorkerGone,
     WorkerIdle,
     WorkerInit,
     new_id,
 )
 from actors.pacing import OrderBudget, Pacer, Scope
+from actors.pool_io import LOCAL, InPoolIO
 from actors.workers import (
     Worker,
     WorkerBook,
     child_alive,
     end_process,
-    worker_deadline_secs,
+    pool_deadline_secs,
 )
-from actors.log import ActorLogger
-from venue.interface import Credentials, ExchangeError, Gateway, RateLimits
+from venue.interface import RateLimits
 
 log = ActorLogger("posguard.exchange")  # looked up per call: see actors/log.py
-__all__ = ["ExchangePool", "ExchangeWorker", "OrderBudget"]  # OrderBudget: actors/pacing.py
+# ExchangeWorker: actors/io_worker.py; OrderBudget: actors/pacing.py
+__all__ = ["ExchangePool", "ExchangeWorker", "OrderBudget"]
 SWEEP_SECS = 1.0
 HELD_NOTICE_SECS = 2.0
 """A requester hears from the pool (RequestHeld) about a request it has held this long."""
@@ -81,8 +89,8 @@ BEFORE_INIT = RateLimits(order_windows_secs=(10.0, 60.0), weight_window_secs=60.
 before PoolInit creates the workers, and PoolInit replaces the pacer with the venue's)."""
 
 
-class ExchangePool(Lifecycle):
-    """Dispatches ExchangeRequests to idle workers, paced by what the venue reports.
+class ExchangePool(InPoolIO, Lifecycle):
+    """Dispatches ExchangeRequests to workers with room, paced by what the venue reports.
 
     Protective work first (actors/dispatch.py); order budgets, request weight and 429/418
     pauses from the X-MBX-* headers and Retry-After each worker returns (actors/pacing.py).
@@ -108,17 +116,24 @@ class ExchangePool(Lifecycle):
         self.told: PoolStatus | None = None
         """The budget status last sent to the supervisor (for the metrics)."""
 
+    def receiveMessage(self, msg: Any, sender: Any) -> Any:
+        """With the I/O in this process (workers: 0, actors/pool_io.py), every handler
+        returns the watch on its loop's wake-up socket."""
+        result = super().receiveMessage(msg, sender)
+        watch = self.local_watch()
+        return watch if watch is not None else result
+
     def receiveMsg_PoolInit(self, msg: PoolInit, sender: Any) -> None:
         """Create the workers; ask the exchange for its published rate limits."""
         if self.init is not None:
             return
         self.init = msg
-        self.deadline_secs = msg.deadline_secs or worker_deadline_secs(msg.settings.timeout_ms)
+        self.deadline_secs = msg.deadline_secs or pool_deadline_secs(msg.settings.timeout_ms)
         self.watch_parent(sender)
         self.pacer = Pacer(msg.orders_per_10s, msg.orders_per_min,
                            limits=msg.settings.venue.limits)
         self.queue = Dispatcher(self.pacer)
-        for _ in range(msg.workers):
+        for _ in range(max(msg.workers, 1)):  # 0: one loop in this process (pool_io.py)
             self._spawn()
         self.send(sender, Started("exchange_pool", os.getpid()))
         self.wakeupAfter(timedelta(seconds=SWEEP_SECS), payload=PoolSweep())
@@ -136,9 +151,12 @@ class ExchangePool(Lifecycle):
 
     def _spawn(self) -> None:
         assert self.init is not None
+        if self.init.workers == 0:
+            self.spawn_local()
+            return
         worker = self.createActor(ExchangeWorker)
         self.send(worker, WorkerInit(self.init.settings))
-        self.workers.add(worker, self.clock())
+        self.workers.add(worker, self.clock(), self.init.settings.max_in_flight)
 
     def _ask_limits(self, reason: str) -> None:
         self.queue.submit(ExchangeRequest(new_id(), FetchLimits(reason), self.myAddress))
@@ -154,6 +172,12 @@ class ExchangePool(Lifecycle):
             self.held[msg.request_id] = [now, now]
         self.queue.submit(msg)
         self._dispatch()
+
+    def receiveMsg_MoveWanted(self, msg: MoveWanted, sender: Any) -> None:
+        """A symbol's latest wish for a stop move (actors/dispatch.py): grant what can go."""
+        if not self.stopping:
+            self.queue.want(msg, sender)
+            self._dispatch()
 
     def receiveMsg_ExchangeReply(self, msg: ExchangeReply, sender: Any) -> None:
         """The exchange's published limits (our own FetchLimits): they can only lower ours."""
@@ -172,16 +196,30 @@ class ExchangePool(Lifecycle):
                  msg.result, per_10s, per_min, self.pacer.gauge.limit)
 
     def receiveMsg_WorkerIdle(self, msg: WorkerIdle, sender: Any) -> None:
-        """A worker is free again (or warmed up): take in what the venue said, dispatch."""
+        """A worker finished a request (or warmed up): take in what the venue said about that
+        request, dispatch."""
         w = self.workers.get(sender)
         if w is None:
             return  # ended past its deadline: its request was answered already
         if msg.markets is not None and self.parent_addr is not None:
             self.send(self.parent_addr, MarketsLoaded(msg.markets))  # the start's progress
-        done = self.workers.finished(w)
+        done = self.workers.finished(w, msg.request_id)
         if done is not None:
             self.held.pop(done.request_id, None)
             self._observe(done, msg.usage)
+        self._dispatch()
+
+    def receiveMsg_WorkerDone(self, msg: WorkerDone, sender: Any) -> None:
+        """A worker finished several requests: take in what the venue said about each (in
+        the order they finished), then dispatch once."""
+        w = self.workers.get(sender)
+        if w is None:
+            return  # ended or found dead: its requests were answered already
+        for request_id, usage in msg.done:
+            done = self.workers.finished(w, request_id)
+            if done is not None:
+                self.held.pop(done.request_id, None)
+                self._observe(done, usage)
         self._dispatch()
 
     def _observe(self, req: ExchangeRequest, usage: RateUsage | None) -> None:
@@ -236,7 +274,7 @@ class ExchangePool(Lifecycle):
             self.send(self.parent_addr, status)
 
     def _vouch(self, now: float) -> None:
-        busy = [(w.job, False) for w in self.workers.busy() if w.job is not None]
+        busy = [(r, False) for r in self.workers.in_flight()]
         for req, queued in [*busy, *((r, True) for r in self.queue)]:
             times = self.held.get(req.request_id)
             if times is None or now - times[1] < HELD_NOTICE_SECS:
@@ -245,7 +283,7 @@ class ExchangePool(Lifecycle):
             self.send(req.reply_to, RequestHeld(req.request_id, queued, now - times[0]))
 
     def receiveMsg_ChildActorExited(self, msg: ChildActorExited, sender: Any) -> None:
-        """A worker died: its in-flight request has an unknown outcome; replace it."""
+        """A worker died: its requests in flight have an unknown outcome; replace it."""
         w = self.workers.get(msg.childAddress)
         if w is not None:  # None: already replaced (ended by us, or found dead by a sweep)
             self._replace(w, "exit notice")
@@ -257,36 +295,44 @@ class ExchangePool(Lifecycle):
         log.error("exchange worker %s exiting: %s", w.pid if w else "?", msg.reason)
 
     def receiveMsg_ActorExitRequest(self, msg: ActorExitRequest, sender: Any) -> None:
-        """Shutting down: start nothing from now on; answer what was never sent (the workers
-        finish and answer their own calls; Thespian then ends them)."""
+        """Shutting down: start nothing from now on; answer what was never sent; the workers
+        finish and answer their own calls (WorkerDrain); Thespian then ends them."""
         self.stopping = True
         queued = self.queue.drain()
         for req in queued:
             self._answer(req, FailureKind.TEMPORARY, "not sent: the exchange pool is stopping")
         log.info("exchange pool %d stopping: %d queued requests answered, %d in flight",
-                 os.getpid(), len(queued), len(self.workers.busy()))
+                 os.getpid(), len(queued), len(self.workers.in_flight()))
+        for w in self.workers:  # before Thespian's ActorExitRequest reaches them
+            if w.address != LOCAL:
+                self.send(w.address, WorkerDrain())
+        self.stop_local()
 
     def _end(self, w: Worker, reason: str) -> None:
         """End a worker that must not go on (a hung call never reads ActorExitRequest)."""
-        if w.pid is not None:
-            self.end(w.pid)
-        self.send(w.address, ActorExitRequest())
+        if w.address == LOCAL:
+            self.abandon_local()
+        else:
+            if w.pid is not None:
+                self.end(w.pid)
+            self.send(w.address, ActorExitRequest())
         self._replace(w, f"{reason}; ended")
 
     def _replace(self, w: Worker, reason: str) -> None:
-        """`w` is gone: answer its request, tell the supervisor, start another (the caller
-        dispatches)."""
+        """`w` is gone: answer each of its requests (once: it is forgotten first), tell the
+        supervisor, start another (the caller dispatches)."""
         self.workers.remove(w.address)
-        job = w.job
-        if job is not None:
+        jobs = w.requests
+        for job in jobs:
             self._answer(job, FailureKind.UNKNOWN_OUTCOME, f"{reason} (exchange worker "
                          f"{w.pid}, running {type(job.op).__name__})")
-        if w.pid is not None and self.parent_addr is not None:
+        if w.pid is not None and self.parent_addr is not None and w.address != LOCAL:
             self.send(self.parent_addr, WorkerGone(w.pid, reason))
         if self.stopping:
             return
         log.error("exchange worker %s: %s; %s; starting a replacement", w.pid, reason,
-                  "its request's outcome is unknown" if job is not None else "it was idle")
+                  f"the outcome of its {len(jobs)} requests in flight is unknown" if jobs
+                  else "it was idle")
         self._spawn()
 
     def _answer(self, req: ExchangeRequest, kind: FailureKind, message: str) -> None:
@@ -296,9 +342,10 @@ class ExchangePool(Lifecycle):
         self.send(req.reply_to, ExchangeReply(req.request_id, req.op, None,
                                               ExchangeFailure(kind, None, message)))
 
-    def _idle_worker(self) -> Worker | None:
-        """The next idle worker whose process is alive (a dead one is replaced on the way)."""
-        for w in self.workers.idle():
+    def _free_worker(self) -> Worker | None:
+        """The least-loaded worker with room whose process is alive (a dead one is replaced
+        on the way)."""
+        for w in self.workers.free():
             if w.pid is not None and self.alive(w.pid):
                 return w
             self._replace(w, f"process {w.pid} is gone (found before dispatch)")
@@ -307,15 +354,18 @@ class ExchangePool(Lifecycle):
     def _dispatch(self) -> None:
         now = self.clock()
         while len(self.queue):
-            worker = self._idle_worker()
+            worker = self._free_worker()
             if worker is None:
                 break
             req = self.queue.take(now)
             if req is None:
                 break
             self.workers.assign(worker, req, now)
-            self.send(worker.address, req)
-        wait = self.queue.next_wake_secs(now) if self.workers.idle() else None
+            self.hand(worker, req)
+        for addr, message in self.queue.outgoing(now):
+            self.held.pop(getattr(message, "request_id", ""), None)  # a deferred move: answered
+            self.send(addr, message)
+        wait = self.queue.next_wake_secs(now) if self.workers.free() else None
         if wait is not None and wait > 0:
             self._arm(now, now + wait)
 
@@ -326,66 +376,3 @@ class ExchangePool(Lifecycle):
             return
         self.wake_at = at
         self.wakeupAfter(timedelta(seconds=max(at - now, MIN_TIMER_SECS)))
-
-
-class ExchangeWorker(Lifecycle):
-    """Runs one blocking exchange call at a time (the venue's Gateway) and replies to the
-    requester."""
-
-    def __init__(self, *args: Any, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.settings: ExchangeSettings | None = None
-        self.gateway: Gateway | None = None
-
-    def receiveMsg_WorkerInit(self, msg: WorkerInit, sender: Any) -> None:
-        """Build the venue's client and load the market list now, not on the first order."""
-        self.settings = msg.settings
-        self.watch_parent(sender)
-        self.send(sender, Started("exchange_worker", os.getpid()))
-        markets = None
-        try:
-            markets = self._gw().warm_up()
-        except ExchangeError as e:
-            # Not fatal: the first real request loads the markets again and reports failures.
-            log.warning("exchange worker warm-up failed: %s", e)
-        # Ready: the pool's deadline starts now.
-        self.send(sender, WorkerIdle("warm-up", markets=markets))
-
-    def _gw(self) -> Gateway:
-        if self.gateway is None:
-            s = self.settings
-            assert s is not None
-            if s.environment == "simulator":
-                key, secret = s.paper_key, s.paper_secret
-            else:
-                key, secret = os.environ[s.api_key_env], os.environ[s.api_secret_env]
-            # The venue's client library (ccxt) is imported here, in the worker's process.
-            self.gateway = s.venue.open_gateway(s.environment, s.base_url,
-                                                Credentials(key, secret), s.timeout_ms)
-        return self.gateway
-
-    def receiveMsg_ExchangeRequest(self, msg: ExchangeRequest, sender: Any) -> None:
-        """Run the call; reply to the requester; tell the pool we are idle and what the
-        venue's last response said about the rate limits (X-MBX-* headers, 429/418)."""
-        result, failure = None, None
-        try:
-            gw = self._gw()
-            gw.begin_call()
-            result = gw.execute(msg.op)
-        except ExchangeError as e:
-            failure = e.failure
-        except Exception as e:  # noqa: BLE001 - a bug or an unparseable reply
-            # Not swallowed: the requester gets UNKNOWN_OUTCOME and looks the order up by its
-            # client id (placing) or retries (reads); the traceback is logged here.
-            log.exception("exchange call %s failed unexpectedly", type(msg.op).__name__)
-            failure = ExchangeFailure(FailureKind.UNKNOWN_OUTCOME, None, f"{type(e).__name__}: {e}")
-        usage = self.gateway.rate_usage() if self.gateway is not None else None
-        # The pool first: the requester's next request (a move once its stop is accepted)
-        # must not reach the pool before the counters of the reply that led to it.
-        self.send(sender, WorkerIdle(msg.request_id, usage))
-        self.send(msg.reply_to, ExchangeReply(msg.request_id, msg.op, result, failure))
-
-    def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender: Any) -> None:
-        """Is the parent (the pool) still alive?"""
-        if isinstance(msg.payload, ParentCheck):
-            self.check_parent(msg.payload)

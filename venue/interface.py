@@ -101,7 +101,8 @@ class ExchangeError(Exception):
 
 
 class Gateway(Protocol):
-    """Typed exchange operations over one exchange client (one per worker process)."""
+    """Typed exchange operations over one blocking exchange client, one call at a time
+    (`posguard check`, benches; the exchange worker uses AsyncGateway)."""
 
     def warm_up(self) -> int:
         """Load the market list; how many markets there are."""
@@ -115,6 +116,34 @@ class Gateway(Protocol):
 
     def rate_usage(self) -> RateUsage | None:
         """What the last call's response said about the rate limits."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one operation came to: its reply or its failure, and what its responses said
+    about the rate limits (of THIS operation's responses, whatever else was in flight)."""
+
+    result: Any
+    """The reply (venue/replies.py); None on failure, or for a lookup that found nothing."""
+    failure: ExchangeFailure | None
+    """Why it failed (its remedy group), None on success."""
+    usage: RateUsage | None
+    """The venue's counters from its last response, and its 429/418 refusal, if any."""
+
+
+class AsyncGateway(Protocol):
+    """Typed exchange operations over one asynchronous exchange client: many operations in
+    flight at once on the event loop that created it (one per exchange worker)."""
+
+    async def warm_up(self) -> int:
+        """Load the market list; how many markets there are."""
+
+    async def run(self, op: Any) -> Outcome:
+        """Run one operation (venue/requests.py). The venue's failures come back in the
+        Outcome; anything else (a bug) is raised. Placements are never retried."""
+
+    async def close(self) -> None:
+        """Close the client's connections."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,3 +213,9 @@ class Venue(ABC):
                      timeout_ms: int) -> Gateway:
         """A Gateway on a new client of the venue (call only in an exchange worker: this is
         where the client library is imported); `base_url` replaces the venue's REST host."""
+
+    async def open_async_gateway(self, environment: str, base_url: str | None,
+                                 credentials: Credentials, timeout_ms: int) -> AsyncGateway:
+        """An AsyncGateway on a new asynchronous client of the venue, bound to the running
+        event loop (call it on that loop, in an exchange worker)."""
+        raise NotImplementedError(f"{self.name}: no asynchronous gateway")

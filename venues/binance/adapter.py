@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from venue.hosts import VenueHosts
-from venue.interface import Capabilities, Credentials, Gateway, RateLimits, Venue
+from venue.interface import AsyncGateway, Capabilities, Credentials, Gateway, RateLimits, Venue
 from venue.requests import (
     CancelStop,
     FetchAccount,
@@ -105,3 +105,12 @@ class BinanceUsdm(Venue):
         return BinanceGateway(build_client(venue=environment, base_url=base_url,
                                            api_key=credentials.api_key,
                                            secret=credentials.secret, timeout_ms=timeout_ms))
+
+    async def open_async_gateway(self, environment: str, base_url: str | None,
+                                 credentials: Credentials, timeout_ms: int) -> AsyncGateway:
+        """An AsyncGateway over a new ccxt.async_support.binanceusdm on the running loop
+        (imports ccxt: exchange workers only)."""
+        from venues.binance.async_gateway import open_async_gateway
+        return await open_async_gateway(venue=environment, base_url=base_url,
+                                        api_key=credentials.api_key, secret=credentials.secret,
+                                        timeout_ms=timeout_ms)

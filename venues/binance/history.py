@@ -14,7 +14,7 @@ with what is known and no price (the symbol actor journals that close as unexpla
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Generator
 from dataclasses import replace
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -23,18 +23,17 @@ from venue.errors import FailureKind
 from venue.interface import ExchangeError
 from venue.replies import StopOutcome
 from venue.requests import StopRef
-
-Read = Callable[..., Any]
-"""Gateway._read: a safe-to-repeat call with retries (never into a 429/418)."""
+from venues.binance.calls import Call
 
 
-def stop_outcome(read: Read, client: Any, unified: str, ref: StopRef) -> StopOutcome:
-    """The history of one stop; a 429/418 is raised (the whole fetch waits and is retried)."""
+def stop_outcome(unified: str, ref: StopRef) -> Generator[Call, Any, StopOutcome]:
+    """The history of one stop, as a program of reads (venues/binance/operations.py); a
+    429/418 is raised (the whole fetch waits and is retried)."""
     params: dict[str, Any] = {"trigger": True}
     if ref.algo_id is None:
         params["clientAlgoId"] = ref.client_id
     try:
-        order = read(client.fetch_order, ref.algo_id, unified, params)
+        order = yield Call("fetch_order", (ref.algo_id, unified, params))
     except ExchangeError as e:
         return _unread(ref, e, "algo order")
     raw = order.get("info") or {}
@@ -45,7 +44,7 @@ def stop_outcome(read: Read, client: Any, unified: str, ref: StopRef) -> StopOut
     if child is None:
         return known
     try:
-        trades = read(client.fetch_my_trades, unified, None, None, {"orderId": child})
+        trades = yield Call("fetch_my_trades", (unified, None, None, {"orderId": child}))
     except ExchangeError as e:
         failed = _unread(ref, e, f"trades of order {child}")
         return _with(known, error=failed.error)

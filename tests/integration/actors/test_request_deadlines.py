@@ -91,9 +91,11 @@ def _shutdown(port: int) -> None:
         actor_system.shutdown("127.0.0.1", port, timeout_secs=SHUTDOWN_SECS)
 
 
-def settings(sim: Any, timeout_ms: int) -> ExchangeSettings:
+def settings(sim: Any, timeout_ms: int, in_flight: int = 64) -> ExchangeSettings:
+    """`in_flight` 1: the tests whose requests must queue behind busy workers."""
     return ExchangeSettings(sim.url, "simulator", sim.settings.api_key, sim.settings.api_secret,
-                            "UNUSED_KEY", "UNUSED_SECRET", timeout_ms, venue=BinanceUsdm())
+                            "UNUSED_KEY", "UNUSED_SECRET", timeout_ms, venue=BinanceUsdm(),
+                            max_in_flight=in_flight)
 
 
 def query(asys: Any, parent: Any) -> Seen:
@@ -143,8 +145,8 @@ def test_two_busy_workers_killed_at_once_have_every_request_answered_and_new_one
     # Arrange: both workers inside a held call, a third request queued behind them; the
     # pool hears of only the first death (as in the field)
     asys = bare_system
-    parent, seen = start_pool(asys, OneNoticePool, PoolInit(settings(sim, 5000), 2, 250, 1000,
-                                                            deadline_secs=30))
+    parent, seen = start_pool(asys, OneNoticePool, PoolInit(settings(sim, 5000, 1), 2, 250,
+                                                            1000, deadline_secs=30))
     first = worker_pids(seen)
     hold_next_lookups(sim_control, 2, hold_ms=20_000)
     for rid in ("busy-1", "busy-2", "queued"):
@@ -212,7 +214,8 @@ def test_a_pool_asked_to_exit_answers_what_it_queued_and_starts_no_process(
     # Arrange: its one worker inside a held call (ccxt gives up after 2 s, the read's retry
     # then succeeds), one request queued behind it
     asys = bare_system
-    parent, seen = start_pool(asys, ExchangePool, PoolInit(settings(sim, 2000), 1, 250, 1000))
+    parent, seen = start_pool(asys, ExchangePool, PoolInit(settings(sim, 2000, 1), 1, 250,
+                                                           1000))
     pool_pid = next(pid for kind, pid in seen.started if kind == "exchange_pool")
     hold_next_lookups(sim_control, 1, hold_ms=20_000)
     asys.ask(parent, Submit("busy", lookup(1)), ASK)

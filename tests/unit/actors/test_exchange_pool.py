@@ -1,8 +1,10 @@
-"""The exchange pool and worker actors (actors/exchange_worker.py), driven without Thespian:
-their handlers are called directly, sends and timers recorded, the clock faked."""
+"""The exchange pool (actors/exchange_worker.py), driven without Thespian: its handlers are
+called directly, sends and timers recorded, the clock faked. The worker's own tests are in
+test_async_worker.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 from datetime import timedelta
@@ -10,11 +12,10 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
-import ccxt
 import pytest
 from thespian.actors import WakeupMessage
 
-from actors.exchange_worker import ExchangePool, ExchangeWorker
+from actors.exchange_worker import ExchangePool
 from actors.messages import (
     AccountLimits,
     CancelStop,
@@ -26,15 +27,12 @@ from actors.messages import (
     FetchLimits,
     FetchSymbol,
     LimitsRetry,
-    LookupOrder,
     PlaceStop,
     PoolInit,
     RateUsage,
     Started,
     WorkerIdle,
 )
-from venues.binance.gateway import Gateway
-from tests.fakes.ccxt_client import FakeClient
 from venues.binance import BinanceUsdm
 
 D = Decimal
@@ -51,7 +49,7 @@ class PoolHarness:
     """An ExchangePool with recorded sends/timers, fake workers w0.. and a settable clock."""
 
     def __init__(self, workers: int = 1, per_10s: int = 250, per_min: int = 1000,
-                 deadline_secs: float = 30.0) -> None:
+                 deadline_secs: float = 30.0, in_flight: int = 1) -> None:
         self.now = 0.0
         self.sent: list[tuple[Any, Any]] = []
         self.timers: list[tuple[float, Any]] = []
@@ -71,7 +69,10 @@ class PoolHarness:
         pool.alive = lambda pid: pid not in self.dead
         pool.end = self.ended.append
         self.pool = pool
-        pool.receiveMsg_PoolInit(PoolInit(SETTINGS, workers, per_10s, per_min,
+        # One request per worker unless asked (the budget and dispatch tests are about order,
+        # not capacity); test_exchange_pool_inflight.py gives workers room for many.
+        settings = dataclasses.replace(SETTINGS, max_in_flight=in_flight)
+        pool.receiveMsg_PoolInit(PoolInit(settings, workers, per_10s, per_min,
                                           deadline_secs=deadline_secs), "supervisor")
         for name in list(self.created):
             self.ready(name)
@@ -107,7 +108,11 @@ class PoolHarness:
     def submit(self, op: Any, rid: str) -> None:
         self.pool.receiveMsg_ExchangeRequest(ExchangeRequest(rid, op, "symbol"), "symbol")
 
-    def idle(self, worker: str, usage: RateUsage | None, rid: str = "x") -> None:
+    def idle(self, worker: str, usage: RateUsage | None, rid: str | None = None) -> None:
+        """`worker` finished request `rid` (default: the oldest it holds)."""
+        if rid is None:
+            w = self.pool.workers.get(worker)
+            rid = w.jobs[0][0].request_id if w is not None and w.jobs else "x"
         self.pool.receiveMsg_WorkerIdle(WorkerIdle(rid, usage), worker)
 
     def wake(self, at: float) -> None:
@@ -183,7 +188,7 @@ def test_a_418_holds_every_request_until_the_ban_ends_and_logs_an_alert(caplog):
     h.wake(119.0)
     assert h.sent_ids() == ["fetch"]
     h.wake(120.0)
-    assert h.sent_ids() == ["fetch", "cancel"]  # one worker: the stop goes next
+    assert h.sent_ids() == ["fetch", "stop-2"]  # one worker: the stop first (PROTECT lane)
 
 
 def test_a_cancel_queued_behind_reads_goes_to_the_next_free_worker():
@@ -212,54 +217,3 @@ def test_a_timer_is_armed_again_only_when_something_may_go_earlier_than_the_pend
     h.pool.pacer.gauge.observe(h.now, 1500)
     h.submit(FetchSymbol("SOLUSDT"), "fetch-2")
     assert len(h.timers) == armed + 1 and 0 < h.timers[-1][0] < 10.0
-
-
-# --------------------------------------------------------------------------- worker
-
-
-def worker_with(client: FakeClient) -> tuple[ExchangeWorker, list[tuple[Any, Any]]]:
-    sent: list[tuple[Any, Any]] = []
-    w = ExchangeWorker()
-    w.gateway = Gateway(client, sleep=lambda s: None)  # type: ignore[arg-type]
-    w.send = lambda to, msg: sent.append((to, msg))  # type: ignore[method-assign]
-    return w, sent
-
-
-def test_the_worker_returns_the_venues_counters_to_the_pool_with_each_result():
-    client = FakeClient().on("fetch_order", {"info": {"clientOrderId": "c", "status": "NEW"}},
-                             {"X-MBX-USED-WEIGHT-1M": "77"})
-    w, sent = worker_with(client)
-
-    w.receiveMsg_ExchangeRequest(ExchangeRequest("r1", LookupOrder("BTCUSDT", "c", False),
-                                                 "symbol"), "pool")
-
-    (to_pool, idle), (to_symbol, reply) = sent
-    assert to_symbol == "symbol" and isinstance(reply, ExchangeReply) and reply.failure is None
-    assert to_pool == "pool" and idle == WorkerIdle("r1", RateUsage(77, None, None))
-
-
-def test_the_worker_passes_a_429_and_its_retry_after_to_the_pool_and_the_requester():
-    client = FakeClient().on("fetch_order", ccxt.DDoSProtection(
-        'binanceusdm 429 Too Many Requests {"code":-1003,"msg":"Too much request weight."}'),
-        {"Retry-After": "6", "X-MBX-USED-WEIGHT-1M": "2400"})
-    w, sent = worker_with(client)
-
-    w.receiveMsg_ExchangeRequest(ExchangeRequest("r1", LookupOrder("BTCUSDT", "c", False),
-                                                 "symbol"), "pool")
-
-    (_, idle), (_, reply) = sent
-    assert reply.failure.kind is FailureKind.TEMPORARY and reply.failure.retry_after_ms == 6000
-    assert idle.usage == RateUsage(2400, None, None, 429, -1003, 6000)
-
-
-def test_the_pool_hears_of_the_venues_counters_before_the_requester_hears_of_the_result():
-    # The requester's next request (e.g. a move after its stop was accepted) must not reach
-    # the pool before the counters of the reply that caused it.
-    client = FakeClient().on("fetch_order", {"info": {"clientOrderId": "c"}},
-                             {"X-MBX-ORDER-COUNT-10S": "5"})
-    w, sent = worker_with(client)
-
-    w.receiveMsg_ExchangeRequest(ExchangeRequest("r1", LookupOrder("BTCUSDT", "c", False),
-                                                 "symbol"), "pool")
-
-    assert [to for to, _ in sent] == ["pool", "symbol"]

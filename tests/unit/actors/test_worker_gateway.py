@@ -16,8 +16,11 @@ from venues.binance import BinanceUsdm
 
 
 class _Gateway:
-    def warm_up(self) -> int:
+    async def warm_up(self) -> int:
         return 3
+
+    async def close(self) -> None:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +29,8 @@ class _RecordingVenue(BinanceUsdm):
 
     opened: list[Any]
 
-    def open_gateway(self, environment: str, base_url: str | None, credentials: Credentials,
-                     timeout_ms: int) -> Any:
+    async def open_async_gateway(self, environment: str, base_url: str | None,
+                                 credentials: Credentials, timeout_ms: int) -> Any:
         self.opened.append((environment, base_url, credentials, timeout_ms))
         return _Gateway()
 
@@ -36,7 +39,10 @@ def _init(worker: ExchangeWorker, settings: ExchangeSettings) -> list[tuple[Any,
     sent: list[tuple[Any, Any]] = []
     worker.send = lambda to, msg: sent.append((to, msg))  # type: ignore[method-assign]
     worker.watch_parent = lambda parent: None  # type: ignore[method-assign]
-    worker.receiveMsg_WorkerInit(WorkerInit(settings), "pool")
+    try:
+        worker.receiveMsg_WorkerInit(WorkerInit(settings), "pool")
+    finally:
+        worker.stop_io()  # its event loop thread
     return sent
 
 
