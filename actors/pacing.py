@@ -20,7 +20,8 @@ by this engine before a restart, use up the budget as well. Past a limit the ven
   weight is left to protective work (cancels, lookups), which waits only near the limit
   (PROTECTIVE_CAP: requests in flight on other workers are not in any header yet);
 - a share of the order budget (OPEN_RESERVE) is kept for stops and closes: opens never take
-  the last orders of a window.
+  the last orders of a window; a larger share (MOVE_RESERVE) is kept from stop moves, so a
+  new or grown position's stop always finds budget however many trails are moving.
 
 Times are seconds on the caller's monotonic clock (the pool passes time.monotonic()), so tests
 drive everything with plain numbers. Nothing here is ever dropped, only delayed.
@@ -41,6 +42,7 @@ from actors.messages import (
     PlaceStop,
     PoolStatus,
     RateUsage,
+    StopPurpose,
 )
 from venue.interface import RateLimits
 
@@ -54,6 +56,10 @@ requests other workers have in flight, not yet in any header (a 429 on weight ho
 everything, and requests that still arrive inside its Retry-After earn a 418)."""
 OPEN_RESERVE = 0.1
 """Share of each order window that opens may not use (kept for stops and closes)."""
+MOVE_RESERVE = 0.2
+"""Share of each order window that stop moves may not use (kept for first stops, resizes,
+restores and closes: protection of a position with no stop of its size never waits for
+trails; and above opens' share, so the opens that need those stops are not starved either)."""
 DEFAULT_RETRY_AFTER_SECS = 1.0
 """A 429 without Retry-After (Binance always sends one; a proxy or a fault might not): wait
 this long, doubled for each further refusal in a row (up to MAX_DEFAULT_RETRY_SECS)."""
@@ -90,6 +96,11 @@ class Throttled:
 def is_placing(op: Any) -> bool:
     """True for an order placement (counts on X-MBX-ORDER-COUNT-*)."""
     return isinstance(op, PlaceMarket | PlaceStop)
+
+
+def is_move(op: Any) -> bool:
+    """True for a stop move: a tighter stop for a position whose stop rests (may wait)."""
+    return isinstance(op, PlaceStop) and op.purpose is StopPurpose.MOVE
 
 
 def is_protective(op: Any) -> bool:
@@ -167,18 +178,30 @@ class OrderBudget:
             out.append(n + (others if now - at < window else 0))
         return out[0], out[1]
 
-    def wait_secs(self, now: float, reserve: int = 0) -> float:
+    def reserves(self, share: float) -> tuple[int, int]:
+        """`share` of each window's limit, in orders (what MOVE_RESERVE keeps back)."""
+        return int(self._limits[0] * share), int(self._limits[1] * share)
+
+    def room(self, now: float, reserve: tuple[int, int] = (0, 0)) -> int:
+        """How many orders may go now in both windows (`reserve`: orders of each window
+        they may not use); 0 when none."""
+        used = self.used(now)
+        return max(0, min(max(limit - r, 1) - n for limit, r, n
+                          in zip(self._limits, reserve, used, strict=True)))
+
+    def wait_secs(self, now: float, reserve: int | tuple[int, int] = 0) -> float:
         """0 if an order may go now, else how long until one may (`reserve`: orders of each
-        window this one may not use)."""
+        window this one may not use; one figure for both, or one per window)."""
         self._prune(now)
         wait = 0.0
         short, long = self._windows
-        for window, limit, own in ((short, self._limits[0], self._sent_10s),
-                                   (long, self._limits[1], self._sent)):
+        per_window = reserve if isinstance(reserve, tuple) else (reserve, reserve)
+        for window, limit, own, kept in ((short, self._limits[0], self._sent_10s, per_window[0]),
+                                         (long, self._limits[1], self._sent, per_window[1])):
             at, others = self._others.get(window, (0.0, 0))
             if now - at >= window:
                 others = 0
-            allowed = max(limit - reserve, 1)
+            allowed = max(limit - kept, 1)
             excess = len(own) + others - allowed + 1
             if excess > 0:
                 # window - (now - t), not t + window - now: the same float expression as the
@@ -293,12 +316,21 @@ class Pacer:
         wait = max((self.paused_until.get(s, 0.0) - now for s in scopes), default=0.0)
         if placing:
             per_10s = self.budget.limits[0]
-            reserve = 0 if protective else int(per_10s * OPEN_RESERVE)
+            reserve: int | tuple[int, int] = 0 if protective else int(per_10s * OPEN_RESERVE)
+            if is_move(op):
+                reserve = self.budget.reserves(MOVE_RESERVE)
             wait = max(wait, self.budget.wait_secs(now, reserve))
         weight = self.weight_of(op)
         if weight:
             wait = max(wait, self.gauge.wait_secs(now, weight, protective=protective))
         return max(wait, 0.0)
+
+    def move_room(self, now: float, probe: Any) -> int:
+        """How many stop moves may go now (`probe`: a move, for its pauses and weight): the
+        order budget less MOVE_RESERVE, 0 while a pause or the weight holds a move."""
+        if self.wait_secs(probe, now) > 0:
+            return 0
+        return self.budget.room(now, self.budget.reserves(MOVE_RESERVE))
 
     def weight_of(self, op: Any) -> int:
         """The op's request weight on the venue's counter (its adapter's table)."""

@@ -22,7 +22,7 @@ from typing import Any
 from thespian.actors import ActorExitRequest, WakeupMessage
 
 from actors import tally
-from actors.deadlines import Deadlines, InFlight
+from actors.deadlines import Deadlines, InFlight, Settled
 from actors.lifecycle import Lifecycle
 from actors.log import ActorLogger
 from actors.messages import (
@@ -36,6 +36,8 @@ from actors.messages import (
     Forward,
     LookupOrder,
     MarkPrice,
+    MoveDeferred,
+    MoveGrant,
     OpenPosition,
     OrderUpdate,
     ParentCheck,
@@ -255,6 +257,17 @@ class SymbolActor(ViewPush, Deadlines, Lifecycle):
                 self.rules = MarketRules(r.tick_size, r.step_size, r.min_qty)
         self._event(trigger, msg)
 
+    def receiveMsg_MoveDeferred(self, msg: MoveDeferred, sender: Any) -> None:
+        """The pool did not send our stop move (the order budget binds): it answers the
+        request (its deadline is settled) and we wish for the move instead."""
+        if self.inflight.settle(msg.request_id) in (Settled.LATE, Settled.DUPLICATE):
+            return  # declared lost already: its lookup settles it
+        self._event(Trigger.MOVE_DEFERRED, msg)
+
+    def receiveMsg_MoveGrant(self, msg: MoveGrant, sender: Any) -> None:
+        """The pool has budget for the move we wished for."""
+        self._event(Trigger.MOVE_GRANT, msg)
+
     def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender: Any) -> None:
         """A retry timer, the request deadlines' timer, or the parent check."""
         if isinstance(msg.payload, ParentCheck):
@@ -369,6 +382,8 @@ class SymbolActor(ViewPush, Deadlines, Lifecycle):
                 self._refresh_later()
         for op in step.requests:
             self.send_request(self.init.pool, new_id(), op)
+        for notice in step.notices:  # MoveWanted: nothing answers it, so no deadline
+            self.send(self.init.pool, notice)
         if step.refetch:
             self.fetch_id = new_id()
             # fetch_op names our stops: a position found closed is explained by their history.

@@ -21,8 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from actors.machine import accepted, commands, coverage, market, replies, stream, timers
-from actors.machine.trailing import TRAILING
+from actors.machine import accepted, commands, coverage, market, moves, replies, stream, timers
 from actors.machine.core import (
     STABLE,
     Context,
@@ -33,6 +32,7 @@ from actors.machine.core import (
     ignored,
     is_trailing,
 )
+from actors.machine.trailing import TRAILING
 from actors.symbol_state import State, SymbolState
 
 __all__ = ["STABLE", "TABLE", "Context", "IllegalTransition", "Row", "Step", "Trigger",
@@ -167,6 +167,13 @@ BY_TRIGGER: dict[Trigger, dict[State, Row]] = {
         **rows(NOT_PLACING, replies.trailing_lookup_not_placing, SAME, RECONCILING)},
     Trigger.SNAPSHOT: rows((RECONCILING,), replies.snapshot, RECONCILING, QUARANTINED, FLAT,
                            PROTECTED, MOVING_STOP, OPEN_UNPROTECTED),
+    # ---- the order budget's scheduler (actors/dispatch.py, actors/machine/moves.py): a move
+    # the pool did not send, and the grant of one wished for
+    Trigger.MOVE_DEFERRED: {**rows(ALL, moves.move_deferred_elsewhere, SAME),
+                            **rows((MOVING_STOP,), moves.move_deferred,
+                                   PROTECTED, MOVING_STOP, OPEN_UNPROTECTED)},
+    Trigger.MOVE_GRANT: {**rows(ALL, moves.grant_declined, SAME),
+                         **rows((PROTECTED,), moves.move_granted, PROTECTED, MOVING_STOP)},
     # ---- retry timers. QUARANTINED: timers armed before the quarantine send nothing,
     # except that a position with no resting stop keeps being protected (coverage.py).
     Trigger.RETRY: {**rows(ALL, timers.retry, SAME),

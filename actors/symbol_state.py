@@ -80,6 +80,16 @@ class ReconcileProgress:
 
 
 @dataclass(frozen=True, slots=True)
+class MoveWish:
+    """PROTECTED, and a stop move the exchange pool deferred (the order budget binds): the
+    old stop rests (nothing was sent), and the symbol tells the pool its urgency on each mark
+    tick until the pool grants a move (actors/dispatch.py, actors/machine/moves.py)."""
+
+    since_ms: int
+    """When the move was first deferred (engine ms)."""
+
+
+@dataclass(frozen=True, slots=True)
 class SymbolState:
     """Everything a symbol actor knows; the snapshot is exactly this."""
 
@@ -119,6 +129,10 @@ class SymbolState:
     # when the position or any order of ours last changed: the sweep's stop check ignores an
     # exchange read older than this (it cannot show what changed after it)
     orders_changed_ms: int = 0
+    # a move deferred by the pool, wished for until granted (None: none). Persisted with the
+    # rest, but a restart needs none of it: the pool forgets wishes, and the next tick in
+    # PROTECTED wishes again (or places, if the budget has room).
+    move_wish: MoveWish | None = None
 
     def replace(self, **changes: Any) -> SymbolState:
         """A copy with `changes` applied."""
@@ -172,6 +186,7 @@ def to_dict(s: SymbolState) -> dict[str, Any]:
         "release_on_stop": s.release_on_stop,
         "unprotected_since_ms": s.unprotected_since_ms,
         "unprotected_alerts": s.unprotected_alerts, "orders_changed_ms": s.orders_changed_ms,
+        "move_wish": None if s.move_wish is None else {"since_ms": s.move_wish.since_ms},
     }
 
 
@@ -208,7 +223,12 @@ def from_dict(d: dict[str, Any]) -> SymbolState:
         reconcile=_progress_in(d), release_on_stop=_release_in(d),
         unprotected_since_ms=d.get("unprotected_since_ms"),
         unprotected_alerts=d.get("unprotected_alerts", 0),
-        orders_changed_ms=d.get("orders_changed_ms", 0))
+        orders_changed_ms=d.get("orders_changed_ms", 0),
+        move_wish=_wish_in(d.get("move_wish")))
+
+
+def _wish_in(d: dict[str, Any] | None) -> MoveWish | None:
+    return None if d is None else MoveWish(int(d["since_ms"]))
 
 
 def _progress_in(d: dict[str, Any]) -> ReconcileProgress:

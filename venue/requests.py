@@ -3,8 +3,9 @@ to a worker inside an ExchangeRequest)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import Enum, unique
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,19 @@ class PlaceMarket:
     """Deterministic client order id."""
     reduce_only: bool
     """True for closes: never increases the position."""
+
+
+@unique
+class StopPurpose(Enum):
+    """Why a stop is placed: the exchange pool schedules by it (actors/dispatch.py). Only a
+    MOVE (the managed trail tightening a stop that rests) may be deferred or wait for budget
+    behind protection; every other purpose protects a position that has no stop of its size."""
+
+    FIRST = "first"      # a position's first stop (none rests)
+    RESTORE = "restore"  # the resting stop was lost, refused or missing at a reconcile
+    RESIZE = "resize"    # the position changed size: its stop is re-placed for the new size
+    AGAIN = "again"      # the same order re-sent after an unknown outcome (same client id)
+    MOVE = "move"        # the trail tightens a stop that rests
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +59,8 @@ class PlaceStop:
     """TRAILING_STOP_MARKET callback rate, percent."""
     activate_price: Decimal | None = None
     """TRAILING_STOP_MARKET activation price."""
+    purpose: StopPurpose = field(default=StopPurpose.FIRST, compare=False)
+    """Why it is placed (scheduling only: not part of the order, so not compared)."""
 
 
 @dataclass(frozen=True, slots=True)

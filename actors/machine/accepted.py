@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from actors.machine import moves
 from actors.machine.core import Context, Step, fetch_again, note_event_time, succeeded
 from actors.machine.slot import Slot
 from actors.machine.stop import STOP
@@ -44,8 +45,9 @@ def _quarantined(slot: Slot, s: SymbolState, event: Any, ctx: Context) -> Step:
 
 
 def stop_accepted(s: SymbolState, event: Any, ctx: Context) -> Step:
-    """Our stop rests: PROTECTED (a replaced one is cancelled now, new-first)."""
-    return _accepted(STOP, s, event, ctx)
+    """Our stop rests: PROTECTED (a replaced one is cancelled now, new-first); a move the
+    trail has already outrun is followed by the next one at once (moves.again)."""
+    return moves.again(_accepted(STOP, s, event, ctx), ctx)
 
 
 def stop_accepted_late(s: SymbolState, event: Any, ctx: Context) -> Step:

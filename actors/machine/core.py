@@ -49,7 +49,7 @@ TRANSIENT = (FailureKind.TEMPORARY, FailureKind.UNKNOWN_OUTCOME)
 class Trigger(Enum):
     """Everything that can happen to a symbol actor.
 
-    The shell sends the first fifteen. The rest are finer triggers `handle` derives from an
+    The shell sends the first seventeen. The rest are finer triggers `handle` derives from an
     event or reply by the client id it names (symbol_machine.refine), so that one row says
     what, say, a fill of our stop does, instead of one handler asking whose order it was.
     """
@@ -69,6 +69,10 @@ class Trigger(Enum):
     SNAPSHOT = "snapshot"
     RETRY = "retry"
     STOP_CHECK = "stop_check"
+    MOVE_DEFERRED = "move_deferred"
+    """The pool did not send our stop move (the order budget binds): actors/dispatch.py."""
+    MOVE_GRANT = "move_grant"
+    """The pool has budget for the move we wished for: place it at the latest target."""
     # ORDER, by whose order it is
     OPEN_ORDER_UPDATE = "open_order_update"
     CLOSE_FILL = "close_fill"
@@ -138,6 +142,9 @@ class Step:
     """The shell logs this as an ALERT (log.critical): the position is unprotected."""
     retry_op: Any = None
     """With retry_after_ms: the operation the RETRY trigger carries (None: the replied one)."""
+    notices: tuple[Any, ...] = ()
+    """Messages for the exchange pool that are not exchange requests (MoveWanted): sent
+    after the row is durable, with no deadline (nothing is answered)."""
 
 
 STABLE = (State.FLAT, State.PROTECTED)
@@ -195,7 +202,7 @@ def go_flat(s: SymbolState, reason: str, spent: str | None = None
     # A pending stop without an algo id is still in flight: its reply cleans it up.
     return s.replace(state=State.FLAT, side=None, qty=Decimal(0), entry_price=None,
                      stop=None, pending_stop=None, trailing=None, pending_trailing=None,
-                     trail=None, close_order=None,
+                     trail=None, close_order=None, move_wish=None,
                      stop_failures=0, adopted=False,
                      last_error=None if reason == "closed" else s.last_error), ops
 

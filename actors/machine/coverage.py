@@ -30,7 +30,7 @@ from typing import Any
 
 from actors.machine.core import Context, Step, attempt_delay_ms, limit_ms
 from actors.machine.slot import again_at, place_stop
-from actors.messages import PlaceStop, StopCheck
+from actors.messages import PlaceStop, StopCheck, StopPurpose
 from actors.protection import Side
 from actors.symbol_state import State, SymbolState
 
@@ -114,7 +114,8 @@ def _attempt_op(s: SymbolState, ctx: Context) -> PlaceStop | None:
     """The RETRY payload that continues the pending stop's attempt (None: start a new one)."""
     if s.pending_stop is None or s.side is None or ctx.rules is None:
         return None
-    return place_stop(s, ctx, again_at(s, ctx), client_id=s.pending_stop.client_id)[1]
+    return place_stop(s, ctx, again_at(s, ctx), purpose=StopPurpose.AGAIN,
+                      client_id=s.pending_stop.client_id)[1]
 
 
 # --------------------------------------------------------------------------- the sweep

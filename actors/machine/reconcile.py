@@ -20,7 +20,7 @@ from actors.machine import trailing
 from actors.machine.core import Context, Step, cancel_ops, on_tick, payload, side_of
 from actors.machine.slot import place_stop, protect, resize_trigger
 from actors.machine.stop import STOP
-from actors.messages import OrderInfo, SymbolSnapshot
+from actors.messages import OrderInfo, StopPurpose, SymbolSnapshot
 from actors.protection import initial_trail_state
 from actors.symbol_state import ReconcileProgress, State, StopOrder, SymbolState
 
@@ -66,7 +66,7 @@ def reconcile_with(s: SymbolState, snap: SymbolSnapshot | None, ctx: Context) ->
     keep = STOP.pick(s, stops)
     extras = [_as_stop(o) for o in stops if o is not keep]
     if keep is None:
-        new, ops = protect(known.replace(stop=None), ctx)
+        new, ops = protect(known.replace(stop=None), ctx, StopPurpose.RESTORE)
         kind = "position_adopted" if adopted else (
             "stop_missing_replaced" if s.stop is not None else "open_recovered")
         step = Step(new, kind, {**info, "trigger": str(new.pending_stop.trigger_price)
@@ -95,7 +95,8 @@ def _keep_stop(s: SymbolState, keep: OrderInfo, extras: list[StopOrder], ctx: Co
         # For the size the position has now, priced from its (average) entry until trailing
         # is on (then the trailed stop stays where it is).
         new, op = place_stop(new, ctx, resize_trigger(new, ctx, keep.trigger_price
-                                                      or trail.stop_price))
+                                                      or trail.stop_price),
+                             purpose=StopPurpose.RESIZE)
         new = new.replace(state=State.MOVING_STOP)
         ops = [*ops, op]
         kind = "stop_resize_requested"

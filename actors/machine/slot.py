@@ -41,7 +41,14 @@ from actors.machine.core import (
     payload,
     succeeded,
 )
-from actors.messages import ExchangeFailure, ExchangeReply, FailureKind, OrderInfo, PlaceStop
+from actors.messages import (
+    ExchangeFailure,
+    ExchangeReply,
+    FailureKind,
+    OrderInfo,
+    PlaceStop,
+    StopPurpose,
+)
 from actors.protection import (
     TrailState,
     closing_order_side,
@@ -54,9 +61,10 @@ from venue.vocab import OrderKind
 # --------------------------------------------------------------------------- placing
 
 
-def place_stop(s: SymbolState, ctx: Context, trigger: Decimal, *,
+def place_stop(s: SymbolState, ctx: Context, trigger: Decimal, *, purpose: StopPurpose,
                client_id: str | None = None) -> tuple[SymbolState, PlaceStop]:
-    """Make a full-size reduce-only stop at `trigger`; record it as pending."""
+    """Make a full-size reduce-only stop at `trigger`; record it as pending (`purpose`: how
+    the pool schedules it, actors/dispatch.py). Any wish for a move is settled by it."""
     assert s.side is not None
     counter = s.order_counter
     trigger = on_tick(trigger, ctx.rules)
@@ -64,9 +72,9 @@ def place_stop(s: SymbolState, ctx: Context, trigger: Decimal, *,
         client_id, counter = next_client_id(s, ctx, Purpose.STOP)
     op = PlaceStop(symbol=s.symbol, side=closing_order_side(s.side), qty=s.qty,
                    client_id=client_id, order_type=OrderKind.STOP, trigger_price=trigger,
-                   working_type=ctx.policy.working_type)
+                   working_type=ctx.policy.working_type, purpose=purpose)
     pending = StopOrder(client_id, None, trigger, s.qty, OrderKind.STOP)
-    return s.replace(pending_stop=pending, order_counter=counter), op
+    return s.replace(pending_stop=pending, order_counter=counter, move_wish=None), op
 
 
 def current_trail(s: SymbolState, ctx: Context) -> TrailState:
@@ -98,10 +106,11 @@ def again_at(s: SymbolState, ctx: Context) -> Decimal:
     return resize_trigger(s, ctx, p.trigger_price)
 
 
-def protect(s: SymbolState, ctx: Context) -> tuple[SymbolState, list[Any]]:
+def protect(s: SymbolState, ctx: Context, purpose: StopPurpose = StopPurpose.FIRST
+            ) -> tuple[SymbolState, list[Any]]:
     """Position known, no stop: place the stop the policy asks for (OPEN_UNPROTECTED)."""
     trail = current_trail(s, ctx)
-    s, op = place_stop(s.replace(trail=trail), ctx, trail.stop_price)
+    s, op = place_stop(s.replace(trail=trail), ctx, trail.stop_price, purpose=purpose)
     return s.replace(state=State.OPEN_UNPROTECTED), [op]
 
 

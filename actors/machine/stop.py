@@ -22,7 +22,14 @@ from actors.machine.core import (
     quarantine,
 )
 from actors.machine.slot import Slot, again_at, place_stop, protect, resize_trigger
-from actors.messages import AlgoUpdate, ExchangeFailure, ExchangeReply, FailureKind, PlaceStop
+from actors.messages import (
+    AlgoUpdate,
+    ExchangeFailure,
+    ExchangeReply,
+    FailureKind,
+    PlaceStop,
+    StopPurpose,
+)
 from actors.protection import accept_move
 from actors.symbol_state import State, StopOrder, SymbolState
 from venue.vocab import OrderKind, OrderStatus
@@ -65,7 +72,8 @@ class StopSlot(Slot):
 
     def _again_for_size(self, s: SymbolState, placed: StopOrder, ctx: Context
                         ) -> tuple[SymbolState, PlaceStop]:
-        new, op = place_stop(s, ctx, resize_trigger(s, ctx, placed.trigger_price))
+        new, op = place_stop(s, ctx, resize_trigger(s, ctx, placed.trigger_price),
+                             purpose=StopPurpose.RESIZE)
         return new.replace(state=State.MOVING_STOP), op
 
     def _failure_info(self, op: PlaceStop, f: ExchangeFailure) -> dict[str, Any]:
@@ -89,7 +97,8 @@ class StopSlot(Slot):
 
     def _again(self, s: SymbolState, p: StopOrder, ctx: Context
                ) -> tuple[SymbolState, PlaceStop]:
-        return place_stop(s, ctx, again_at(s, ctx), client_id=p.client_id)
+        return place_stop(s, ctx, again_at(s, ctx), purpose=StopPurpose.AGAIN,
+                          client_id=p.client_id)
 
     def _unresolved(self, s: SymbolState, info: dict[str, Any]) -> Step:
         return Step(s.replace(state=State.RECONCILING), "stop_unresolved", info, refetch=True)
@@ -144,6 +153,6 @@ def resting_stop_event(s: SymbolState, ev: AlgoUpdate, ctx: Context, *,
         lost = s.replace(stop=None, last_error=f"stop {ev.client_id} {ev.status} on exchange")
         if not replace_lost:
             return Step(lost, "stop_lost", payload(status=ev.status))
-        new, ops = protect(lost, ctx)
+        new, ops = protect(lost, ctx, StopPurpose.RESTORE)
         return Step(new, "stop_lost", payload(status=ev.status), requests=tuple(ops))
     return None

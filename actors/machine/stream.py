@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from actors import client_ids
-from actors.machine import trailing
+from actors.machine import moves, trailing
 from actors.machine.core import (
     Context,
     Step,
@@ -25,7 +25,7 @@ from actors.machine.core import (
 from actors.machine.slot import place_stop, protect_new, resize_trigger
 from actors.machine.stop import resting_stop_event
 from actors.machine.trailing import resting_trailing_event
-from actors.messages import AlgoUpdate, MarkPrice, OrderUpdate, PositionUpdate
+from actors.messages import AlgoUpdate, MarkPrice, OrderUpdate, PositionUpdate, StopPurpose
 from actors.protection import Side, on_mark
 from actors.symbol_state import State, StopOrder, SymbolState
 from venue.vocab import ExecType, OrderKind, OrderStatus
@@ -53,10 +53,14 @@ def follow_mark(s: SymbolState, ev: MarkPrice, ctx: Context) -> Step:
 
 
 def move_on_mark(s: SymbolState, ev: MarkPrice, ctx: Context) -> Step:
-    """PROTECTED: the managed trail may move the stop (the new stop first, MOVING_STOP)."""
+    """PROTECTED: the managed trail may move the stop (the new stop first, MOVING_STOP);
+    with a move deferred by the pool (MoveWish) only the wish is updated (moves.py)."""
+    if s.move_wish is not None:
+        return moves.wish_on_mark(s, ev, ctx)
     s, d = _trail_on_mark(s, ev, ctx)
     if d is not None and d.move_to is not None and s.stop is not None:
-        new, op = place_stop(s.replace(trail=d.state), ctx, d.move_to)
+        new, op = place_stop(s.replace(trail=d.state), ctx, d.move_to,
+                             purpose=StopPurpose.MOVE)
         return Step(new.replace(state=State.MOVING_STOP), "stop_move_requested",
                     payload(peak=d.state.peak, old=s.stop.trigger_price, new=d.move_to,
                             client_id=op.client_id, mark=ev.price), requests=(op,))
@@ -150,7 +154,8 @@ def _position_changed(s: SymbolState, ev: PositionUpdate, ctx: Context, *,
         changed, ops = trailing.resize(changed, ctx)
     if resize_stop and s.stop is not None and qty != s.stop.qty:
         # Priced for the position as it is now: from the average entry until trailing is on.
-        new, op = place_stop(changed, ctx, resize_trigger(changed, ctx, s.stop.trigger_price))
+        new, op = place_stop(changed, ctx, resize_trigger(changed, ctx, s.stop.trigger_price),
+                             purpose=StopPurpose.RESIZE)
         return Step(new.replace(state=State.MOVING_STOP), "stop_resize_requested",
                     {**info, "client_id": op.client_id}, requests=(op, *ops))
     if ops:

@@ -19,7 +19,7 @@ from actors.machine.core import (
 )
 from actors.machine.coverage import overdue_alert
 from actors.machine.slot import again_at, place_stop, place_trailing, protect
-from actors.messages import CancelStop, FetchSymbol, LookupOrder, PlaceStop
+from actors.messages import CancelStop, FetchSymbol, LookupOrder, PlaceStop, StopPurpose
 from actors.symbol_state import State, SymbolState
 
 
@@ -52,7 +52,8 @@ def _retry_place(s: SymbolState, op: PlaceStop, ctx: Context) -> Step | None:
     if trailing:
         new, again = place_trailing(s, ctx, again=p)
     else:
-        new, again = place_stop(s, ctx, again_at(s, ctx), client_id=p.client_id)
+        new, again = place_stop(s, ctx, again_at(s, ctx), purpose=StopPurpose.AGAIN,
+                                 client_id=p.client_id)
     return Step(new, "retry", payload(op="PlaceStop", client_id=op.client_id, qty=new.qty),
                 requests=(again,))
 
@@ -80,7 +81,7 @@ def retry_while_quarantined(s: SymbolState, op: Any, ctx: Context) -> Step | Non
                     alert=overdue_alert(s, ctx, since))
     p = s.pending_stop
     if p is None:
-        new, ops = protect(s, ctx)
+        new, ops = protect(s, ctx, StopPurpose.RESTORE)
         return Step(new.replace(state=State.QUARANTINED), "protection_retry",
                     payload(client_id=new.pending_stop.client_id if new.pending_stop else None,
                             attempt=s.stop_failures + 1), requests=tuple(ops))
@@ -88,7 +89,8 @@ def retry_while_quarantined(s: SymbolState, op: Any, ctx: Context) -> Step | Non
         return Step(s, "retry", payload(op="LookupOrder", client_id=op.client_id),
                     requests=(op,), persist=False)
     if isinstance(op, PlaceStop) and op.client_id == p.client_id:
-        new, again = place_stop(s, ctx, again_at(s, ctx), client_id=p.client_id)
+        new, again = place_stop(s, ctx, again_at(s, ctx), purpose=StopPurpose.AGAIN,
+                                 client_id=p.client_id)
         return Step(new, "protection_retry",
                     payload(client_id=p.client_id, qty=new.qty, attempt=s.stop_failures + 1),
                     requests=(again,))

@@ -43,7 +43,14 @@ from actors.messages.exchange import (
     ExchangeReply,
     ExchangeRequest,
     RequestHeld,
+    WorkerDone,
+    WorkerDrain,
     WorkerIdle,
+)
+from actors.messages.schedule import (
+    MoveDeferred,
+    MoveGrant,
+    MoveWanted,
 )
 from actors.messages.settings import (
     ExchangeSettings,
@@ -75,6 +82,7 @@ from actors.messages.timers import (
     Recover,
     Respawn,
     Retry,
+    SyncDue,
     ViewRefresh,
 )
 from actors.messages.views import (
@@ -129,6 +137,7 @@ from venue.requests import (
     LookupOrder,
     PlaceMarket,
     PlaceStop,
+    StopPurpose,
     StopRef,
 )
 
@@ -165,6 +174,9 @@ __all__ = [
     "MarkPrice",
     "MarketRulesInfo",
     "MarketsLoaded",
+    "MoveDeferred",
+    "MoveGrant",
+    "MoveWanted",
     "OpenPosition",
     "OrderInfo",
     "OrderUpdate",
@@ -186,6 +198,7 @@ __all__ = [
     "RestartDone",
     "RestartSymbol",
     "Retry",
+    "SyncDue",
     "STREAM_EVENTS",
     "SUPERVISOR_TIMERS",
     "ShutdownAccepted",
@@ -195,6 +208,7 @@ __all__ = [
     "StatusQuery",
     "StopCheck",
     "StopOutcome",
+    "StopPurpose",
     "StopRef",
     "StreamConnected",
     "StreamEvent",
@@ -212,6 +226,8 @@ __all__ = [
     "ViewRefresh",
     "Where",
     "WorkerGone",
+    "WorkerDone",
+    "WorkerDrain",
     "WorkerIdle",
     "WorkerInit",
     "new_id",

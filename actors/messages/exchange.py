@@ -72,12 +72,30 @@ class ExchangeReply:
 
 @dataclass(frozen=True, slots=True)
 class WorkerIdle:
-    """A worker finished its request and can take another."""
+    """A worker finished one request (one slot free again), or warmed up ("warm-up")."""
 
     request_id: str
     """The request it finished."""
     usage: RateUsage | None = None
-    """The exchange's rate-limit counters from the call's last response (None: no reply)."""
+    """The exchange's rate-limit counters from THAT request's last response (None: no
+    reply), whatever else the worker had in flight."""
     markets: int | None = None
     """After the warm-up: how many markets the worker's client loaded (None: none, or not a
     warm-up)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerDone:
+    """A worker finished these requests (all the completions one wake-up of its loop found),
+    each with the rate usage of ITS responses: one message to the pool for many requests, so
+    the hop's cost per request falls as the load rises (system/bench/io.py)."""
+
+    done: tuple[tuple[str, RateUsage | None], ...]
+    """(request id, its usage), in the order they finished."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerDrain:
+    """The pool is exiting: answer every call in flight, then stop the I/O loop. Sent by the
+    pool's own exit handler, so it reaches the worker before Thespian's ActorExitRequest:
+    replies sent from a worker's ActorExitRequest handler were measured never to arrive."""

@@ -114,3 +114,11 @@ class Recover:
 
 SUPERVISOR_TIMERS = (Respawn, Housekeeping, AccountSweep, Recover)
 """The supervisor's own timers (it ignores any other payload)."""
+
+
+# --------------------------------------------------------------------------- market stream
+
+
+@dataclass(frozen=True, slots=True)
+class SyncDue:
+    """The control-frame budget has room again: subscribe what is still missing."""

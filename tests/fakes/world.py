@@ -18,9 +18,12 @@ from actors.messages import (
     FailureKind,
     FetchSymbol,
     LookupOrder,
+    MoveDeferred,
+    MoveGrant,
     PlaceMarket,
     PlaceStop,
     ReconcileRequest,
+    StopPurpose,
 )
 from actors.symbol_machine import Trigger, allowed, is_trailing
 from actors.symbol_state import State
@@ -91,6 +94,8 @@ def exchange_event(d: Driver, w: World, ev: tuple) -> tuple[Trigger, Any] | None
         return Trigger.POSITION, position(ev[1], "60000")
     if kind == "algo_new" and s.pending_stop is not None:
         return Trigger.ALGO, algo_update(s.pending_stop.client_id, "NEW", algo_id="a-alg")
+    if kind == "grant":  # the pool's grant may cross any transition on its way
+        return Trigger.MOVE_GRANT, MoveGrant(SYMBOL)
     if kind == "stop_fill" and s.stop is not None:
         return Trigger.ORDER, order_update(s.stop.client_id, qty=str(s.qty), pnl="1")
     return _trailing_event(d, kind)
@@ -130,11 +135,14 @@ def feed(d: Driver, w: World, ev: tuple) -> None:
 
 
 def reply_for(op: Any, how: str) -> tuple[Trigger, Any]:
-    """The exchange's answer to `op`: accepted / filled, or failed as `how` says."""
+    """The exchange's answer to `op`: accepted / filled, or failed as `how` says (a move
+    `deferred`: the pool's MoveDeferred; anything else deferred is accepted)."""
     fails = {"timeout": TIMEOUT, "2021": WOULD_TRIGGER,
              "temporary": failure(FailureKind.TEMPORARY, -1001),
              "rejected": failure(FailureKind.REJECTED, -2022),
              "halt": failure(FailureKind.HALT, -2015)}
+    if isinstance(op, PlaceStop) and how == "deferred" and op.purpose is StopPurpose.MOVE:
+        return Trigger.MOVE_DEFERRED, MoveDeferred("req-" + op.client_id, op)
     if isinstance(op, PlaceStop):
         trigger = Trigger.TRAILING_REPLY if is_trailing(op) else Trigger.STOP_REPLY
         return trigger, (reply(op, fail=fails[how]) if how in fails

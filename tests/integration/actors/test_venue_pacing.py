@@ -77,9 +77,11 @@ def test_orders_of_another_client_pace_the_engine_and_a_429_delays_it_by_retry_a
 
     placed = _stop_rests(engine, moved.stop_client_id)
     (stop_placed,) = _rows(engine, "stop_placed")
-    (requested,) = _rows(engine, "stop_move_requested")
+    requested = _rows(engine, "stop_move_requested")[0]
     assert stop_placed.created_at_ms < window_end, "the stop had the window's last order"
     assert requested.created_at_ms < window_end, "the move was due inside the full window"
+    # Not queued behind the full window: deferred, and placed once granted (dispatch.py).
+    assert _rows(engine, "stop_move_deferred"), "the move was held in the queue"
     assert placed is not None and placed["createTime"] >= window_end, (placed, window_end)
     assert _rows(engine, "stop_outcome_unknown") == [], "the engine ran into a 429"
 
@@ -101,7 +103,10 @@ def test_orders_of_another_client_pace_the_engine_and_a_429_delays_it_by_retry_a
     # 20 ms: the pool and the symbol actor hear of the 429 from the same worker message
     assert again["createTime"] >= refused.created_at_ms + retry_after_ms - 20, (
         again["createTime"] - refused.created_at_ms, retry_after_ms)
-    truth = sim_control.state()
+    # new-first: the old stop's cancel follows the new stop's acceptance (PROTECTED)
+    truth = wait_for(lambda: (t := sim_control.state()) and len(
+        [o for o in t["open_algo_orders"] if o["symbol"] == SYM]) == 1 and t, 10,
+        "the replaced stop cancelled")
     per = truth["unprotected"]["per_symbol"][SYM]
     assert per["total_ms_by_kind"]["coverage_lost"] == 0, truth["unprotected"]["gaps"]
     assert [o["clientAlgoId"] for o in truth["open_algo_orders"] if o["symbol"] == SYM] == [

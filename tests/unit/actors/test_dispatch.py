@@ -42,14 +42,16 @@ def drain(d: Dispatcher, now: float) -> list[str]:
     return out
 
 
-def test_a_cancel_and_a_stop_placement_go_before_reads_queued_earlier():
+def test_a_stop_placement_then_a_cancel_go_before_reads_queued_earlier():
+    # A first stop protects a position that has none: it goes even before the cancel that
+    # was queued earlier (cancels are the next lane, see test_dispatch_lanes.py).
     d = Dispatcher(Pacer(250, 1000, limits=LIMITS))
     for i in range(5):
         d.submit(fetch(f"S{i}USDT"))
     d.submit(req(CancelStop("BTCUSDT", "1", "pg-1-BTCUSDT-sl-1"), "cancel"))
     d.submit(req(stop(2), "stop"))
 
-    assert drain(d, 0.0)[:2] == ["cancel", "stop"]
+    assert drain(d, 0.0)[:2] == ["stop", "cancel"]
 
 
 def test_an_open_is_not_protective_and_keeps_its_place_among_the_reads():

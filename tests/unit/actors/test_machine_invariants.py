@@ -9,7 +9,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actors.messages import OpenPosition, PlaceMarket, PlaceStop
+from actors.messages import OpenPosition, PlaceMarket, PlaceStop, StopPurpose
 from actors.protection import Side
 from actors.symbol_machine import Trigger
 from actors.symbol_state import State, from_dict, to_dict
@@ -30,11 +30,12 @@ def _event_strategy():
     positions = st.sampled_from(["0", "0.010", "0.010", "0.020", "0.005", "-0.010"]).map(
         lambda a: ("pos", D(a)))
     kinds = st.sampled_from(["ok", "ok", "ok", "timeout", "2021", "temporary", "rejected",
-                             "lookup_new", "lookup_none"])
+                             "lookup_new", "lookup_none", "deferred"])
     replies = st.tuples(st.just("reply"), st.integers(0, 10), kinds)
     others = st.sampled_from([("algo_new", None), ("stop_fill", None), ("retry", None),
                               ("snap", None), ("reconcile", None), ("trailing_new", None),
-                              ("trailing_fill", None), ("trailing_lost", None)])
+                              ("trailing_fill", None), ("trailing_lost", None),
+                              ("grant", None)])
     return st.one_of(marks, marks, positions, replies, replies, replies, others)
 
 
@@ -63,12 +64,16 @@ def test_any_event_sequence_keeps_snapshot_codec_trail_and_stop_invariants(side,
         step = d.steps[-1]
         s = step.state
         assert from_dict(to_dict(s)) == s
+        # one move per symbol: wished for (deferred by the pool) or in flight, never both
+        assert s.move_wish is None or s.pending_stop is None
         if (before.trail is not None and s.trail is not None and before.side is s.side
                 and s.side is not None):
             assert _not_looser(s.side, s.trail.stop_price, before.trail.stop_price)
         for r in step.requests:
             if isinstance(r, PlaceStop):
                 assert s.side is not None
+                # a move only ever tightens a stop that rests (no gap while it waits)
+                assert r.purpose is not StopPurpose.MOVE or s.stop is not None
                 assert r.side == ("SELL" if s.side is Side.LONG else "BUY")
                 assert r.qty == s.qty
             if isinstance(r, PlaceMarket) and r.reduce_only:

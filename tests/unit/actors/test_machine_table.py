@@ -9,30 +9,22 @@ from typing import Any
 
 import pytest
 
+from actors.machine import accepted, stream
 from actors.messages import (
     CancelStop,
     ClosePosition,
     FetchSymbol,
     LookupOrder,
+    MoveDeferred,
+    MoveGrant,
     OpenPosition,
     PlaceMarket,
     PlaceStop,
     ReconcileRequest,
     StopCheck,
 )
-from actors.machine import accepted, stream
-from actors.symbol_machine import TABLE, Row, IllegalTransition, Step, Trigger, allowed, handle
+from actors.symbol_machine import TABLE, IllegalTransition, Row, Step, Trigger, allowed, handle
 from actors.symbol_state import State, SymbolState, from_dict, to_dict
-from tests.fakes.states import (
-    BUILD,
-    ENTRY,
-    MOVE_ID,
-    OPEN_ID,
-    QTY,
-    STOP_ID,
-    open_unprotected,
-    protected,
-)
 from tests.fakes.machine import (
     SYMBOL,
     T0,
@@ -46,6 +38,16 @@ from tests.fakes.machine import (
     reply,
     snapshot,
     stop_info,
+)
+from tests.fakes.states import (
+    BUILD,
+    ENTRY,
+    MOVE_ID,
+    OPEN_ID,
+    QTY,
+    STOP_ID,
+    open_unprotected,
+    protected,
 )
 
 D = Decimal
@@ -115,6 +117,8 @@ def event_for(trigger: Trigger, s: SymbolState) -> Any:
         Trigger.RETRY: lambda: _stop_op(s),
         Trigger.STOP_CHECK: lambda: StopCheck(SYMBOL, D("0.010"), (stop_info(cid, "58800"),),
                                               T0 + 10_000),
+        Trigger.MOVE_DEFERRED: lambda: MoveDeferred("req-move", _stop_op(s)),
+        Trigger.MOVE_GRANT: lambda: MoveGrant(SYMBOL),
     }[trigger]()
 
 

@@ -9,7 +9,18 @@ from decimal import Decimal
 
 import pytest
 
-from actors.messages import CancelStop, FetchSymbol, PlaceMarket, RateUsage, Started
+from actors.messages import (
+    CancelStop,
+    ExchangeRequest,
+    FetchSymbol,
+    MoveGrant,
+    MoveWanted,
+    PlaceMarket,
+    PlaceStop,
+    RateUsage,
+    Started,
+    StopPurpose,
+)
 from tests.unit.actors.test_exchange_pool import PoolHarness, stop
 
 D = Decimal
@@ -92,3 +103,35 @@ def test_opens_leave_the_last_orders_of_a_window_to_stops_and_closes():
     sent = h.sent_ids()
     assert sent[:9] == [f"open-{n}" for n in range(9)]
     assert "open-9" not in sent and {"cancel", "stop"} <= set(sent)
+
+
+# --------------------------------------------------------------------------- the scheduler
+
+
+def _move(n: int) -> PlaceStop:
+    return PlaceStop("BTCUSDT", "SELL", D("0.010"), f"pg-1-BTCUSDT-sl-{n}", "STOP_MARKET",
+                     D("60000"), "MARK_PRICE", purpose=StopPurpose.MOVE)
+
+
+def test_a_move_over_the_budget_is_answered_deferred_and_granted_when_the_window_frees():
+    # Arrange: 5 orders per 10 s, so moves may use 4; they are spent by first stops
+    h = PoolHarness(workers=4, per_10s=5, per_min=100)
+    for n in range(4):
+        h.submit(stop(n), f"s{n}")
+    for w, m in h.requests():
+        h.idle(w, None, m.request_id)
+    h.sent.clear()
+    # Act: a move, with its requester asking for held notices
+    h.pool.receiveMsg_ExchangeRequest(ExchangeRequest("mv", _move(9), "symbol",
+                                                      held_notices=True), "symbol")
+    # Assert: not sent to a worker, answered at once, and not vouched for any more
+    assert h.requests() == []
+    assert [(to, type(m).__name__) for to, m in h.sent] == [("symbol", "MoveDeferred")]
+    assert "mv" not in h.pool.held
+    # the symbol's latest urgency; the grant comes when the window lets a move go
+    h.sent.clear()
+    h.pool.receiveMsg_MoveWanted(MoveWanted("BTCUSDT", 12.5), "symbol")
+    assert h.sent == []
+    assert h.timers[-1][0] == pytest.approx(10.0)
+    h.wake(10.0)
+    assert h.sent == [("symbol", MoveGrant("BTCUSDT"))]
