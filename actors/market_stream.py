@@ -1,27 +1,45 @@
 """The market-data stream actor: mark price for exactly the symbols that have actors.
 
-The supervisor sends the full routing table (Subscriptions) whenever it changes; this actor
-SUBSCRIBEs and UNSUBSCRIBEs the difference on one connection (batched into one request each:
-venues count control messages against a per-connection rate limit); the URL and the frames
-are the venue adapter's (StreamSettings.venue). Ticks are conflated:
-after each drain of the socket only the latest price per symbol is sent, so a burst or a slow
-symbol actor never builds a backlog of stale prices. A tick sent to an actor that has just
-died is lost, harmlessly: the next one arrives within the stream interval.
+The market stream is several of these actors (shards, actors/market_shards.py), each with its
+own connection and a fixed share of the symbols. The supervisor sends each its part of the
+routing table (Subscriptions) whenever that changes; this actor SUBSCRIBEs and UNSUBSCRIBEs
+the difference on its connection, batched into one request each, and never more than
+CONTROL_PER_SEC control frames in any second (Binance: 10 incoming messages per second per
+connection, pings included; past it the connection is closed): a change that would exceed it
+waits for a timer. A new or reconnected shard subscribes everything in its part at once. The
+URL and the frames are the venue adapter's (StreamSettings.venue). Ticks are conflated twice: after each drain
+of the socket only the latest price per symbol is kept, and at most one tick per symbol actor
+is in Thespian's transport at a time (the next waits, replaced by any newer one, until the
+transport reports the last one delivered or failed). Thespian queues every send: a symbol
+actor slower than its ticks (a busy machine) made the queue grow to 950 per stream actor,
+where Thespian stops the actor reading anything (its "tx-only" mode) until it drains, so
+stale prices arrived seconds late and the stream did not even hear its exit request. A tick
+sent to an actor that has just died is lost, harmlessly: the next one arrives within the
+stream interval.
 """
 
 from __future__ import annotations
 
 import itertools
+import time
+from collections import deque
+from datetime import timedelta
 from typing import Any
 
 import websocket
+from thespian.system.transport import TransmitIntent
 
+from actors.lifecycle import in_actor_process
 from actors.log import ActorLogger
-from actors.messages import MarkPrice, StreamSettings, Subscriptions
+from actors.messages import MarkPrice, StreamSettings, Subscriptions, SyncDue
 from actors.stream_base import StreamActor
 from venue.interface import FrameError
 
 log = ActorLogger("posguard.market_stream")  # looked up per call: see actors/log.py
+IN_FLIGHT_MAX_SECS = 5.0
+"""A tick the transport has not reported on for this long no longer holds the next back."""
+CONTROL_PER_SEC = 5
+"""SUBSCRIBE / UNSUBSCRIBE frames per rolling second (half of Binance's 10 messages/s)."""
 
 
 class MarketStreamActor(StreamActor):
@@ -35,6 +53,15 @@ class MarketStreamActor(StreamActor):
         self.subscribed: set[str] = set()
         self.latest: dict[str, MarkPrice] = {}
         self.ids = itertools.count(1)
+        self.control_sent: deque[float] = deque()
+        """time.monotonic() of the control frames sent in the last second."""
+        self.sync_due = False
+        """A SyncDue timer is armed."""
+        self.clock = time.monotonic
+        self.in_flight: dict[str, float] = {}
+        """symbol -> when its tick went to the transport (not yet reported delivered)."""
+        self.held: dict[str, MarkPrice] = {}
+        """symbol -> the latest tick waiting for the one in flight."""
 
     def receiveMsg_StreamSettings(self, msg: StreamSettings, sender: Any) -> None:
         """Start: connect (no subscriptions until the supervisor sends its table)."""
@@ -57,11 +84,23 @@ class MarketStreamActor(StreamActor):
         """Subscribe everything routed."""
         self._sync()
 
+    def extra_timer(self, t: Any) -> None:
+        """SyncDue: the control budget has room again."""
+        if isinstance(t, SyncDue):
+            self.sync_due = False
+            self._sync()
+
     def _sync(self) -> None:
         if self.ws is None:
             return
         want = set(self.routes)
         add, drop = sorted(want - self.subscribed), sorted(self.subscribed - want)
+        wait = self._budget_wait(bool(add) + bool(drop))
+        if wait > 0:
+            if not self.sync_due:
+                self.sync_due = True
+                self.wakeupAfter(timedelta(seconds=wait), payload=SyncDue())
+            return
         try:
             if add:
                 self._control(True, add)
@@ -76,8 +115,19 @@ class MarketStreamActor(StreamActor):
         if add or drop:
             self.send(self.parent_addr, self.status())
 
+    def _budget_wait(self, frames: int) -> float:
+        """Seconds until `frames` more control frames fit in CONTROL_PER_SEC (0: now)."""
+        now = self.clock()
+        while self.control_sent and now - self.control_sent[0] >= 1.0:
+            self.control_sent.popleft()
+        over = len(self.control_sent) + frames - CONTROL_PER_SEC
+        if frames == 0 or over <= 0:
+            return 0.0
+        return max(1.0 - (now - self.control_sent[over - 1]), 0.001)
+
     def _control(self, subscribe: bool, symbols: list[str]) -> None:
         assert self.ws is not None
+        self.control_sent.append(self.clock())
         self.ws.send(self.venue.mark_price_subscription(subscribe, symbols, next(self.ids)))
 
     def subscriptions(self) -> int:
@@ -98,9 +148,34 @@ class MarketStreamActor(StreamActor):
                 self.note_lag(ev)
 
     def after_drain(self) -> None:
-        """Send each symbol's latest tick to its actor."""
+        """Send each symbol's latest tick to its actor (held while one is in flight to it)."""
+        now = self.clock()
         for symbol, tick in self.latest.items():
-            addr = self.routes.get(symbol)
-            if addr is not None:
-                self.send(addr, tick)
+            sent = self.in_flight.get(symbol)
+            if sent is not None and now - sent < IN_FLIGHT_MAX_SECS:
+                self.held[symbol] = tick
+            else:
+                self._send_tick(symbol, tick)
         self.latest.clear()
+
+    def _send_tick(self, symbol: str, tick: MarkPrice) -> None:
+        addr = self.routes.get(symbol)
+        if addr is None:
+            self.held.pop(symbol, None)
+            return
+        if not in_actor_process(self):  # a unit test's actor: plain send, nothing tracked
+            self.send(addr, tick)
+            return
+        self.in_flight[symbol] = self.clock()
+        # The transport calls back (in this process, between handlers) when it is done with
+        # the tick: delivered, or failed (a dead actor: no dead letter, a newer tick follows).
+        self._myRef._send_intent(TransmitIntent(addr, tick, onSuccess=self._tick_done,
+                                                onError=self._tick_done))
+
+    def _tick_done(self, result: Any, intent: TransmitIntent) -> None:
+        """The transport is done with a tick: send the one held for that symbol, if any."""
+        symbol = intent.message.symbol
+        self.in_flight.pop(symbol, None)
+        held = self.held.pop(symbol, None)
+        if held is not None and self.dying is None:
+            self._send_tick(symbol, held)

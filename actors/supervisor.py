@@ -16,9 +16,9 @@ created. The store and the clock come in its init (the launcher's, system/kernel
 handed on to every symbol actor.
 
 Hot path: the stream actors get the routing table (Subscriptions: symbol -> address of every
-live actor, refreshed within HOUSEKEEPING_SECS of a change) and send ticks and user-stream
-events straight to the symbol actors; only events for symbols without a live actor come
-here. An event sent to an actor that died in between is not lost: Thespian hands anything
+live actor, refreshed within HOUSEKEEPING_SECS of a change; each market-stream shard only its
+part, actors/supervisor_streams.py) and send ticks and user-stream events straight to the
+symbol actors; only events for symbols without a live actor come here. An event sent to an actor that died in between is not lost: Thespian hands anything
 sent to a dead address to the dead-letter handler, which is this supervisor, and it is
 routed again like any other (queued until the replacement exists). Through the supervisor,
 every event cost two transport hops and a turn of its loop, whose cost grows with its
@@ -57,7 +57,6 @@ from actors.messages import (
     Respawn,
     StreamConnected,
     StreamStatus,
-    Subscriptions,
     SupervisorInit,
     new_id,
 )
@@ -65,6 +64,7 @@ from actors.restarts import RestartIntensity
 from actors.routing import MAX_PENDING, Others, Routes
 from actors.supervisor_admin import SupervisorAdmin, not_ready_reply
 from actors.supervisor_children import SupervisorChildren
+from actors.supervisor_streams import SupervisorStreams
 from actors.supervisor_sweep import SupervisorSweep
 
 log = ActorLogger("posguard.supervisor")  # looked up per call: see actors/log.py
@@ -74,7 +74,8 @@ SUPERVISOR_EXIT_SECS = 5.0
 EXIT_TIMER_NAME = "posguard-supervisor-exit"
 
 
-class Supervisor(SupervisorAdmin, SupervisorChildren, SupervisorSweep, Lifecycle):
+class Supervisor(SupervisorAdmin, SupervisorChildren, SupervisorStreams, SupervisorSweep,
+                 Lifecycle):
     """Creates and watches the pool, the streams and one actor per symbol."""
 
     def __init__(self, *args: Any, **kw: Any) -> None:
@@ -89,8 +90,8 @@ class Supervisor(SupervisorAdmin, SupervisorChildren, SupervisorSweep, Lifecycle
         self.stopping = False
         self.subs_dirty = False
         self.pool: Any = None
-        self.market: Any = None
         self.user: Any = None
+        self._streams_state()  # the market-stream shards (actors/supervisor_streams.py)
         self.last_stop_check = float("-inf")
         """time.monotonic() of the last sweep that read the open algo orders too."""
         self.carried: dict[tuple[str, str | None], int] = {}
@@ -124,8 +125,7 @@ class Supervisor(SupervisorAdmin, SupervisorChildren, SupervisorSweep, Lifecycle
             self.carried = {(kind, symbol): n for kind, symbol, n in msg.restarts}
             self._start_pool(self.carried.get(("exchange_pool", None), 0))
             if msg.streams is not None:
-                for kind in ("user_stream", "market_stream"):
-                    self._start_stream(kind, self.carried.get((kind, None), 0))
+                self._start_streams(self.carried)
             self.handleDeadLetters(startHandling=True)
             self._recover()
             self.wakeupAfter(timedelta(seconds=HOUSEKEEPING_SECS), payload=Housekeeping())
@@ -204,6 +204,7 @@ class Supervisor(SupervisorAdmin, SupervisorChildren, SupervisorSweep, Lifecycle
             log.warning("supervisor %d exiting: its children are stopped, none respawned",
                         os.getpid())
         self.stopping = True
+        self._quiet_ticks()  # before Thespian tells the children to exit (queued first)
         if in_actor_process(self):
             # Only in an actor process Thespian made: a Supervisor a unit test builds (or one
             # in simpleSystemBase) runs in the test's own process, which the timer would end.
@@ -256,13 +257,6 @@ class Supervisor(SupervisorAdmin, SupervisorChildren, SupervisorSweep, Lifecycle
             return
         self._route(msg.symbol, msg, sender, "command")
 
-    def receiveMsg_StreamStatus(self, msg: StreamStatus, sender: Any) -> None:
-        """A stream actor's health."""
-        self.streams[msg.kind] = msg
-        self.others.update(sender, pid=msg.pid, state=msg.state)
-        if msg.state == "connected":  # connected again: why its predecessor exited is old news
-            self.others.update(sender, last_exit_reason=None)
-
     def receiveMsg_StreamConnected(self, msg: StreamConnected, sender: Any) -> None:
         """The user stream (re)connected: events may be missing; everyone reconciles."""
         if msg.kind != "user":
@@ -295,10 +289,7 @@ class Supervisor(SupervisorAdmin, SupervisorChildren, SupervisorSweep, Lifecycle
         self._passivate_idle(self.init.supervisor.passivate_after_secs)
         if self.subs_dirty:
             self.subs_dirty = False
-            table = Subscriptions(tuple((c.symbol, c.address) for c in self.routes.alive()))
-            for stream in (self.market, self.user):
-                if stream is not None:
-                    self.send(stream, table)
+            self._send_tables()
 
 
 def _end_after(secs: float) -> None:

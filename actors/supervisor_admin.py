@@ -82,6 +82,7 @@ class SupervisorAdmin:
     _ensure: Callable[[str, str], Child | None]
     _spawn: Callable[[Child, str], None]
     _deliver: Callable[[Child, Any, Any], None]
+    _quiet_ticks: Callable[[], None]
 
     def receiveMsg_StateQuery(self, msg: StateQuery, sender: Any) -> None:
         """CLI: one symbol's fresh view (or its table entry when it has no running actor)."""
@@ -154,6 +155,7 @@ class SupervisorAdmin:
         if not self.stopping:
             log.warning("shutdown requested (%s): commands are refused from now on", msg.reason)
         self.stopping = True
+        self._quiet_ticks()
         busy = tuple(c.symbol for c in self.routes.alive()
                      if c.view is None or c.view.state in BUSY_STATES)
         self.send(sender, ShutdownAccepted(busy))

@@ -19,6 +19,7 @@ from typing import Any
 from thespian.actors import ActorExitRequest, ChildActorExited, PoisonMessage
 
 from actors.child_status import ChildEvent, ChildStatus, move
+from actors.forking import prepare_fork
 from actors.log import ActorLogger
 from actors.messages import (
     ChildFailing,
@@ -54,11 +55,11 @@ class SupervisorChildren:
     stopping: bool
     subs_dirty: bool
     pool: Any
-    market: Any
     user: Any
     send: Callable[[Any, Any], None]
     createActor: Callable[..., Any]
     wakeupAfter: Callable[..., None]
+    _stream_exited: Callable[[str, Any, int, str], None]
 
     # ------------------------------------------------------------------ creating
 
@@ -68,20 +69,6 @@ class SupervisorChildren:
         self.pool = self.createActor(ExchangePool)
         self.send(self.pool, self.init.pool)
         self.others.add("exchange_pool", self.pool, restarts, reason)
-
-    def _start_stream(self, kind: str, restarts: int = 0, reason: str | None = None) -> None:
-        from actors.market_stream import MarketStreamActor
-        from actors.user_stream import UserStreamActor
-        assert self.init is not None
-        cls = UserStreamActor if kind == "user_stream" else MarketStreamActor
-        addr = self.createActor(cls)
-        self.send(addr, self.init.streams)
-        if kind == "market_stream":
-            self.market = addr
-        else:
-            self.user = addr
-        self.subs_dirty = True
-        self.others.add(kind, addr, restarts, reason)
 
     def _ensure(self, symbol: str, reason: str) -> Child | None:
         """The symbol's entry, with an actor created if it has none (and may have one).
@@ -105,6 +92,7 @@ class SupervisorChildren:
         from actors.symbol import SymbolActor
         assert self.init is not None
         starting = move(child.status, ChildEvent.SPAWNED)  # checked before anything is made
+        prepare_fork()  # the child shares this process's pages (actors/forking.py)
         child.address = self.createActor(SymbolActor)
         child.status, child.pid, child.view = starting, None, None
         child.last_active = time.monotonic()
@@ -273,4 +261,4 @@ class SupervisorChildren:
                                         f"its requests in flight")
                 self.send(child.address, ActorExitRequest())
         elif entry.kind in ("user_stream", "market_stream"):
-            self._start_stream(entry.kind, entry.restarts + 1, reason)
+            self._stream_exited(entry.kind, address, entry.restarts + 1, reason)

@@ -57,7 +57,6 @@ from system.progress import Narrator, in_flight
 from venue.hosts import VenueHosts, simulator
 
 log = logging.getLogger("posguard.kernel")
-EXCHANGE_WORKERS = 4
 ORPHAN_WAIT_SECS = 5.0
 LEFTOVER_WAIT_SECS = 10.0
 
@@ -200,8 +199,9 @@ class Kernel:
         settings = ExchangeSettings(base, hosts.venue, ex.simulator.api_key,
                                     ex.simulator.api_secret, ex.api_key_env,
                                     ex.api_secret_env, ex.request_timeout_ms,
-                                    venue=venues.adapter(ex.name))
-        pool = PoolInit(settings, EXCHANGE_WORKERS, ex.orders_per_10s, ex.orders_per_min)
+                                    venue=venues.adapter(ex.name),
+                                    max_in_flight=ex.max_in_flight)
+        pool = PoolInit(settings, ex.workers, ex.orders_per_10s, ex.orders_per_min)
         # The config's read-only mapping does not pickle; a plain dict copy crosses the wire.
         protection = dataclasses.replace(c.protection, symbols=dict(c.protection.symbols))
         carried = tuple((kind, symbol, n) for (kind, symbol), n in self.restarts.items() if n)
@@ -224,7 +224,8 @@ class Kernel:
                               self.config.exchange.api_key_env,
                               st.listen_key_keepalive_secs, st.stream_silence_secs,
                               st.reconnect_backoff_min_ms, st.reconnect_backoff_max_ms,
-                              venue=venues.adapter(self.config.exchange.name))
+                              venue=venues.adapter(self.config.exchange.name),
+                              market_shards=st.market_shards)
 
     def init_supervisor(self) -> None:
         """Initialise a fresh, empty supervisor once the dead one's children are gone."""

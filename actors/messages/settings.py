@@ -30,6 +30,8 @@ class ExchangeSettings:
     """REST timeout per request."""
     venue: Venue = field(kw_only=True)
     """The exchange's adapter (venues/): builds the worker's gateway, counts its limits."""
+    max_in_flight: int = field(default=64, kw_only=True)
+    """Requests one worker has in flight at once (exchange.max_in_flight)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,14 +41,16 @@ class PoolInit:
     settings: ExchangeSettings
     """How workers reach the exchange."""
     workers: int
-    """Worker processes (each holds one ccxt client)."""
+    """Worker processes (each holds one asynchronous ccxt client, up to
+    settings.max_in_flight requests in flight)."""
     orders_per_10s: int
     """Account-wide order budget per 10 s."""
     orders_per_min: int
     """Account-wide order budget per minute."""
     deadline_secs: float = 0.0
-    """Longest a worker may run one request before it is answered UNKNOWN_OUTCOME and the
-    worker replaced; 0: derived from settings.timeout_ms (actors/workers.py)."""
+    """Longest a worker may hold one request before the pool answers it UNKNOWN_OUTCOME and
+    ends the worker (its loop hangs: its own in-worker deadline did not answer); 0: derived
+    from settings.timeout_ms (actors/workers.py: pool_deadline_secs)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,9 @@ class WorkerInit:
 
     settings: ExchangeSettings
     """How to reach the exchange."""
+    deadline_secs: float = 0.0
+    """Longest one call may run in the worker before it is cancelled and answered
+    UNKNOWN_OUTCOME; 0: derived from settings.timeout_ms (actors/workers.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +120,8 @@ class StreamSettings:
     """Connect / REST timeout."""
     venue: Venue = field(kw_only=True)
     """The exchange's adapter (venues/): stream URLs, frame parsing, the session key."""
+    market_shards: int = field(default=1, kw_only=True)
+    """Market-stream actors (actors/market_shards.py), each its own connection."""
 
 
 @dataclass(frozen=True, slots=True)
