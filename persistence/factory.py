@@ -6,6 +6,10 @@
 
 Actors are handed a StoreFactory in their init message (the launcher builds it): they open
 their store through it and never read the config or this module's functions themselves.
+
+Every backend module is imported on first use, never here: unpickling a StoreFactory imports
+this module in every actor process, and psycopg alone added megabytes to each of them while
+the store was SQLite (issue 15; tests/unit/persistence/test_lazy_imports.py).
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from persistence.lock import PgInstanceLock, SqliteInstanceLock
 from persistence.store import HolderInfo, InstanceLock, Store, StoreUnavailable
 
 DEFAULT_CONNECT_TIMEOUT_SECS = 5.0
@@ -27,6 +30,7 @@ def open_instance(cfg: Any, clock: Any) -> tuple[InstanceLock, HolderInfo]:
     Raises StoreUnavailable (unreachable/not ready), StoreNotSafe (PostgreSQL fsync or
     synchronous_commit not 'on') or InstanceLocked (another instance runs, holder named).
     """
+    from persistence.lock import PgInstanceLock, SqliteInstanceLock
     backend = _backend(cfg)
     lock: InstanceLock
     if backend == "sqlite":

@@ -15,7 +15,6 @@ import socket
 from typing import Any
 
 from persistence import migrate
-from persistence import postgres as pg
 from persistence import sqlite as sq
 from persistence.store import HolderInfo, InstanceLock, InstanceLocked, LockLost, StoreUnavailable
 
@@ -100,10 +99,18 @@ def _read_holder_file(fd: int) -> str:
         return "holder details not written yet (it is still starting)"
 
 
+def _pg() -> Any:
+    """persistence.postgres, imported on first use: psycopg costs memory in every process
+    that imports it, and a SQLite instance never needs it (issue 15)."""
+    from persistence import postgres
+    return postgres
+
+
 class PgInstanceLock(InstanceLock):
     """Session advisory lock held on a dedicated autocommit connection."""
 
     def __init__(self, dsn: str, clock: Any, connect_timeout_secs: float = 5):
+        pg = _pg()
         self._dsn = dsn
         self._where = pg.describe_dsn(dsn)
         self._clock = clock
@@ -112,6 +119,7 @@ class PgInstanceLock(InstanceLock):
 
     def acquire(self) -> HolderInfo:
         """Startup checks, try-lock, migrate, bump the epoch."""
+        pg = _pg()
         conn = pg.connect(self._dsn, connect_timeout_secs=self._timeout)
         try:
             with pg.translated(self._where, "acquire instance lock"):
@@ -139,6 +147,7 @@ class PgInstanceLock(InstanceLock):
 
     def check(self) -> None:
         """LockLost unless the connection answers and still holds the advisory lock."""
+        pg = _pg()
         conn = self._conn
         if conn is None or conn.closed:
             raise LockLost(f"instance lock on PostgreSQL {self._where} is not held")
@@ -162,6 +171,7 @@ class PgInstanceLock(InstanceLock):
 
 def _pg_holder(conn: Any) -> str:
     """Describe the holder from the instance row (written by it after locking)."""
+    pg = _pg()
     if pg.schema_version(conn) == 0:
         return "holder details not written yet (it is still starting)"
     row = conn.execute("SELECT epoch, host, pid, started_at_ms FROM instance WHERE id = 1"
