@@ -170,6 +170,31 @@ def _positive_float(text: str) -> float:
 MAX_BENCH_SYMBOLS = 1000
 
 
+def _rtts(text: str) -> tuple[float, ...]:
+    from system.bench.rtt import parse_rtts
+    try:
+        return parse_rtts(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _rtt(text: str) -> float:
+    values = _rtts(text)
+    if len(values) != 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give one round trip in ms, like 60")
+    return values[0]
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value <= MAX_BENCH_SYMBOLS:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and {MAX_BENCH_SYMBOLS}")
+    return value
+
+
 def _bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("what", nargs="?", choices=["system", "store", "sim"], default="system",
                    help="system (default): the whole engine in paper mode; store: append "
@@ -182,7 +207,7 @@ def _bench_args(p: argparse.ArgumentParser) -> None:
                    help="system: the engine's store (default sqlite; durability and append "
                         "latency always cover both); store: backend(s) (default both)")
     p.add_argument("--quick", action="store_true",
-                   help="a smoke run in under a minute (1 and 10 symbols, few trials)")
+                   help="a smoke run, not figures (1 and 10 symbols, 4 s windows, few trials)")
     p.add_argument("--recovery-trials", type=_positive_int, default=None,
                    help="SIGKILLs of single symbol actors (default 20)")
     p.add_argument("--durability-trials", type=_positive_int, default=None,
@@ -197,6 +222,20 @@ def _bench_args(p: argparse.ArgumentParser) -> None:
                    help="REST round trips for `bench sim`")
     p.add_argument("--events", type=_positive_int, default=100,
                    help="user-stream events for `bench sim`")
+    p.add_argument("--rtt-ms", type=_rtts, default=None, metavar="MS,MS,...",
+                   help="network round trips to run the reaction, open-to-protected and "
+                        "routing sections at, each on its own simulator (default 0: loopback)")
+    p.add_argument("--real-budget", action="store_true",
+                   help="keep Binance's order budget in those sections too (default: lifted; "
+                        "the stop-lag section always keeps it)")
+    p.add_argument("--open-burst", type=_count, default=None, metavar="N",
+                   help="positions opened in the same second per RTT (default 100; 0: none)")
+    p.add_argument("--stop-lag-symbols", type=_levels, default=None, metavar="N,N,...",
+                   help="symbol counts of the stop-lag section (default 100,300)")
+    p.add_argument("--stop-lag-rtt-ms", type=_rtt, default=None, metavar="MS",
+                   help="RTT of the stop-lag section (default 60; --quick: the largest "
+                        "--rtt-ms)")
+    p.add_argument("--no-stop-lag", action="store_true", help="skip the stop-lag section")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -215,9 +254,16 @@ def _bench(args: argparse.Namespace, config: Config) -> int:
         from system.sim.bench import bench_sim, format_bench_sim
         print(f"bench sim: {args.requests} REST round trips, {args.events} stream events ...",
               file=sys.stderr)
-        result = bench_sim(config.exchange.simulator, requests=args.requests,
-                           events=args.events)
-        print(json.dumps(result, indent=1) if args.json else format_bench_sim(result))
+        from system.bench.rtt import with_rtt
+        results = []
+        for rtt in args.rtt_ms or (0.0,):
+            result = bench_sim(with_rtt(config.exchange.simulator, rtt), requests=args.requests,
+                               events=args.events)
+            results.append({"rtt_ms": rtt, **result})
+            if not args.json:
+                print(f"RTT {rtt:g} ms: " + format_bench_sim(result))
+        if args.json:
+            print(json.dumps(results[0] if args.rtt_ms is None else results, indent=1))
         return EXIT_OK
     return _bench_system(args, config)
 
@@ -232,7 +278,16 @@ def _bench_options(args: argparse.Namespace) -> Any:
     changes = {k: v for k, v in (("levels", args.symbols), ("duration_secs", args.duration_secs),
                                  ("recovery_trials", args.recovery_trials),
                                  ("durability_trials", args.durability_trials),
-                                 ("appends", args.appends)) if v is not None}
+                                 ("appends", args.appends), ("rtt_ms", args.rtt_ms),
+                                 ("open_burst", args.open_burst),
+                                 ("stop_lag_levels", args.stop_lag_symbols),
+                                 ("stop_lag_rtt_ms", args.stop_lag_rtt_ms)) if v is not None}
+    if args.quick and args.stop_lag_rtt_ms is None and args.rtt_ms:
+        changes["stop_lag_rtt_ms"] = max(args.rtt_ms)  # reuse a floor the run measures
+    if args.real_budget:
+        changes["real_budget"] = True
+    if args.no_stop_lag:
+        changes["stop_lag_levels"] = ()
     return dataclasses.replace(opts, **changes)
 
 

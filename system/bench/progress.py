@@ -15,17 +15,37 @@ def recovery_level(levels: tuple[int, ...]) -> int:
 
 
 def plan(opts) -> list[tuple[str, str]]:
-    """(key, title) of every section, in the order `system.bench.run.run` runs them."""
+    """(key, title) of every section, in the order `system.bench.run.run` runs them.
+
+    With one RTT (the bench without --rtt-ms) the titles are as they always were; with
+    several, each RTT's sections say which RTT they run at and their keys end in `@<rtt>`.
+    """
     levels = tuple(sorted(opts.levels))
-    rec = recovery_level(levels)
-    out = [("floor", "floor")]
-    for i, level in enumerate(levels, 1):
-        noun = "symbol" if level == 1 else "symbols"
-        out.append((f"level {level}", f"reaction {level} {noun} (level {i}/{len(levels)})"))
-        if level == rec:
-            out += [("recovery", f"recovery at {level} symbols"),
-                    ("cold restart", f"cold restart of {level} positions"),
-                    ("burst", f"aligned ticks at {level} symbols")]
+    rtts = tuple(getattr(opts, "rtt_ms", (0.0,)))
+    burst = getattr(opts, "open_burst", 0)
+    out = []
+    for n, rtt in enumerate(rtts):
+        at = "" if len(rtts) == 1 else f" at RTT {rtt:g} ms"
+        key = "" if len(rtts) == 1 else f"@{rtt:g}"
+        out.append((f"floor{key}", f"floor{at}"))
+        # A quick run measures only its largest level at the later RTTs (system/bench/run.py).
+        counts = levels if n == 0 or not getattr(opts, "quick", False) else levels[-1:]
+        rec = recovery_level(counts)
+        for i, level in enumerate(counts, 1):
+            noun = "symbol" if level == 1 else "symbols"
+            out.append((f"level {level}{key}",
+                        f"reaction {level} {noun} (level {i}/{len(counts)}){at}"))
+            if level != rec:
+                continue
+            if n == 0:
+                out += [(f"recovery{key}", f"recovery at {level} symbols"),
+                        (f"cold restart{key}", f"cold restart of {level} positions"),
+                        (f"burst{key}", f"aligned ticks at {level} symbols")]
+            if burst:
+                out.append((f"open burst{key}", f"{burst} positions opened at once{at}"))
+    for level in sorted(getattr(opts, "stop_lag_levels", ())):
+        out.append((f"stop lag {level}", f"stop lag at {level} symbols, real order budget, "
+                                         f"RTT {opts.stop_lag_rtt_ms:g} ms"))
     return out + [("durability", "durability"), ("store", "store appends")]
 
 
@@ -37,10 +57,15 @@ class Progress:
         self._plan = plan(opts)
         self._where = "?"
         self._title = "starting"
+        self._suffix = "" if len(tuple(getattr(opts, "rtt_ms", (0.0,)))) == 1 else "@"
+        self.rtt: float | None = None
+        """The RTT whose sections run now (None: a section that is not per RTT)."""
 
     def section(self, key: str) -> None:
         """Section `key` of the plan starts (an unknown key is shown as it is)."""
         keys = [k for k, _ in self._plan]
+        if self._suffix and self.rtt is not None and f"{key}@{self.rtt:g}" in keys:
+            key = f"{key}@{self.rtt:g}"
         if key in keys:
             i = keys.index(key)
             self._where, self._title = str(i + 1), self._plan[i][1]

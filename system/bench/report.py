@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from system.bench.report_targets import stop_lag, targets
+
 
 def _ms(v: float | None) -> str:
     return f"{v:8.2f}" if v is not None else f"{'-':>8}"
@@ -38,50 +40,68 @@ def format_table(r: dict) -> str:
     m, o = r["machine"], r["options"]
     quick = " (QUICK: a smoke run, not figures)" if o["quick"] else ""
     out = [f"posguard bench: {m['cores']} cores, Python {m['python']}, store {o['store']}, "
-           f"{o['duration_secs']:g} s windows{quick}"]
+           f"{o['duration_secs']:g} s windows, RTT "
+           f"{', '.join(f'{x:g}' for x in o.get('rtt_ms', (0,)))} ms"
+           f"{', order budget kept' if o.get('real_budget') else ''}{quick}"]
     for section in (_floor, _reaction, _profile, _unprotected, _routing, _recovery, _durability,
-                    _scale):
+                    _scale, stop_lag, targets):
         out += ["", *section(r)]
-    out += ["", f"elapsed {r['elapsed_secs']:.0f} s; /fl = multiple of the floor's p50 "
-            "(reaction: REST round trip; routing: order -> user-stream event)"]
+    out += ["", f"elapsed {r['elapsed_secs']:.0f} s; /fl = multiple of that RTT's floor "
+            "(reaction: stream one-way + half a REST round trip; routing: stream one-way; "
+            "open -> stop: min(half a round trip, stream one-way) + half a round trip)"]
     return "\n".join(out)
 
 
+def _rtts(r: dict) -> list[dict]:
+    """One entry per RTT (a result from before --rtt-ms: its one loopback run)."""
+    return r.get("rtt") or [{"rtt_ms": 0.0, "floor": r["floor"], "levels": r["levels"],
+                             "unprotected": r.get("unprotected")}]
+
+
+def _windows(r: dict):
+    """(rtt, level, window) of every reaction window, the aligned ones after their level."""
+    for x in _rtts(r):
+        for lv in x["levels"]:
+            for w in (lv, lv.get("burst")):
+                if w and "reaction" in w:
+                    yield x["rtt_ms"], lv, w
+
+
 def _floor(r: dict) -> list[str]:
-    return ["1. floor (bare simulator, loopback)", HEAD,
-            _row("REST round trip via ccxt", r["floor"]["rest_round_trip"]),
-            _row("order accepted -> stream event", r["floor"]["user_stream"])]
+    out = ["1. floor (bare simulator, same run; RTT = the simulator's latency model)", HEAD]
+    for x in _rtts(r):
+        fl = x["floor"]
+        out += [_row(f"RTT {x['rtt_ms']:g}: REST round trip", fl["rest_round_trip"]),
+                _row(f"RTT {x['rtt_ms']:g}: order -> stream event", fl["user_stream"])]
+        if "reaction_floor_ms" in fl:
+            out.append(f"  {'':<30}floors: reaction {_ms(fl['reaction_floor_ms']).strip()} ms, "
+                       f"routing {_ms(fl['routing_floor_ms']).strip()} ms, open -> stop "
+                       f"{_ms(fl['open_floor_ms']).strip()} ms")
+    return out
 
 
 def _reaction(r: dict) -> list[str]:
-    out = ["2. reaction: mark tick emitted -> replacement stop accepted (simulator clock)",
-           f"  {'symbols':>7} {'ticks':<8}{'demanded':>9}{'moves':>7}{'missed':>7}"
+    out = ["2. reaction: mark tick emitted -> replacement stop arrived at the venue (simulator "
+           "clock)",
+           f"  {'RTT':>5}{'symbols':>8} {'ticks':<8}{'demanded':>9}{'moves':>7}{'missed':>7}"
            f"{'N':>7}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'p50/fl':>8}{'p99/fl':>8}"
            f"{'actor p50':>10}{'p99':>8}{'drain s':>9}"]
-    for lv in r["levels"]:
-        for w in (lv, lv.get("burst")):
-            if not w or "reaction" not in w:
-                continue
-            s, a = w["reaction"], w["mark_routing"]
-            out.append(f"  {lv['symbols']:>7} {w['phase']:<8}{w['ticks']:>9}{w['moves']:>7}"
-                       f"{w['missed']:>7}{s['n']:>7}{_ms(s['p50_ms'])}{_ms(s['p99_ms'])}"
-                       f"{_ms(s['max_ms'])}{_x(s['p50_x_floor']):>8}{_x(s['p99_x_floor']):>8}"
-                       f"{_ms(a['p50_ms']):>10}{_ms(a['p99_ms'])}"
-                       f"{_drained(w.get('drain_secs')):>9}")
+    for rtt, lv, w in _windows(r):
+        s, a = w["reaction"], w["mark_routing"]
+        out.append(f"  {rtt:>5g}{lv['symbols']:>8} {w['phase']:<8}{w['ticks']:>9}"
+                   f"{w['moves']:>7}{w['missed']:>7}{s['n']:>7}{_ms(s['p50_ms'])}"
+                   f"{_ms(s['p99_ms'])}{_ms(s['max_ms'])}{_x(s['p50_x_floor']):>8}"
+                   f"{_x(s['p99_x_floor']):>8}{_ms(a['p50_ms']):>10}{_ms(a['p99_ms'])}"
+                   f"{_drained(w.get('drain_secs')):>9}")
     out.append("  drain = seconds until every symbol was PROTECTED again after the window "
                "(the backlog; '>120' = never caught up)")
     out.append("  actor = of which: tick frame read -> applied in the symbol actor (the stop "
                "move committed and its request sent to the exchange pool)")
-    for lv in r["levels"]:
-        for w in (lv, lv.get("burst")):
-            if w and w.get("collapsed"):
-                out.append(f"  {lv['symbols']} symbols, {w['phase']}: FELL BEHIND "
-                           f"({w['collapsed']}); engine restarted, all PROTECTED again in "
-                           f"{w.get('restart_secs', '-')} s")
-    at100 = next((lv for lv in r["levels"] if lv["symbols"] == 100), None)
-    if at100:
-        out.append("  target p99 <= 50 ms at 100 symbols (spread ticks)"
-                   f"{_verdict(_le(at100['reaction']['p99_ms'], 50.0))}")
+    for rtt, lv, w in _windows(r):
+        if w.get("collapsed"):
+            out.append(f"  RTT {rtt:g}, {lv['symbols']} symbols, {w['phase']}: FELL BEHIND "
+                       f"({w['collapsed']}); engine restarted, all PROTECTED again in "
+                       f"{w.get('restart_secs', '-')} s")
     return out
 
 
@@ -89,46 +109,61 @@ def _profile(r: dict) -> list[str]:
     out = ["   where the time goes (per window): delivery = frame read -> symbol actor's handler "
            "starts (stream actor, supervisor hop, transport, queueing); CPU = cores used per "
            "component"]
-    for lv in r["levels"]:
-        for w in (lv, lv.get("burst")):
-            if not w or "profile" not in w:
-                continue
-            p = w["profile"]
-            td, ed = p["tick_delivery"], p["event_delivery"]
-            cpu = ", ".join(f"{k} {v:.2f}" for k, v in p["cpu_cores"].items() if v >= 0.01)
-            total = sum(p["cpu_cores"].values())
-            out.append(f"  {lv['symbols']:>4} {w['phase']:<8} tick delivery p50/p99 "
-                       f"{_ms(td['p50_ms']).strip()}/{_ms(td['p99_ms']).strip()} ms, event "
-                       f"delivery {_ms(ed['p50_ms']).strip()}/{_ms(ed['p99_ms']).strip()} ms; "
-                       f"CPU {total:.2f} cores ({cpu}); {p['cpu_ms_per_move'] or '-'} CPU ms "
-                       "per move")
+    for rtt, lv, w in _windows(r):
+        if "profile" not in w:
+            continue
+        p = w["profile"]
+        td, ed = p["tick_delivery"], p["event_delivery"]
+        cpu = ", ".join(f"{k} {v:.2f}" for k, v in p["cpu_cores"].items() if v >= 0.01)
+        total = sum(p["cpu_cores"].values())
+        out.append(f"  RTT {rtt:g} {lv['symbols']:>4} {w['phase']:<8} tick delivery p50/p99 "
+                   f"{_ms(td['p50_ms']).strip()}/{_ms(td['p99_ms']).strip()} ms, event "
+                   f"delivery {_ms(ed['p50_ms']).strip()}/{_ms(ed['p99_ms']).strip()} ms; "
+                   f"CPU {total:.2f} cores ({cpu}); {p['cpu_ms_per_move'] or '-'} CPU ms "
+                   "per move")
     return out
 
 
 def _unprotected(r: dict) -> list[str]:
-    u = r.get("unprotected")
-    if not u:
-        return ["3. unprotected window: not measured"]
-    moves = sum(lv.get("moves", 0) + (lv.get("burst") or {}).get("moves", 0)
-                for lv in r["levels"])
-    op = u["open_to_protected"]
-    return ["3. unprotected window (simulator meter, whole run)",
-            f"  coverage lost: {u['coverage_lost_total_ms']:.1f} ms in "
-            f"{u['coverage_lost_gaps']} gaps over {moves} measured stop moves and "
-            f"{u['symbols']} symbols{_verdict(u['coverage_lost_total_ms'] == 0)}",
-            f"  open -> first stop resting (not a move; reported apart): N {op['n']}, "
-            f"p50 {_ms(op['p50_ms']).strip()} ms, p99 {_ms(op['p99_ms']).strip()} ms, "
-            f"max {_ms(op['max_ms']).strip()} ms"]
+    out = ["3. unprotected window (simulator meter, whole run per RTT)"]
+    for x in _rtts(r):
+        u = x.get("unprotected")
+        if not u:
+            out.append(f"  RTT {x['rtt_ms']:g}: not measured")
+            continue
+        moves = sum(w["moves"] for rtt, _lv, w in _windows(r) if rtt == x["rtt_ms"])
+        op = u["open_to_protected"]
+        out += [f"  RTT {x['rtt_ms']:g}: coverage lost {u['coverage_lost_total_ms']:.1f} ms in "
+                f"{u['coverage_lost_gaps']} gaps over {moves} measured stop moves and "
+                f"{u['symbols']} symbols{_verdict(u['coverage_lost_total_ms'] == 0)}",
+                f"  {'':<9}open -> first stop resting, every open of the run: N {op['n']}, "
+                f"p50 {_ms(op['p50_ms']).strip()} ms, p99 {_ms(op['p99_ms']).strip()} ms, "
+                f"max {_ms(op['max_ms']).strip()} ms"]
+        if x.get("open_burst"):
+            out.append(f"  {'':<9}{_burst(x['open_burst'])}")
+    return out
+
+
+def _burst(b: dict) -> str:
+    s = b["open_to_stop"]
+    return (f"open burst: {b['positions']} opened within {b['sent_within_secs']} s, "
+            f"fill -> first stop resting N {s['n']}, p50 {_ms(s['p50_ms']).strip()} / p99 "
+            f"{_ms(s['p99_ms']).strip()} ms ({_x(s['p50_x_floor']).strip()} / "
+            f"{_x(s['p99_x_floor']).strip()} floor), target <= {b['target_ms']} ms"
+            f"{_verdict(_le(s['p99_ms'], b['target_ms']) if b['target_ms'] else None)}")
 
 
 def _routing(r: dict) -> list[str]:
     out = ["4. routing: user-stream frame read -> state applied in the symbol actor",
-           f"  {'symbols':>7}{'N':>8}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'p50/fl':>8}"
-           f"{'p99/fl':>8}"]
-    for lv in r["levels"]:
+           f"  {'RTT':>5}{'symbols':>8}{'N':>8}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}"
+           f"{'p50/fl':>8}{'p99/fl':>8}"]
+    for rtt, lv, w in _windows(r):
+        if w is not lv:
+            continue
         s = lv["routing"]
         verdict = _verdict(_le(s["p99_ms"], 10.0)) if lv["symbols"] >= 100 else ""
-        out.append(f"  {lv['symbols']:>7}{s['n']:>8}{_ms(s['p50_ms'])}{_ms(s['p99_ms'])}"
+        out.append(f"  {rtt:>5g}{lv['symbols']:>8}{s['n']:>8}{_ms(s['p50_ms'])}"
+                   f"{_ms(s['p99_ms'])}"
                    f"{_ms(s['max_ms'])}{_x(s['p50_x_floor']):>8}{_x(s['p99_x_floor']):>8}"
                    f"{verdict}")
     return out

@@ -1,12 +1,16 @@
 """The bench's sections, in order; each returns plain data for the report (and --json).
 
 1 floor        REST round trip and order -> user-stream event, on a bare simulator
-2 reaction     mark tick emitted -> replacement stop accepted (simulator clock), per level
-3 unprotected  the simulator's meter over every managed move of the run
+2 reaction     mark tick emitted -> replacement stop arrived (simulator clock), per level
+3 unprotected  the simulator's meter over every managed move of the run; open burst
 4 routing      user-stream frame read -> state applied in the symbol actor, per level
 5 recovery     SIGKILL one symbol actor -> restored / reconciled; cold restart of everything
 6 durability   whole-system SIGKILL trials per store backend; store append latency
 7 scale        actor creation time and memory per level (up to the largest level)
+8 stop lag     ideal stop - resting stop under the real order budget (system/bench/budget.py)
+
+Sections 1-4 and the open burst run once per --rtt-ms value, each RTT on its own simulator
+and engine (system/bench/rtt.py); recovery, cold restart and aligned ticks at the first.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ import os
 import platform
 import random
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -25,9 +28,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from system.bench import rtt as rttmod
 from system.bench import stats
 from system.bench.progress import RECOVERY_LEVEL, Progress, recovery_level
 from system.bench.reaction import Placed, Tick, attribute
+from system.bench.recovery import cold_restart, recovery
+from system.bench.report_targets import evaluate
 from system.bench.target import BenchError, Target, synthetic
 
 __all__ = ["RECOVERY_LEVEL", "Options", "run"]
@@ -45,12 +51,24 @@ class Options:
     appends: int = 500
     seed: int = 1
     quick: bool = False
+    rtt_ms: tuple[float, ...] = (0.0,)
+    """Network round trips the RTT sections run at (the simulator's latency model)."""
+    open_burst: int = 100
+    """Positions opened in the same second, per RTT (0: no open burst)."""
+    real_budget: bool = False
+    """Keep Binance's order budget in the RTT sections too (the stop-lag section always does)."""
+    stop_lag_levels: tuple[int, ...] = (100, 300)
+    """Symbol counts of the stop-lag section (empty: not run)."""
+    stop_lag_rtt_ms: float = 60.0
+    """The RTT of the stop-lag section."""
 
     @staticmethod
     def quick_run(store: str = "sqlite", seed: int = 1) -> Options:
-        """Under a minute: two small levels, few trials (a smoke run, not figures)."""
+        """Two or three minutes: two small levels, few trials, a 10-position burst, stop lag at
+        10 symbols (a smoke run, not figures)."""
         return Options(levels=(1, 10), duration_secs=4.0, store=store, recovery_trials=3,
-                       durability_trials=1, appends=100, seed=seed, quick=True)
+                       durability_trials=1, appends=100, seed=seed, quick=True,
+                       open_burst=10, stop_lag_levels=(10,), stop_lag_rtt_ms=0.0)
 
 
 Say = Callable[[str], None]
@@ -60,7 +78,10 @@ def run(opts: Options, config_path: str, overrides: list[str], say: Say) -> dict
     """Everything, in order; the result dict is what --json prints.
 
     `say` hears which section runs and how far the run is (system/bench/progress.py).
+    "rtt" holds one entry per RTT; "floor", "levels" and "unprotected" are the first RTT's
+    (the bench without --rtt-ms: RTT 0, as before).
     """
+    from system.bench.budget import stop_lag
     started = time.time()
     progress = Progress(say, opts)
     say = progress  # every line below names its section and how far the run is
@@ -70,58 +91,76 @@ def run(opts: Options, config_path: str, overrides: list[str], say: Say) -> dict
         "options": dataclasses.asdict(opts),
         "command": "posguard " + " ".join(sys.argv[1:]) if sys.argv else "posguard bench",
     }
+    result["rtt"] = []
+    for i, rtt in enumerate(opts.rtt_ms):
+        progress.rtt = rtt
+        result["rtt"].append(rtt_section(opts, rtt, i == 0, config_path, overrides, result,
+                                         progress))
+    first = result["rtt"][0]
+    result.update(floor=first["floor"], levels=first["levels"],
+                  unprotected=first["unprotected"])
+    if opts.stop_lag_levels:
+        progress.rtt = None
+        fl = next((r["floor"] for r in result["rtt"] if r["rtt_ms"] == opts.stop_lag_rtt_ms),
+                  None)
+        result["stop_lag"] = stop_lag(config_path, overrides, opts, fl, progress)
+    progress.rtt = None
+    progress.section("durability")
+    result["durability"] = durability(config_path, opts, say)
+    progress.section("store")
+    result["store_append"] = store_append(opts, say)
+    result["targets"] = evaluate(result)
+    result["elapsed_secs"] = round(time.time() - started, 1)
+    return result
+
+
+def rtt_section(opts: Options, rtt: float, first: bool, config_path: str,
+                overrides: list[str], result: dict, progress: Progress) -> dict:
+    """Floor, reaction and routing per level and the open burst at one RTT; at the first
+    RTT also recovery, cold restart and aligned ticks (into `result`)."""
+    say = progress
     progress.section("floor")
-    result["floor"] = floor(config_path, overrides, say)
-    rest_p50 = result["floor"]["rest_round_trip"]["p50_ms"]
-    stream_p50 = result["floor"]["user_stream"]["p50_ms"]
-    levels: list[dict] = []
-    result["levels"] = levels
-    with Target(config_path, overrides, backend=opts.store, symbols=max(opts.levels),
-                progress=say) as target:
-        progress.level(min(opts.levels))
+    fl = rttmod.floor(config_path, overrides, rtt, say)
+    out: dict[str, Any] = {"rtt_ms": rtt, "floor": fl, "levels": []}
+    levels: list[dict] = out["levels"]
+    # A quick run measures only its largest level at the later RTTs (a smoke run's time).
+    counts = opts.levels if first or not opts.quick else (max(opts.levels),)
+    rec_level = recovery_level(counts)
+    with Target(config_path, overrides, backend=opts.store,
+                symbols=max(max(opts.levels), rec_level + opts.open_burst), progress=say,
+                rtt_ms=rtt, real_budget=opts.real_budget) as target:
+        progress.level(min(counts))
         say(f"starting the engine ({opts.store} store) ...")
         target.start()
-        rec_level = recovery_level(opts.levels)
         active: list[str] = []
-        for level in sorted(opts.levels):
+        for level in sorted(counts):
             progress.level(level)
             new = synthetic(level)[len(active):]
             levels.append(grow(target, active, new, level, say))
             active += new
-            levels[-1].update(measure(target, active, opts.duration_secs, "spread",
-                                      rest_p50, stream_p50, say))
+            levels[-1].update(measure(target, active, opts.duration_secs, "spread", fl, say))
+            levels[-1]["target"] = rttmod.reaction_target(levels[-1]["symbols"], rtt, fl,
+                                                          levels[-1])
             _recover_if_collapsed(target, active, levels[-1], say)
-            if level == rec_level:
+            if level != rec_level:
+                continue
+            if first:
                 progress.section("recovery")
                 result["recovery"] = recovery(target, active, opts, say)
                 progress.section("cold restart")
                 result["cold_restart"] = cold_restart(target, active, say)
                 progress.section("burst")
                 levels[-1]["burst"] = measure(target, active, opts.duration_secs, "aligned",
-                                              rest_p50, stream_p50, say)
+                                              fl, say)
                 _recover_if_collapsed(target, active, levels[-1]["burst"], say)
                 target.set_phase("spread")
-        result["unprotected"] = unprotected(target)
-    progress.section("durability")
-    result["durability"] = durability(config_path, opts, say)
-    progress.section("store")
-    result["store_append"] = store_append(opts, say)
-    result["elapsed_secs"] = round(time.time() - started, 1)
-    return result
-
-
-# ---------------------------------------------------------------------------- 1 floor
-
-
-def floor(config_path: str, overrides: list[str], say: Say) -> dict:
-    """REST round trip through ccxt and order -> user-stream event, on a bare simulator."""
-    from system.config import load_config
-    from system.sim.bench import bench_sim
-    say("300 REST round trips and 100 user-stream events on a bare simulator ...")
-    settings = dataclasses.replace(load_config(config_path, overrides).exchange.simulator,
-                                   host="127.0.0.1", port=0)
-    r = bench_sim(settings, requests=300, events=100)
-    return {"rest_round_trip": r["rest_round_trip"], "user_stream": r["user_stream_latency"]}
+            if opts.open_burst:
+                progress.section("open burst")
+                burst = rttmod.burst_symbols(len(active), opts.open_burst)
+                out["open_burst"] = rttmod.open_burst(target, burst, fl, say)
+                active += burst
+        out["unprotected"] = unprotected(target)
+    return out
 
 
 # ---------------------------------------------------------------------------- 2-4, 7
@@ -137,14 +176,16 @@ def grow(target: Target, active: list[str], new: list[str], level: int, say: Say
     target.open(new)
     target.wait_protected(active + new, 60 + len(new) / 2)
     opened = time.monotonic() - t0
-    return {"symbols": level, "created": len(new), "create_secs": round(created, 2),
+    return {"symbols": len(active) + len(new), "created": len(new),
+            "create_secs": round(created, 2),
             "create_ms_per_actor": round(created * 1000 / len(new), 1) if new else None,
             "open_secs": round(opened, 2), "memory": target.memory()}
 
 
-def measure(target: Target, active: list[str], secs: float, phase: str, rest_p50: float,
-            stream_p50: float, say: Say) -> dict:
-    """One window of ticking at 1 Hz: reaction and routing samples."""
+def measure(target: Target, active: list[str], secs: float, phase: str, fl: dict,
+            say: Say) -> dict:
+    """One window of ticking at 1 Hz: reaction and routing samples, with their ratios to the
+    RTT's floors (system/bench/rtt.py)."""
     target.set_phase(phase)
     target.pause(False)
     time.sleep(2.5)  # the trend is under way in the new phase
@@ -191,8 +232,8 @@ def measure(target: Target, active: list[str], secs: float, phase: str, rest_p50
         "ticks": react.ticks,
         "moves": react.moves,
         "missed": react.missed, "unattributed": react.unattributed,
-        "reaction": stats.with_ratio(stats.summary(react.samples_ms), rest_p50),
-        "routing": stats.with_ratio(stats.summary(route), stream_p50),
+        "reaction": stats.with_ratio(stats.summary(react.samples_ms), fl["reaction_floor_ms"]),
+        "routing": stats.with_ratio(stats.summary(route), fl["routing_floor_ms"]),
         "mark_routing": stats.summary(mark),
         "profile": {
             "tick_delivery": stats.summary(mark_delivery),
@@ -240,81 +281,6 @@ def unprotected(target: Target) -> dict:
             "coverage_lost_total_ms": rep["coverage_lost_total_ms"],
             "coverage_lost_gaps": sum(p["count_by_kind"]["coverage_lost"] for p in per),
             "open_to_protected": stats.summary(opened)}
-
-
-# ---------------------------------------------------------------------------- 5 recovery
-
-
-RECOVERY_SAY_EVERY = 5
-"""The recovery section says how far it is every this many kills."""
-
-
-def recovery(target: Target, active: list[str], opts: Options, say: Say) -> dict:
-    """SIGKILL one symbol actor at a time; time until the replacement answers / reconciles."""
-    say(f"{opts.recovery_trials} SIGKILLs of single symbol actors ...")
-    target.pause(True)  # the trend is paused after every window: seq is stable when we kill
-    rng = random.Random(opts.seed)
-    victims = rng.sample(active, min(opts.recovery_trials, len(active)))
-    restored: list[float] = []
-    reconciled: list[float] = []
-    seq_kept = 0
-    failures: list[str] = []
-    for n, sym in enumerate(victims, 1):
-        if n % RECOVERY_SAY_EVERY == 0 and n < len(victims):
-            say(f"SIGKILL {n}/{len(victims)} ...")
-        before = target.k.view(sym, 5.0)
-        if before is None or before.state != "PROTECTED":
-            failures.append(f"{sym}: not PROTECTED before the kill ({before})")
-            continue
-        t0 = time.monotonic()
-        os.kill(before.pid, signal.SIGKILL)
-        got_restored = got_reconciled = None
-        deadline = t0 + 10.0
-        # A query forwarded to the dead actor before the supervisor heard of the death
-        # (2-4 ms) is lost: wait that out, and never wait long for one answer.
-        time.sleep(0.01)
-        while time.monotonic() < deadline:
-            v = target.k.view(sym, 0.2)
-            if v is not None and v.pid != before.pid:
-                now = time.monotonic()
-                got_restored = got_restored or now - t0
-                if v.state == "PROTECTED":
-                    got_reconciled = now - t0
-                    break
-            time.sleep(0.003)
-        if got_reconciled is None:
-            failures.append(f"{sym}: not PROTECTED again within 10 s")
-            continue
-        restored.append(got_restored * 1000)
-        reconciled.append(got_reconciled * 1000)
-        seq_kept += _restored_from(target, sym, before.seq)
-    return {"trials": len(victims), "restored": stats.summary(restored),
-            "reconciled": stats.summary(reconciled), "seq_kept": seq_kept,
-            "failures": failures,
-            "samples": {"reconciled": [round(x, 3) for x in reconciled]}}
-
-
-def _restored_from(target: Target, symbol: str, seq: int) -> int:
-    """1 if the replacement continued the journal right after `seq` (nothing lost), else 0."""
-    from persistence.factory import attach
-    from system.clock import SystemClock
-    store = attach(target.k.config.store_target(), 0, SystemClock())
-    try:
-        rows = store.journal(symbol, after_seq=seq - 1, limit=2)
-    finally:
-        store.close()
-    return int(len(rows) == 2 and rows[0].seq == seq and rows[1].kind == "recovery_started")
-
-
-def cold_restart(target: Target, active: list[str], say: Say) -> dict:
-    """Stop the whole engine; start it again; time until every position is PROTECTED."""
-    say(f"stopping the engine, starting it again, waiting for all {len(active)} PROTECTED ...")
-    t0 = time.monotonic()
-    up = target.restart()
-    target.wait_protected(active, 120)
-    total = time.monotonic() - t0
-    return {"positions": len(active), "system_up_secs": round(up, 2),
-            "all_protected_secs": round(total, 2)}
 
 
 # ---------------------------------------------------------------------------- 6 durability

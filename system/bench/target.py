@@ -13,9 +13,11 @@ import dataclasses
 import os
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,8 +31,12 @@ from system.processes import system_pids
 DSN_ENV = "POSGUARD_BENCH_PG_DSN"
 OPEN_QTY = Decimal("10")  # synthetic symbols trade at ~1.0 USDT: 10 USDT notional each
 # The bench lifts the account order budget (Binance: 1200 orders/min): N symbols each moving
-# its stop every second would otherwise measure the budget's queue, not the engine.
+# its stop every second would otherwise measure the budget's queue, not the engine. A Target
+# with real_budget=True keeps the config's budget and the simulator's Binance order limits
+# (the stop-lag section; `posguard bench --real-budget` for every section).
 UNLIMITED_ORDERS = (1_000_000, 6_000_000)
+OPEN_ASK_SECS = 30.0
+"""How long one open of an open burst waits for its acknowledgement."""
 
 
 class BenchError(RuntimeError):
@@ -46,7 +52,12 @@ class Target:
     """Simulator + engine, started and stopped together; nothing is left running."""
 
     def __init__(self, config_path: str, overrides: Sequence[str], *, backend: str,
-                 symbols: int, progress: Any) -> None:
+                 symbols: int, progress: Any, rtt_ms: float = 0.0,
+                 real_budget: bool = False) -> None:
+        self.rtt_ms = rtt_ms
+        """The simulator's network round trip (system/bench/rtt.py); 0 = loopback."""
+        self.real_budget = real_budget
+        """Keep the order budget (engine and simulator) instead of lifting it."""
         self.config_path = config_path
         self.overrides = list(overrides)
         self.backend = backend
@@ -61,8 +72,9 @@ class Target:
 
     def start(self) -> None:
         """Store (PostgreSQL: a temp server), simulator, then the engine."""
+        from system.bench.rtt import with_rtt
         from system.sim.server import SimServer
-        from system.sim.settings import unthrottled
+        from system.sim.settings import UNTHROTTLED, unthrottled
         if self.backend == "postgres":
             from persistence.pg_tempserver import PgTempServer
             self.say("starting a temporary PostgreSQL server ...")
@@ -72,10 +84,17 @@ class Target:
         sim = dataclasses.replace(
             base.exchange.simulator, host="127.0.0.1", port=0, embedded=False,
             synthetic_symbols=self.max_symbols, volatility_pct=0.0, drift_pct=0.2,
-            walk_interval_ms=1000, mark_stream_interval_ms=1000, mark_stream_phase="spread")
+            walk_interval_ms=1000, mark_stream_interval_ms=1000, mark_stream_phase="spread",
+            max_gaps_kept=max(base.exchange.simulator.max_gaps_kept,
+                              4 * self.max_symbols + 1000))
+        sim = with_rtt(sim, self.rtt_ms)
         # The engine's order budget is lifted below; lift the simulator's rate limits with it
-        # (Binance: 2400 weight/min, 300 orders/10 s) so the figures stay the engine's.
-        self.sim = SimServer(unthrottled(sim))
+        # (Binance: 2400 weight/min, 300 orders/10 s) so the figures stay the engine's. Under
+        # the real budget the order limits stay Binance's; only request weight is lifted
+        # (the budget is about orders, and the bench's own reads are not the engine's).
+        sim = dataclasses.replace(sim, request_weight_per_min=UNTHROTTLED) \
+            if self.real_budget else unthrottled(sim)
+        self.sim = SimServer(sim)
         self.sim.start()
         from system.sim.probe import Probe
 
@@ -101,6 +120,8 @@ class Target:
                 "protection.trailing.activation_pct=0.1",
                 "protection.trailing.callback_pct=0.5"]
         cfg = load_config(self.config_path, sets)
+        if self.real_budget:
+            return cfg
         per_10s, per_min = UNLIMITED_ORDERS
         return dataclasses.replace(cfg, exchange=dataclasses.replace(
             cfg.exchange, orders_per_10s=per_10s, orders_per_min=per_min))
@@ -141,6 +162,7 @@ class Target:
         kernel, self.kernel = self.kernel, None
         if kernel is None:
             return
+        self.say("stopping the engine ...")
         try:
             kernel.stop(grace_secs=5)
         except Exception as e:  # noqa: BLE001 - see the docstring: nothing is left running
@@ -182,6 +204,64 @@ class Target:
             r = self.k.open(sym, "long", OPEN_QTY, f"bench-{uuid.uuid4().hex[:12]}")
             if r is None or r.outcome != "accepted":
                 raise BenchError(f"open {sym}: {r.detail if r else 'no answer'}")
+
+    def open_at_once(self, symbols: list[str]) -> dict:
+        """Open a long on every symbol at the same moment, one thread per open (each its
+        own private Thespian context): the opens all leave within a fraction of a second.
+
+        {"spread_secs": first to last open sent, "acknowledged": n, "refused": [why]}.
+        """
+        from actors.messages import CommandResult, OpenPosition
+        asys, sup = self.k.asys, self.k.supervisor
+        gate = threading.Barrier(len(symbols) + 1)
+        lock = threading.Lock()
+        sent: list[float] = []
+        refused: list[str] = []
+        acked = [0]
+
+        def one(sym: str) -> None:
+            with asys.private() as ctx:
+                msg = OpenPosition(sym, "long", OPEN_QTY, f"bench-{uuid.uuid4().hex[:12]}")
+                gate.wait(30)
+                with lock:
+                    sent.append(time.monotonic())
+                try:
+                    r = ctx.ask(sup, msg, timedelta(seconds=OPEN_ASK_SECS))
+                except Exception as e:  # noqa: BLE001 - reported as a refusal, not raised
+                    r, why = None, f"{sym}: {e}"
+                else:
+                    why = f"{sym}: {getattr(r, 'detail', None) or 'no answer'}"
+            with lock:
+                if isinstance(r, CommandResult) and r.outcome == "accepted":
+                    acked[0] += 1
+                else:
+                    refused.append(why)
+        threads = [threading.Thread(target=one, args=(s,), daemon=True) for s in symbols]
+        for t in threads:
+            t.start()
+        try:
+            gate.wait(30)
+        except threading.BrokenBarrierError:
+            raise BenchError("the open burst could not start: an open's actor-system "
+                             "context failed (see the threads' tracebacks)") from None
+        for t in threads:
+            t.join(OPEN_ASK_SECS + 30)
+        return {"spread_secs": round(max(sent) - min(sent), 3) if sent else None,
+                "acknowledged": acked[0], "refused": refused}
+
+    def sim_now(self) -> float:
+        """The simulator's monotonic clock (probe and meter times are on it)."""
+        return self.sim.call(lambda s: s.clock.monotonic())
+
+    def positions(self, symbols: list[str]) -> dict[str, dict]:
+        """symbol -> {amt, entry, tick, step} as the simulator holds them (Decimals)."""
+        def read(s: Any) -> dict:
+            out = {}
+            for sym in symbols:
+                p, m = s.engine.ledger.position(sym), s.engine.market(sym)
+                out[sym] = {"amt": p.amt, "entry": p.entry, "tick": m.tick, "step": m.step}
+            return out
+        return self.sim.call(read)
 
     def states(self) -> dict[str, str]:
         """symbol -> state from the supervisor's table (views pushed by the actors)."""
