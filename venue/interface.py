@@ -92,6 +92,11 @@ class UserStreamKeyError(OSError):
     """The venue refused or did not answer a user-stream session call."""
 
 
+class StreamAuthError(UserStreamKeyError):
+    """The venue refused a private socket's own authentication (Bybit's `op: auth` answered
+    `success: false`): reconnect after the backoff; the message says what the venue said."""
+
+
 class ExchangeError(Exception):
     """An exchange call failed; `failure` says what to do about it (its remedy group)."""
 
@@ -167,6 +172,13 @@ class Venue(ABC):
     """What the venue can do."""
     limits: ClassVar[RateLimits]
     """How the venue counts requests and orders."""
+    heartbeat_secs: ClassVar[float] = 0.0
+    """The client must send the venue's application-level heartbeat (heartbeat_frame) on
+    every stream this often (Bybit: 20 s); 0: none, WebSocket pings on silence only (Binance
+    pings the client itself)."""
+    user_stream_keepalive: ClassVar[bool] = True
+    """The user stream's session key must be kept alive (keep_user_stream every
+    streams.listen_key_keepalive_secs); False: there is no session key (Bybit)."""
 
     # ---- where it is
 
@@ -200,6 +212,18 @@ class Venue(ABC):
     @abstractmethod
     def open_user_stream(self, rest_url: str, api_key: str, timeout_secs: float) -> str:
         """Start a user-stream session; its key. UserStreamKeyError when refused."""
+
+    def user_stream_greeting(self, credentials: Credentials, now_ms: int) -> list[str]:
+        """Text frames sent, in order, right after the private socket opens (Bybit: `op:
+        auth` signed with the secret, then the topics' subscription); [] when the URL itself
+        carries the session (Binance's listenKey). The venue's answers come back through
+        parse_frame: [] for an acknowledgement, StreamAuthError for a refusal."""
+        return []
+
+    def heartbeat_frame(self, request_id: int) -> str | None:
+        """The application-level heartbeat frame (Bybit: `{"req_id": ..., "op": "ping"}`);
+        None for a venue without one. Its answer parses to no events."""
+        return None
 
     @abstractmethod
     def keep_user_stream(self, rest_url: str, api_key: str, key: str,

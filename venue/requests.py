@@ -64,6 +64,29 @@ class PlaceStop:
 
 
 @dataclass(frozen=True, slots=True)
+class AmendStop:
+    """Move a resting stop's trigger in place (Capabilities.amend_in_place; Bybit's
+    POST /v5/order/amend): the order keeps its exchange and client ids and rests throughout,
+    so a move opens no window and spends one order instead of two. The reply is the stop as
+    amended (venue/replies.py OrderInfo). A refusal leaves the old trigger resting; an unknown
+    outcome is settled by a LookupOrder(algo=True) of `client_id`, whose trigger price says
+    which of the two rests."""
+
+    symbol: str
+    """Exchange symbol."""
+    algo_id: str | None
+    """Exchange id of the resting stop, if known."""
+    client_id: str
+    """Its client id (used when the exchange id is unknown; unchanged by the amend)."""
+    trigger_price: Decimal
+    """The new trigger price."""
+    qty: Decimal | None = None
+    """A new quantity (the position's size); None leaves it unchanged."""
+    purpose: StopPurpose = field(default=StopPurpose.MOVE, compare=False)
+    """Why it is amended (scheduling only, as PlaceStop.purpose)."""
+
+
+@dataclass(frozen=True, slots=True)
 class CancelStop:
     """Cancel an algo (stop) order."""
 

@@ -122,6 +122,12 @@ class StreamSettings:
     """The exchange's adapter (venues/): stream URLs, frame parsing, the session key."""
     market_shards: int = field(default=1, kw_only=True)
     """Market-stream actors (actors/market_shards.py), each its own connection."""
+    paper_secret: str | None = field(default=None, kw_only=True)
+    """The simulator's API secret (paper mode), for a venue whose private socket signs its
+    own authentication (Venue.user_stream_greeting); None in live mode."""
+    api_secret_env: str = field(default="", kw_only=True)
+    """Env variable holding the live API secret (read inside the user-stream actor only,
+    for Venue.user_stream_greeting; Binance's listenKey needs none)."""
 
 
 @dataclass(frozen=True, slots=True)

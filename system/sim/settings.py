@@ -9,6 +9,8 @@ from system.sim.latency import Latency
 
 MARK_STREAM_PHASES = ("aligned", "spread")
 """Allowed values of `mark_stream_phase` (see MarketStreams)."""
+SIM_VENUES = ("binanceusdm", "bybit")
+"""The venue fronts the simulator serves (system/sim/app.py, system/sim/bybit/)."""
 MAX_DEMO_POSITIONS = 5
 """Largest `demo_positions`: the demo book (system/sim/demo.py) has this many entries."""
 
@@ -23,6 +25,11 @@ class SimSettings:
     """Everything the exchange simulator can be told; every field has a default."""
 
     embedded: bool = _f(True, "run the simulator inside `posguard run` (bool)")
+    venue: str = _f(
+        "binanceusdm", "whose front the simulator serves: binanceusdm (Binance USDT-M) | "
+        "bybit (Bybit v5 linear); in config.yaml it follows the account's exchange name",
+        choices=SIM_VENUES,
+    )
     host: str = _f("127.0.0.1", "address to bind; loopback unless explicitly set (host)")
     port: int = _f(0, "TCP port to listen on; 0 picks a free one (port)", min=0, max=65535)
     seed: int = _f(1, "seed of the random walk (int)")
