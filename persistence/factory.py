@@ -4,8 +4,9 @@
 (absolute path) and `postgres_dsn` (resolved DSN or None); optional `connect_timeout_secs`
 (default 5) and `busy_timeout_ms` (default 5000).
 
-Actors are handed a StoreFactory in their init message (the launcher builds it): they open
-their store through it and never read the config or this module's functions themselves.
+Actors are handed a StoreFactory in their init message (the launcher builds it, one per
+account): they open their store through it, scoped to that account, and never read the
+config, their account or this module's functions themselves.
 
 Every backend module is imported on first use, never here: unpickling a StoreFactory imports
 this module in every actor process, and psycopg alone added megabytes to each of them while
@@ -18,7 +19,14 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from persistence.store import HolderInfo, InstanceLock, Store, StoreUnavailable
+from persistence.store import (
+    DEFAULT_ACCOUNT,
+    HolderInfo,
+    InstanceLock,
+    Store,
+    StoreUnavailable,
+    check_account,
+)
 
 DEFAULT_CONNECT_TIMEOUT_SECS = 5.0
 DEFAULT_BUSY_TIMEOUT_MS = 5000
@@ -46,28 +54,40 @@ def open_instance(cfg: Any, clock: Any) -> tuple[InstanceLock, HolderInfo]:
     return lock, lock.acquire()
 
 
-def attach(cfg: Any, epoch: int, clock: Any) -> Store:
-    """Any process: a Store whose every append is fenced by `epoch` (no lock taken)."""
+def attach(cfg: Any, epoch: int, clock: Any, account: str = DEFAULT_ACCOUNT) -> Store:
+    """Any process: a Store scoped to `account` whose every append is fenced by `epoch` (no
+    lock taken). ValueError if `account` is not a valid account name."""
+    check_account(account)
     backend = _backend(cfg)
     if backend == "sqlite":
         from persistence.sqlite import SqliteStore
 
-        return SqliteStore(_sqlite_path(cfg), epoch, clock, _busy_ms(cfg))
+        return SqliteStore(_sqlite_path(cfg), epoch, clock, _busy_ms(cfg), account=account)
     from persistence.postgres import PostgresStore
 
-    return PostgresStore(_dsn(cfg), epoch, clock, _timeout(cfg))
+    return PostgresStore(_dsn(cfg), epoch, clock, _timeout(cfg), account=account)
 
 
 @dataclass(frozen=True, slots=True)
 class StoreFactory:
-    """attach() bound to resolved store settings: picklable, so it travels in init messages."""
+    """attach() bound to resolved store settings and one account: picklable, so it travels
+    in init messages."""
 
     target: Any
     """The resolved store settings (system.config.StoreTarget; duck-typed as `cfg` above)."""
+    account: str = DEFAULT_ACCOUNT
+    """The account every store it opens is scoped to (config `exchanges[].account`)."""
+
+    def __post_init__(self) -> None:
+        check_account(self.account)  # at the launcher, not later in some actor process
 
     def __call__(self, epoch: int, clock: Any) -> Store:
-        """A Store whose every append is fenced by `epoch`."""
-        return attach(self.target, epoch, clock)
+        """A Store scoped to `account` whose every append is fenced by `epoch`."""
+        return attach(self.target, epoch, clock, self.account)
+
+    def for_account(self, account: str) -> StoreFactory:
+        """The same store settings, scoped to `account`."""
+        return StoreFactory(self.target, account)
 
 
 def _backend(cfg: Any) -> str:

@@ -1,10 +1,12 @@
 """In-memory store for unit tests: the Store and InstanceLock contract without a database.
 
 Not durable and not shared between processes, so it is never a config choice and the CLI
-never builds one. A `MemoryDatabase` plays the part of the SQLite file or the PostgreSQL
-server: every lock and store made on the same one sees the same rows. Payloads and states
-go through the codec like on the real backends, so a unit test meets the same CodecError,
-tuples come back as lists, and a stored row never aliases the caller's dict.
+never builds one. Journals and snapshots are keyed by (account, symbol), a store sees its
+account's only, as on the real backends. A `MemoryDatabase` plays the part of the SQLite
+file or the PostgreSQL server: every lock and store made on the same one sees the same
+rows. Payloads and states go through the codec like on the real backends, so a unit test
+meets the same CodecError, tuples come back as lists, and a stored row never aliases the
+caller's dict.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 from persistence import codec, outbox
 from persistence.store import (
+    DEFAULT_ACCOUNT,
     HolderInfo,
     InstanceLock,
     InstanceLocked,
@@ -31,6 +34,7 @@ from persistence.store import (
     Store,
     StoreNotInitialised,
     StoreUnavailable,
+    check_account,
 )
 
 SCHEMA_VERSION = 1
@@ -67,8 +71,10 @@ class MemoryDatabase:
         self.epoch = 0
         self.lock_holder: tuple[MemoryInstanceLock, HolderInfo] | None = None
         """The lock that holds the instance lock, and who it says it is."""
-        self.journal: dict[str, list[_Row]] = {}
-        self.snapshots: dict[str, _Snapshot] = {}
+        self.journal: dict[tuple[str, str], list[_Row]] = {}
+        """(account, symbol) -> its rows in seq order."""
+        self.snapshots: dict[tuple[str, str], _Snapshot] = {}
+        """(account, symbol) -> its latest snapshot."""
         self.alerts: dict[int, OutboxAlert] = {}
         """Alert id -> the alert as first added (channel and delivery fields unset)."""
         self.deliveries: dict[tuple[int, str], OutboxAlert] = {}
@@ -116,9 +122,11 @@ class MemoryInstanceLock(InstanceLock):
 
 
 class MemoryStore(Store):
-    """Store on a MemoryDatabase; every append fenced by `epoch`."""
+    """Store on a MemoryDatabase, scoped to `account`; every append fenced by `epoch`."""
 
-    def __init__(self, db: MemoryDatabase, epoch: int, clock: Any) -> None:
+    def __init__(self, db: MemoryDatabase, epoch: int, clock: Any,
+                 account: str = DEFAULT_ACCOUNT) -> None:
+        self.account = check_account(account)
         if db.schema_version != SCHEMA_VERSION:
             raise StoreNotInitialised(
                 f"memory store: schema version {db.schema_version}, this build needs "
@@ -141,56 +149,72 @@ class MemoryStore(Store):
         created = self._clock.now_ms() if created_at_ms is None else int(created_at_ms)
         db = self._db()
         seq = expected_seq + 1
+        key, name = (self.account, symbol), f"{self.account}:{symbol}"
         with db.mutex:
             if db.epoch != self.epoch:
-                raise StaleEpoch(f"append {symbol}: our epoch {self.epoch} is stale, the "
+                raise StaleEpoch(f"append {name}: our epoch {self.epoch} is stale, the "
                                  f"store is at epoch {db.epoch} (a newer instance started)")
-            rows = db.journal.setdefault(symbol, [])
+            rows = db.journal.setdefault(key, [])
             if len(rows) != expected_seq:
-                raise SeqConflict(f"append {symbol}: expected seq {expected_seq}, "
+                raise SeqConflict(f"append {name}: expected seq {expected_seq}, "
                                   f"store has {len(rows)}")
             row = JournalRow(symbol, seq, self.epoch, kind, {}, correlation_id, created,
-                             db.now_ms())
+                             db.now_ms(), self.account)
             rows.append(_Row(row, payload_b))
             if state_b is not None:
-                db.snapshots[symbol] = _Snapshot(seq, state_b, bool(live))
+                db.snapshots[key] = _Snapshot(seq, state_b, bool(live))
         return seq
 
     def load(self, symbol: str) -> Loaded:
         """Latest snapshot + the rows after it."""
         db = self._db()
         with db.mutex:
-            snap = db.snapshots.get(symbol)
-            rows = list(db.journal.get(symbol, ()))
+            snap = db.snapshots.get((self.account, symbol))
+            rows = list(db.journal.get((self.account, symbol), ()))
         snap_seq = snap.seq if snap else 0
         state = codec.decode(snap.state) if snap else None
         return Loaded(symbol, len(rows), snap_seq, state, tuple(_decoded(rows[snap_seq:])))
 
     def live_symbols(self) -> list[str]:
-        """Symbols whose latest snapshot is live, sorted."""
-        db = self._db()
-        with db.mutex:
-            return sorted(s for s, snap in db.snapshots.items() if snap.live)
+        """This account's symbols whose latest snapshot is live, sorted."""
+        return self.live_accounts().get(self.account, [])
 
     def journal(self, symbol: str, after_seq: int = 0, limit: int | None = None
                 ) -> list[JournalRow]:
         """Rows with seq > after_seq, oldest first."""
         db = self._db()
         with db.mutex:
-            rows = db.journal.get(symbol, [])[max(after_seq, 0):]
+            rows = db.journal.get((self.account, symbol), [])[max(after_seq, 0):]
         return _decoded(rows if limit is None else rows[:limit])
+
+    def live_accounts(self) -> dict[str, list[str]]:
+        """Store-wide: account -> its live symbols, sorted."""
+        db = self._db()
+        found: dict[str, list[str]] = {}
+        with db.mutex:
+            for account, symbol in sorted(k for k, snap in db.snapshots.items() if snap.live):
+                found.setdefault(account, []).append(symbol)
+        return found
+
+    def symbol_accounts(self, symbol: str) -> list[str]:
+        """Store-wide: the accounts with journal rows for `symbol`, sorted."""
+        db = self._db()
+        with db.mutex:
+            return sorted(a for (a, s), rows in db.journal.items() if s == symbol and rows)
 
     # ------------------------------------------------------------------ alert outbox
 
     def add_alert(self, *, kind: str, severity: str, symbol: str | None, text: str,
-                  payload: dict, created_at_ms: int, channels: Sequence[str]) -> int:
+                  payload: dict, created_at_ms: int, channels: Sequence[str],
+                  account: str | None = None) -> int:
         """The alert, pending on each of `channels` from created_at_ms; its id."""
         kept = _copy(payload)  # CodecError before anything is kept, as on the real backends
+        named = None if account is None else check_account(account)
         db = self._db()
         with db.mutex:
             alert_id = max(db.alerts, default=0) + 1
             alert = OutboxAlert(alert_id, "", kind, severity, symbol, text, kept, self.epoch,
-                                int(created_at_ms), 0, int(created_at_ms), None)
+                                int(created_at_ms), 0, int(created_at_ms), None, named)
             db.alerts[alert_id] = alert
             for channel in channels:
                 db.deliveries[(alert_id, channel)] = replace(alert, channel=channel)
@@ -249,7 +273,8 @@ def open_instance(db: MemoryDatabase, clock: Any) -> tuple[MemoryInstanceLock, H
     return lock, lock.acquire()
 
 
-def attach(db: MemoryDatabase, epoch: int, clock: Any) -> MemoryStore:
-    """Like persistence.factory.attach: a store fenced by `epoch`."""
-    return MemoryStore(db, epoch, clock)
+def attach(db: MemoryDatabase, epoch: int, clock: Any, account: str = DEFAULT_ACCOUNT
+           ) -> MemoryStore:
+    """Like persistence.factory.attach: a store scoped to `account`, fenced by `epoch`."""
+    return MemoryStore(db, epoch, clock, account)
 

@@ -60,12 +60,18 @@ def latest_version(backend: str) -> int:
     return len(migrations(backend))
 
 
-def apply_sqlite(conn: sqlite3.Connection, now_ms: int) -> list[int]:
-    """Apply pending migrations to an autocommit sqlite3 connection; returns what ran."""
+def _upto(backend: str, upto: int | None) -> list[Migration]:
+    """The migrations up to version `upto` (all when None): tests build an older schema."""
+    return [m for m in migrations(backend) if upto is None or m.version <= upto]
+
+
+def apply_sqlite(conn: sqlite3.Connection, now_ms: int, upto: int | None = None) -> list[int]:
+    """Apply pending migrations (up to version `upto`, default all) to an autocommit sqlite3
+    connection; returns what ran."""
     conn.execute(_VERSION_TABLE)
     applied = {row[0] for row in conn.execute("SELECT version FROM schema_version")}
     ran = []
-    for mig in migrations("sqlite"):
+    for mig in _upto("sqlite", upto):
         if mig.version in applied:
             continue
         # executescript() commits anything pending before it runs, so the transaction
@@ -82,10 +88,11 @@ def apply_sqlite(conn: sqlite3.Connection, now_ms: int) -> list[int]:
     return ran
 
 
-def apply_postgres(conn: Any, now_ms: int) -> list[int]:
-    """Apply pending migrations on an autocommit psycopg connection; returns what ran."""
+def apply_postgres(conn: Any, now_ms: int, upto: int | None = None) -> list[int]:
+    """Apply pending migrations (up to version `upto`, default all) on an autocommit psycopg
+    connection; returns what ran."""
     ran = []
-    for mig in migrations("postgres"):
+    for mig in _upto("postgres", upto):
         with conn.transaction():
             # Serializes concurrent migrators (and CREATE TABLE IF NOT EXISTS races).
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))

@@ -3,6 +3,9 @@
 Fencing: every append reads the instance epoch `FOR SHARE` inside its own transaction. An
 epoch bump (UPDATE of that row) therefore waits for in-flight appends, and every append
 that starts after the bump committed sees the new epoch and is refused with StaleEpoch.
+
+A PostgresStore is scoped to one account (store.py `Store`): every journal and snapshot
+statement names it; live_accounts, symbol_accounts and the outbox read the whole database.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from persistence import codec, migrate, outbox
+from persistence.rows import SELECT_ROWS, SYMBOL_ACCOUNTS, accounts_of, journal_row
 from persistence.store import (
+    DEFAULT_ACCOUNT,
     JournalRow,
     Loaded,
     OutboxAlert,
@@ -26,6 +31,7 @@ from persistence.store import (
     StoreError,
     StoreNotSafe,
     StoreUnavailable,
+    check_account,
 )
 
 
@@ -107,10 +113,12 @@ def translated(where: str, op: str) -> Iterator[None]:
 
 
 class PostgresStore(Store):
-    """Store on one PostgreSQL database; every append fenced by `epoch`."""
+    """Store on one PostgreSQL database, scoped to `account`; every append fenced by `epoch`."""
 
-    def __init__(self, dsn: str, epoch: int, clock: Any, connect_timeout_secs: float = 5):
+    def __init__(self, dsn: str, epoch: int, clock: Any, connect_timeout_secs: float = 5, *,
+                 account: str = DEFAULT_ACCOUNT):
         self.epoch = epoch
+        self.account = check_account(account)
         self._dsn = dsn
         self._where = describe_dsn(dsn)
         self._clock = clock
@@ -153,78 +161,94 @@ class PostgresStore(Store):
         state_b = None if state is None else codec.encode(state)
         created = self._clock.now_ms() if created_at_ms is None else int(created_at_ms)
         seq = expected_seq + 1
-        with translated(self._where, f"append {symbol} seq {seq}"):
+        acct, name = self.account, f"{self.account}:{symbol}"
+        with translated(self._where, f"append {name} seq {seq}"):
             conn = self._c()
             with conn.transaction():
                 current_epoch = scalar(conn, "SELECT epoch FROM instance WHERE id = 1 FOR SHARE")
                 if current_epoch != self.epoch:
-                    raise StaleEpoch(f"append {symbol}: our epoch {self.epoch} is stale, the "
+                    raise StaleEpoch(f"append {name}: our epoch {self.epoch} is stale, the "
                                      f"store is at epoch {current_epoch} (a newer instance "
                                      "started)")
                 current = scalar(conn, "SELECT COALESCE(MAX(seq), 0) FROM journal "
-                                       "WHERE symbol = %s", (symbol,))
+                                       "WHERE account = %s AND symbol = %s", (acct, symbol))
                 if current != expected_seq:
-                    raise SeqConflict(f"append {symbol}: expected seq {expected_seq}, "
+                    raise SeqConflict(f"append {name}: expected seq {expected_seq}, "
                                       f"store has {current}")
                 conn.execute(
-                    "INSERT INTO journal (symbol, seq, epoch, kind, payload, correlation_id, "
-                    "created_at_ms, recorded_at_ms) "
-                    f"VALUES (%s, %s, %s, %s, %s, %s, %s, {NOW_MS_SQL})",
-                    (symbol, seq, self.epoch, kind, payload_b, correlation_id, created))
+                    "INSERT INTO journal (account, symbol, seq, epoch, kind, payload, "
+                    "correlation_id, created_at_ms, recorded_at_ms) "
+                    f"VALUES (%s, %s, %s, %s, %s, %s, %s, %s, {NOW_MS_SQL})",
+                    (acct, symbol, seq, self.epoch, kind, payload_b, correlation_id, created))
                 if state_b is not None:
                     conn.execute(
-                        "INSERT INTO snapshots (symbol, seq, state, live, updated_at_ms) "
-                        f"VALUES (%s, %s, %s, %s, {NOW_MS_SQL}) ON CONFLICT (symbol) DO UPDATE "
-                        "SET seq = EXCLUDED.seq, state = EXCLUDED.state, live = EXCLUDED.live,"
-                        " updated_at_ms = EXCLUDED.updated_at_ms",
-                        (symbol, seq, state_b, live))
+                        "INSERT INTO snapshots (account, symbol, seq, state, live, "
+                        f"updated_at_ms) VALUES (%s, %s, %s, %s, %s, {NOW_MS_SQL}) "
+                        "ON CONFLICT (account, symbol) DO UPDATE SET seq = EXCLUDED.seq, "
+                        "state = EXCLUDED.state, live = EXCLUDED.live, "
+                        "updated_at_ms = EXCLUDED.updated_at_ms",
+                        (acct, symbol, seq, state_b, live))
         return seq
 
     def load(self, symbol: str) -> Loaded:
         """Snapshot + tail from one REPEATABLE READ transaction (consistent)."""
-        with translated(self._where, f"load {symbol}"):
+        key = (self.account, symbol)
+        with translated(self._where, f"load {self.account}:{symbol}"):
             conn = self._c()
             with conn.transaction():
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                snap = conn.execute("SELECT seq, state FROM snapshots WHERE symbol = %s",
-                                    (symbol,)).fetchone()
+                snap = conn.execute("SELECT seq, state FROM snapshots WHERE account = %s "
+                                    "AND symbol = %s", key).fetchone()
                 seq = scalar(conn, "SELECT COALESCE(MAX(seq), 0) FROM journal "
-                                   "WHERE symbol = %s", (symbol,))
+                                   "WHERE account = %s AND symbol = %s", key)
                 snap_seq = snap[0] if snap else 0
-                tail = self._rows(conn, symbol, snap_seq, None)
+                tail = self._rows(conn, key, snap_seq, None)
         state = codec.decode(snap[1]) if snap else None
         return Loaded(symbol, seq, snap_seq, state, tuple(tail))
 
     def live_symbols(self) -> list[str]:
-        """Symbols whose latest snapshot is live, sorted."""
+        """This account's symbols whose latest snapshot is live, sorted."""
         with translated(self._where, "live_symbols"):
             rows = self._c().execute(
-                "SELECT symbol FROM snapshots WHERE live ORDER BY symbol").fetchall()
+                "SELECT symbol FROM snapshots WHERE live AND account = %s ORDER BY symbol",
+                (self.account,)).fetchall()
         return [r[0] for r in rows]
 
     def journal(self, symbol: str, after_seq: int = 0, limit: int | None = None
                 ) -> list[JournalRow]:
         """Rows with seq > after_seq, oldest first."""
-        with translated(self._where, f"journal {symbol}"):
-            return self._rows(self._c(), symbol, after_seq, limit)
+        with translated(self._where, f"journal {self.account}:{symbol}"):
+            return self._rows(self._c(), (self.account, symbol), after_seq, limit)
+
+    def live_accounts(self) -> dict[str, list[str]]:
+        """Store-wide: account -> its live symbols, sorted."""
+        with translated(self._where, "live_accounts"):
+            rows = self._c().execute("SELECT account, symbol FROM snapshots WHERE live "
+                                     "ORDER BY account, symbol").fetchall()
+        return accounts_of(rows)
+
+    def symbol_accounts(self, symbol: str) -> list[str]:
+        """Store-wide: the accounts with journal rows for `symbol`, sorted."""
+        with translated(self._where, f"symbol_accounts {symbol}"):
+            rows = self._c().execute(SYMBOL_ACCOUNTS, (symbol,)).fetchall()
+        return [r[0] for r in rows]
 
     @staticmethod
-    def _rows(conn: psycopg.Connection, symbol: str, after_seq: int, limit: int | None
-              ) -> list[JournalRow]:
+    def _rows(conn: psycopg.Connection, key: tuple[str, str], after_seq: int,
+              limit: int | None) -> list[JournalRow]:
         rows = conn.execute(
-            "SELECT symbol, seq, epoch, kind, payload, correlation_id, created_at_ms, "
-            "recorded_at_ms FROM journal WHERE symbol = %s AND seq > %s ORDER BY seq "
-            "LIMIT %s", (symbol, after_seq, limit)).fetchall()
-        return [JournalRow(r[0], r[1], r[2], r[3], codec.decode(r[4]), r[5], r[6], r[7])
-                for r in rows]
+            f"{SELECT_ROWS} WHERE account = %s AND symbol = %s AND seq > %s ORDER BY seq "
+            "LIMIT %s", (*key, after_seq, limit)).fetchall()
+        return [journal_row(r) for r in rows]
 
     # ------------------------------------------------------------------ alert outbox
 
     def add_alert(self, *, kind: str, severity: str, symbol: str | None, text: str,
-                  payload: dict, created_at_ms: int, channels: Sequence[str]) -> int:
+                  payload: dict, created_at_ms: int, channels: Sequence[str],
+                  account: str | None = None) -> int:
         """The alert and its delivery rows in one transaction; its id."""
         params = outbox.alert_params(kind, severity, symbol, text, payload, self.epoch,
-                                     created_at_ms)
+                                     created_at_ms, account)
         with translated(self._where, "add_alert"):
             conn = self._c()
             with conn.transaction():

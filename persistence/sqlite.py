@@ -1,5 +1,8 @@
 """SQLite store (the embedded default): WAL, synchronous=FULL, one connection per process.
 
+A SqliteStore is scoped to one account (store.py `Store`): every journal and snapshot
+statement names it; live_accounts, symbol_accounts and the outbox read the whole file.
+
 Many processes (one per symbol actor) write the same file. Appends run under
 `BEGIN IMMEDIATE`, which takes the write lock up front, so the epoch and seq checks and the
 writes happen atomically with respect to every other writer; busy_timeout makes waiting
@@ -16,7 +19,9 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from persistence import codec, migrate, outbox
+from persistence.rows import SELECT_ROWS, SYMBOL_ACCOUNTS, accounts_of, journal_row
 from persistence.store import (
+    DEFAULT_ACCOUNT,
     JournalRow,
     Loaded,
     OutboxAlert,
@@ -25,6 +30,7 @@ from persistence.store import (
     Store,
     StoreNotSafe,
     StoreUnavailable,
+    check_account,
 )
 
 # SQLite's own clock in ms (julianday has ms resolution): recorded_at is the database's
@@ -150,11 +156,13 @@ def write_transaction(conn: sqlite3.Connection, wait_ms: int) -> Iterator[None]:
 
 
 class SqliteStore(Store):
-    """Store on one SQLite file; every append fenced by `epoch`."""
+    """Store on one SQLite file, scoped to `account`; every append fenced by `epoch`."""
 
-    def __init__(self, path: str, epoch: int, clock: Any, busy_timeout_ms: int = 5000):
+    def __init__(self, path: str, epoch: int, clock: Any, busy_timeout_ms: int = 5000, *,
+                 account: str = DEFAULT_ACCOUNT):
         self.path = path
         self.epoch = epoch
+        self.account = check_account(account)
         self._clock = clock
         self._busy_timeout_ms = busy_timeout_ms
         self._conn: sqlite3.Connection | None = connect(path, busy_timeout_ms)
@@ -175,73 +183,90 @@ class SqliteStore(Store):
         created = self._clock.now_ms() if created_at_ms is None else int(created_at_ms)
         conn = self._c()
         seq = expected_seq + 1
-        with translated(self.path, f"append {symbol} seq {seq}"), \
+        acct, name = self.account, f"{self.account}:{symbol}"
+        with translated(self.path, f"append {name} seq {seq}"), \
                 write_transaction(conn, self._busy_timeout_ms):
             current_epoch = conn.execute("SELECT epoch FROM instance WHERE id = 1").fetchone()[0]
             if current_epoch != self.epoch:
-                raise StaleEpoch(f"append {symbol}: our epoch {self.epoch} is stale, the "
+                raise StaleEpoch(f"append {name}: our epoch {self.epoch} is stale, the "
                                  f"store is at epoch {current_epoch} (a newer instance started)")
             current = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM journal "
-                                   "WHERE symbol = ?", (symbol,)).fetchone()[0]
+                                   "WHERE account = ? AND symbol = ?", (acct, symbol)
+                                   ).fetchone()[0]
             if current != expected_seq:
-                raise SeqConflict(f"append {symbol}: expected seq {expected_seq}, "
+                raise SeqConflict(f"append {name}: expected seq {expected_seq}, "
                                   f"store has {current}")
             conn.execute(
-                "INSERT INTO journal (symbol, seq, epoch, kind, payload, correlation_id, "
-                f"created_at_ms, recorded_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, {NOW_MS_SQL})",
-                (symbol, seq, self.epoch, kind, payload_b, correlation_id, created))
+                "INSERT INTO journal (account, symbol, seq, epoch, kind, payload, "
+                "correlation_id, created_at_ms, recorded_at_ms) "
+                f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, {NOW_MS_SQL})",
+                (acct, symbol, seq, self.epoch, kind, payload_b, correlation_id, created))
             if state_b is not None:
                 conn.execute(
-                    "INSERT INTO snapshots (symbol, seq, state, live, updated_at_ms) "
-                    f"VALUES (?, ?, ?, ?, {NOW_MS_SQL}) ON CONFLICT (symbol) DO UPDATE SET "
-                    "seq = excluded.seq, state = excluded.state, live = excluded.live, "
-                    "updated_at_ms = excluded.updated_at_ms",
-                    (symbol, seq, state_b, 1 if live else 0))
+                    "INSERT INTO snapshots (account, symbol, seq, state, live, updated_at_ms) "
+                    f"VALUES (?, ?, ?, ?, ?, {NOW_MS_SQL}) ON CONFLICT (account, symbol) "
+                    "DO UPDATE SET seq = excluded.seq, state = excluded.state, "
+                    "live = excluded.live, updated_at_ms = excluded.updated_at_ms",
+                    (acct, symbol, seq, state_b, 1 if live else 0))
         return seq
 
     def load(self, symbol: str) -> Loaded:
         """Snapshot + tail, read in one transaction so they are consistent."""
         conn = self._c()
-        with translated(self.path, f"load {symbol}"), transaction(conn, "BEGIN"):
-            snap = conn.execute("SELECT seq, state FROM snapshots WHERE symbol = ?",
-                                (symbol,)).fetchone()
-            seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM journal WHERE symbol = ?",
-                               (symbol,)).fetchone()[0]
+        key = (self.account, symbol)
+        with translated(self.path, f"load {self.account}:{symbol}"), transaction(conn, "BEGIN"):
+            snap = conn.execute("SELECT seq, state FROM snapshots WHERE account = ? AND "
+                                "symbol = ?", key).fetchone()
+            seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM journal WHERE account = ? "
+                               "AND symbol = ?", key).fetchone()[0]
             snap_seq = snap[0] if snap else 0
-            tail = self._rows(conn, symbol, snap_seq, None)
+            tail = self._rows(conn, key, snap_seq, None)
         state = codec.decode(snap[1]) if snap else None
         return Loaded(symbol, seq, snap_seq, state, tuple(tail))
 
     def live_symbols(self) -> list[str]:
-        """Symbols whose latest snapshot is live, sorted."""
+        """This account's symbols whose latest snapshot is live, sorted."""
         with translated(self.path, "live_symbols"):
             rows = self._c().execute(
-                "SELECT symbol FROM snapshots WHERE live = 1 ORDER BY symbol").fetchall()
+                "SELECT symbol FROM snapshots WHERE live = 1 AND account = ? ORDER BY symbol",
+                (self.account,)).fetchall()
         return [r[0] for r in rows]
 
     def journal(self, symbol: str, after_seq: int = 0, limit: int | None = None
                 ) -> list[JournalRow]:
         """Rows with seq > after_seq, oldest first."""
-        with translated(self.path, f"journal {symbol}"):
-            return self._rows(self._c(), symbol, after_seq, limit)
+        with translated(self.path, f"journal {self.account}:{symbol}"):
+            return self._rows(self._c(), (self.account, symbol), after_seq, limit)
+
+    def live_accounts(self) -> dict[str, list[str]]:
+        """Store-wide: account -> its live symbols, sorted."""
+        with translated(self.path, "live_accounts"):
+            rows = self._c().execute("SELECT account, symbol FROM snapshots WHERE live = 1 "
+                                     "ORDER BY account, symbol").fetchall()
+        return accounts_of(rows)
+
+    def symbol_accounts(self, symbol: str) -> list[str]:
+        """Store-wide: the accounts with journal rows for `symbol`, sorted."""
+        with translated(self.path, f"symbol_accounts {symbol}"):
+            rows = self._c().execute(_q(SYMBOL_ACCOUNTS), (symbol,)).fetchall()
+        return [r[0] for r in rows]
 
     @staticmethod
-    def _rows(conn: sqlite3.Connection, symbol: str, after_seq: int, limit: int | None
-              ) -> list[JournalRow]:
+    def _rows(conn: sqlite3.Connection, key: tuple[str, str], after_seq: int,
+              limit: int | None) -> list[JournalRow]:
         rows = conn.execute(
-            "SELECT symbol, seq, epoch, kind, payload, correlation_id, created_at_ms, "
-            "recorded_at_ms FROM journal WHERE symbol = ? AND seq > ? ORDER BY seq LIMIT ?",
-            (symbol, after_seq, -1 if limit is None else limit)).fetchall()
-        return [JournalRow(r[0], r[1], r[2], r[3], codec.decode(r[4]), r[5], r[6], r[7])
-                for r in rows]
+            f"{SELECT_ROWS} WHERE account = ? AND symbol = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (*key, after_seq, -1 if limit is None else limit)).fetchall()
+        return [journal_row(r) for r in rows]
 
     # ------------------------------------------------------------------ alert outbox
 
     def add_alert(self, *, kind: str, severity: str, symbol: str | None, text: str,
-                  payload: dict, created_at_ms: int, channels: Sequence[str]) -> int:
+                  payload: dict, created_at_ms: int, channels: Sequence[str],
+                  account: str | None = None) -> int:
         """The alert and its delivery rows in one IMMEDIATE transaction; its id."""
         params = outbox.alert_params(kind, severity, symbol, text, payload, self.epoch,
-                                     created_at_ms)
+                                     created_at_ms, account)
         conn = self._c()
         with translated(self.path, "add_alert"), write_transaction(conn, self._busy_timeout_ms):
             alert_id = int(conn.execute(_q(outbox.INSERT_ALERT), params).fetchone()[0])

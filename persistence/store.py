@@ -8,8 +8,9 @@ errors below, always raised `from` the original so the cause stays in the traceb
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 # --- errors, grouped by what the caller does about them ---------------------------------
@@ -49,8 +50,47 @@ class SeqConflict(StoreError):
     """`expected_seq` does not match the symbol's current seq (a lost or duplicate writer)."""
 
 
+class UnlistedAccount(StoreError):
+    """The store holds live symbols of an account the config does not list: refuse to start
+    (nothing would protect those positions); the message names the account and its symbols."""
+
+
 class CodecError(StoreError):
     """A payload or snapshot cannot be encoded, or has an unknown schema version."""
+
+
+# --- accounts --------------------------------------------------------------------------
+
+DEFAULT_ACCOUNT = "main"
+"""The account of a config with the single legacy `exchange:` section, and of every row
+written before accounts existed (migration 0003)."""
+ACCOUNT_RE = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+"""An account name, as config `exchanges[].account` allows it."""
+
+
+def check_account(account: object) -> str:
+    """`account` if it is a valid account name; ValueError naming it otherwise.
+
+    A programming error, not a store failure: the config refuses such names first, so one
+    reaching the store is a caller that forgot to pass the configured account."""
+    if not isinstance(account, str) or not ACCOUNT_RE.match(account):
+        raise ValueError(f"account {account!r} is not a valid account name "
+                         f"({ACCOUNT_RE.pattern})")
+    return account
+
+
+def check_live_accounts(store: Store, configured: Iterable[str]) -> None:
+    """Launcher, at start: UnlistedAccount unless every account with live symbols in the
+    store is one of `configured` (config `exchanges[].account`)."""
+    listed = set(configured)
+    unlisted = {a: s for a, s in store.live_accounts().items() if a not in listed}
+    if not unlisted:
+        return
+    held = "; ".join(f'account "{a}": {", ".join(s)}' for a, s in sorted(unlisted.items()))
+    raise UnlistedAccount(
+        f"the store holds live symbols of {len(unlisted)} account(s) the config does not list "
+        f"({held}); nothing would protect those positions: list the account under exchanges:"
+        f" again (configured: {', '.join(sorted(listed)) or 'none'}) and let it reconcile them")
 
 
 # --- row types -------------------------------------------------------------------------
@@ -76,6 +116,9 @@ class JournalRow:
     """Event time from the injectable clock."""
     recorded_at_ms: int
     """Commit time from the database's own clock."""
+    account: str = DEFAULT_ACCOUNT
+    """The account the symbol is traded on (last, with a default, so rows built by hand in
+    tests keep their shape; the backends always fill it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,15 +191,22 @@ class OutboxAlert:
     """Not sent again before this (retry backoff)."""
     last_error: str | None
     """Why the last send failed."""
+    account: str | None = None
+    """The account the alert is about; None for an instance-wide one (started, lock lost)."""
 
 
 # --- roles -----------------------------------------------------------------------------
 
 
 class Store(ABC):
-    """Journal + snapshots for every symbol; one per process, fenced by `epoch`."""
+    """Journal + snapshots of one account's symbols; one per process, fenced by `epoch`.
+
+    append / load / live_symbols / journal see `account`'s rows only, so an actor handed a
+    store never names its account. live_accounts, symbol_accounts and the alert outbox are
+    store-wide (one launcher, one alert delivery for every account)."""
 
     epoch: int
+    account: str
 
     @abstractmethod
     def append(
@@ -188,13 +238,23 @@ class Store(ABC):
                 ) -> list[JournalRow]:
         """Journal rows of `symbol` with seq > after_seq, in seq order (for audit)."""
 
+    @abstractmethod
+    def live_accounts(self) -> dict[str, list[str]]:
+        """Store-wide: account -> its live symbols (sorted); accounts with none are absent."""
+
+    @abstractmethod
+    def symbol_accounts(self, symbol: str) -> list[str]:
+        """Store-wide: the accounts (sorted) with journal rows for `symbol`."""
+
     # The alert outbox (ops/alerts). Not fenced by the epoch: a stale instance's last alerts
     # (the lock lost) must still go out; every row names the epoch that raised it.
 
     @abstractmethod
     def add_alert(self, *, kind: str, severity: str, symbol: str | None, text: str,
-                  payload: dict, created_at_ms: int, channels: Sequence[str]) -> int:
-        """Durably add one alert, pending on each of `channels` (due at once); its id."""
+                  payload: dict, created_at_ms: int, channels: Sequence[str],
+                  account: str | None = None) -> int:
+        """Durably add one alert, pending on each of `channels` (due at once); its id.
+        `account`: the account it is about (None: instance-wide), not the store's scope."""
 
     @abstractmethod
     def pending_alerts(self, channel: str, *, due_at_ms: int, limit: int = 100

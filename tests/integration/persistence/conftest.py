@@ -66,11 +66,11 @@ def open_instance(cfg: StoreCfg, clock) -> tuple[InstanceLock, HolderInfo]:
     return factory.open_instance(cfg, clock)
 
 
-def attach(cfg: StoreCfg, epoch: int, clock) -> Store:
-    """factory.attach, or the memory store's for the memory backend."""
+def attach(cfg: StoreCfg, epoch: int, clock, account: str = "main") -> Store:
+    """factory.attach, or the memory store's for the memory backend (scoped to `account`)."""
     if cfg.backend == "memory":
-        return memory.attach(cfg.memory, epoch, clock)
-    return factory.attach(cfg, epoch, clock)
+        return memory.attach(cfg.memory, epoch, clock, account)
+    return factory.attach(cfg, epoch, clock, account)
 
 
 def skip_on_memory(cfg: StoreCfg, reason: str) -> None:

@@ -194,7 +194,8 @@ def test_unknown_codec_version_is_a_clear_error(opened):
     future = msgpack.packb([99, {"n": 1}], use_bin_type=True)
     if opened.cfg.backend == "memory":  # no SQL: plant the bytes in its snapshot directly
         db = opened.cfg.memory
-        db.snapshots["BTCUSDT"] = dataclasses.replace(db.snapshots["BTCUSDT"], state=future)
+        key = ("main", "BTCUSDT")
+        db.snapshots[key] = dataclasses.replace(db.snapshots[key], state=future)
     else:
         raw_execute(opened.cfg, "UPDATE snapshots SET state = %s WHERE symbol = %s",
                     (future, "BTCUSDT"))

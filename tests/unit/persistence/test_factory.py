@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 import pytest
@@ -44,3 +45,37 @@ def test_unwritable_sqlite_folder_is_store_unavailable(tmp_path):
                           postgres_dsn=None)
     with pytest.raises(StoreUnavailable, match="cannot create the folder"):
         open_instance(cfg, ManualClock())
+
+
+def test_a_store_factory_is_scoped_to_main_unless_told_and_survives_pickling():
+    import pickle
+
+    from persistence.factory import StoreFactory
+    cfg = SimpleNamespace(backend="sqlite", sqlite_path="/x/s.db", postgres_dsn=None)
+
+    legacy, by = StoreFactory(cfg), StoreFactory(cfg, account="by")
+
+    assert (legacy.account, by.account, legacy.for_account("by")) == ("main", "by", by)
+    assert pickle.loads(pickle.dumps(StoreFactory(_Target(), "by"))) == StoreFactory(
+        _Target(), "by")
+
+
+@pytest.mark.parametrize("bad", ["", "Main", "9a", "a_b", "abcdefghijklm"])
+def test_a_store_factory_for_a_bad_account_name_is_refused_where_it_is_built(bad):
+    from persistence.factory import StoreFactory
+    cfg = SimpleNamespace(backend="sqlite", sqlite_path="/x/s.db", postgres_dsn=None)
+    with pytest.raises(ValueError, match=f"account {bad!r} is not a valid account name"):
+        StoreFactory(cfg, account=bad)
+    with pytest.raises(ValueError, match="not a valid account name"):
+        StoreFactory(cfg).for_account(bad)
+    with pytest.raises(ValueError, match="not a valid account name"):
+        attach(cfg, 1, ManualClock(), account=bad)
+
+
+@dataclass(frozen=True)
+class _Target:
+    """A picklable stand-in for system.config.StoreTarget."""
+
+    backend: str = "sqlite"
+    sqlite_path: str = "/x/s.db"
+    postgres_dsn: str | None = None
