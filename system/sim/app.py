@@ -13,6 +13,9 @@ from aiohttp import web
 
 from system.clock import Clock
 from system.sim import control
+from system.sim.bybit import rest as bybit_rest
+from system.sim.bybit import serve as bybit_serve
+from system.sim.bybit.limits import BybitLimiter
 from system.sim.engine import Engine
 from system.sim.errors import RateLimitError, SimError
 from system.sim.faults import FaultQueue, HttpFault
@@ -40,6 +43,8 @@ class Sim:
         self.clock = clock
         self.engine = Engine(settings, clock)
         self.limiter = RateLimiter(settings)
+        self.bybit_limiter = BybitLimiter(settings)
+        """The Bybit front's limits (used only when settings.venue == "bybit")."""
         self.faults = FaultQueue()
         # One rng for the latency model's jitter, apart from the price path's.
         rng = random.Random(settings.seed)
@@ -69,6 +74,11 @@ class Sim:
         self.engine.probe = probe
         self.market_streams.probe = probe
 
+    @property
+    def bybit(self) -> bool:
+        """Whether this simulator serves the Bybit v5 front (else Binance USDT-M)."""
+        return self.settings.venue == "bybit"
+
     def _new_path(self):
         s = self.settings
         if s.price_csv:
@@ -92,6 +102,7 @@ class Sim:
         """
         self.engine.reset()
         self.limiter.reset()
+        self.bybit_limiter.reset()
         self.faults.clear()
         self.users.close_all()
         self.users.key = None
@@ -141,11 +152,20 @@ class Sim:
                             "connections": len(self.users.conns), "events_sent":
                             self.users.sent},
             "market_stream_connections": len(self.market_streams.conns),
-            "rate_limits": self.limiter.describe(now),
+            "rate_limits": self.bybit_limiter.describe(now) if self.bybit
+            else self.limiter.describe(now),
             "latency": {f: getattr(self.settings.latency, f) for f in
                         ("rest_rtt_ms", "stream_delay_ms", "jitter_ms", "handshake_rtts")},
             "wsapi_connections": len(self.wsapi_conns),
+            "venue": self.settings.venue,
+            **({"bybit_streams": _bybit_streams(self)} if self.bybit else {}),
         }
+
+
+def _bybit_streams(sim: Sim) -> dict:
+    """Bybit's sockets for /_sim/state: private (authenticated) and public connections."""
+    from system.sim.bybit.ws_public import describe
+    return describe(sim)
 
 
 def _json(body, status: int = 200, headers: dict | None = None) -> web.Response:
@@ -178,7 +198,7 @@ def _auth(sim: Sim, request: web.Request, level: str, raw_q: str, raw_b: str,
 async def _params(request: web.Request, raw_q: str) -> tuple[Params | None, str, SimError | None]:
     """(params, raw body, the parse error) of a request; never raises."""
     try:
-        raw_b = (await request.read()).decode("utf-8") if request.can_read_body else ""
+        raw_b = (await request.read()).decode("utf-8") if request.body_exists else ""
     except UnicodeDecodeError:
         return None, "", SimError(-1100, "Illegal characters found in a parameter.")
     try:
@@ -238,6 +258,39 @@ async def _hold(request: web.Request, fault: HttpFault) -> None:
         request.transport.abort()
 
 
+async def _param_names(sim: Sim, request: web.Request) -> frozenset[str]:
+    """The names of a request's parameters (query, then a form or JSON object body), read
+    only when a pending fault depends on them; aiohttp keeps the body for the handler."""
+    if not sim.faults.wants_params(request.method, request.path):
+        return frozenset()
+    names = set(request.query)
+    raw = await request.read() if request.body_exists else b""
+    text = raw.decode("utf-8", "replace").strip()
+    if text.startswith("{"):
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = {}
+        names.update(body if isinstance(body, dict) else ())
+    elif text:
+        names.update(k for k, _, _ in (p.partition("=") for p in text.split("&")))
+    return frozenset(names)
+
+
+async def _bybit_venue(sim: Sim, request: web.Request) -> web.StreamResponse:
+    """A REST request on the Bybit front, through the same fault queue as Binance's."""
+    route = bybit_rest.ROUTES.get((request.method, request.path))
+    if route is None:
+        return bybit_serve.not_found_reply()
+    fault = sim.faults.take_http(request.method, request.path, await _param_names(sim, request))
+    if fault is not None and fault.kind == "fail":
+        return bybit_serve.fault_reply(sim, fault.code, fault.msg, fault.status)
+    resp = await bybit_serve.serve(sim, request, route)
+    if fault is not None:
+        await _hold(request, fault)
+    return resp
+
+
 def make_app(sim: Sim) -> web.Application:
     """The aiohttp application serving REST, WebSockets and /_sim/."""
 
@@ -257,6 +310,8 @@ def make_app(sim: Sim) -> web.Application:
         return resp
 
     async def venue(request: web.Request) -> web.StreamResponse:
+        if sim.bybit:
+            return await _bybit_venue(sim, request)
         path, method = request.path, request.method
         route = ROUTES.get((method, path))
         if route is None:
@@ -264,7 +319,7 @@ def make_app(sim: Sim) -> web.Application:
             return _json({"code": -1000, "msg": f"No route {method} {path}."},
                          405 if known else 404,
                          _limit_headers(sim, request.remote or "", None, sim.clock.now_ms()))
-        fault = sim.faults.take_http(method, path)
+        fault = sim.faults.take_http(method, path, await _param_names(sim, request))
         if fault is not None and fault.kind == "fail":
             return _json({"code": fault.code, "msg": fault.msg}, fault.status,
                          _limit_headers(sim, request.remote or "", route, sim.clock.now_ms()))

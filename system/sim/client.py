@@ -113,16 +113,24 @@ class SimControl:
         return self._call("POST", "fault/silence", {"secs": secs})
 
     def fail_next(self, method: str, path: str, code: int = -1001, status: int = 400,
-                  msg: str = "Injected failure.") -> dict:
-        """The next `method path` request gets `{"code", "msg"}` with `status`."""
-        return self._call("POST", "fault/fail", {"method": method, "path": path,
-                                                 "code": code, "status": status, "msg": msg})
+                  msg: str = "Injected failure.", with_param: str = "") -> dict:
+        """The next `method path` request (carrying parameter `with_param`, if given) gets
+        `{"code", "msg"}` with `status` (Bybit front: the retCode body, status 200 allowed)."""
+        body: dict = {"method": method, "path": path, "code": code, "status": status,
+                      "msg": msg}
+        if with_param:
+            body["with_param"] = with_param
+        return self._call("POST", "fault/fail", body)
 
-    def timeout_next(self, method: str, path: str, hold_ms: int | None = None) -> dict:
-        """The next `method path` request is served but never answered."""
+    def timeout_next(self, method: str, path: str, hold_ms: int | None = None,
+                     with_param: str = "") -> dict:
+        """The next `method path` request (carrying `with_param`, if given) is served but
+        never answered."""
         body: dict = {"method": method, "path": path}
         if hold_ms is not None:
             body["hold_ms"] = hold_ms
+        if with_param:
+            body["with_param"] = with_param
         return self._call("POST", "fault/timeout", body)
 
     def partial_fill(self, symbol: str, fraction: float, after_ms: int) -> dict:
@@ -136,6 +144,14 @@ class SimControl:
         if algo_id is not None:
             body["algo_id"] = algo_id
         return self._call("POST", "fault/cancel_algo", body)
+
+    def close_market_streams(self) -> dict:
+        """Bybit front: close every public (tickers) connection."""
+        return self._call("POST", "fault/close_market_streams")
+
+    def silence_market_streams(self, secs: float) -> dict:
+        """Bybit front: the public connections send and answer nothing for `secs`."""
+        return self._call("POST", "fault/silence_market_streams", {"secs": secs})
 
     def clear_faults(self) -> dict:
         """Forget every pending fault."""

@@ -75,14 +75,20 @@ def c_mark(sim, body):
 
 
 def c_rate_limits(sim, body):
-    """GET /_sim/rate_limits: limits, used weight per IP, order counts, back-offs, bans."""
+    """GET /_sim/rate_limits: limits, used weight per IP, order counts, back-offs, bans.
+
+    On the Bybit front: its per-endpoint counters and the IP counts and bans.
+    """
+    if sim.bybit:
+        return sim.bybit_limiter.describe(sim.clock.now_ms())
     return sim.limiter.describe(sim.clock.now_ms())
 
 
 def c_reset_rate_limits(sim, body):
     """POST /_sim/rate_limits/reset: every counter, back-off and ban forgotten."""
     sim.limiter.reset()
-    return sim.limiter.describe(sim.clock.now_ms())
+    sim.bybit_limiter.reset()
+    return c_rate_limits(sim, body)
 
 
 def c_step(sim, body):
@@ -164,24 +170,39 @@ def _http_target(body: dict) -> tuple[str, str]:
 
 
 def c_fail(sim, body):
-    """POST /_sim/fault/fail {"method","path","code","status","msg"}: next request fails."""
+    """POST /_sim/fault/fail {"method","path","code","status","msg","with_param"?}: the next
+    request (carrying parameter `with_param`, if given) fails.
+
+    On the Bybit front `code` is the retCode and `status` may be 200 (its default): Bybit
+    sends its errors with HTTP 200.
+    """
     method, path = _http_target(body)
-    status = _get(body, "status", int, 400)
-    if not 400 <= status <= 599:
-        raise ControlError("status must be 4xx or 5xx")
+    status = _get(body, "status", int, 200 if sim.bybit else 400)
+    if not (400 <= status <= 599 or (sim.bybit and status == 200)):
+        raise ControlError("status must be 4xx or 5xx" + (" (or 200)" if sim.bybit else ""))
     msg = body.get("msg", "Injected failure.")
     sim.faults.add_http(HttpFault("fail", method, path, _get(body, "code", int, -1001),
-                                  status, str(msg)))
+                                  status, str(msg), with_param=_with_param(body)))
     return sim.faults.describe()
 
 
 def c_timeout(sim, body):
-    """POST /_sim/fault/timeout {"method","path","hold_ms"}: served, reply never sent."""
+    """POST /_sim/fault/timeout {"method","path","hold_ms","with_param"?}: served, reply
+    never sent."""
     method, path = _http_target(body)
     hold = _get(body, "hold_ms", int, sim.settings.timeout_fault_max_hold_ms)
     hold = max(1, min(hold, sim.settings.timeout_fault_max_hold_ms))
-    sim.faults.add_http(HttpFault("timeout", method, path, hold_ms=hold))
+    sim.faults.add_http(HttpFault("timeout", method, path, hold_ms=hold,
+                                  with_param=_with_param(body)))
     return sim.faults.describe()
+
+
+def _with_param(body: dict) -> str:
+    """The optional "with_param": only a request carrying that parameter is hit."""
+    name = _get(body, "with_param", str, "")
+    if len(name) > 64:
+        raise ControlError(f"with_param: at most 64 characters, got {len(name)}")
+    return name
 
 
 def c_partial(sim, body):
@@ -219,6 +240,30 @@ def c_clear(sim, body):
     return sim.faults.describe()
 
 
+def c_close_market_streams(sim, body):
+    """POST /_sim/fault/close_market_streams: close every Bybit /v5/public/linear connection."""
+    _bybit_only(sim, "close_market_streams")
+    from system.sim.bybit.ws_public import public_streams
+    return {"closed": public_streams(sim).close_all()}
+
+
+def c_silence_market_streams(sim, body):
+    """POST /_sim/fault/silence_market_streams {"secs"}: Bybit's public connections send and
+    answer nothing for `secs`."""
+    _bybit_only(sim, "silence_market_streams")
+    from system.sim.bybit.ws_public import public_streams
+    secs = _get(body, "secs", float)
+    if not 0 < secs <= MAX_SILENCE_SECS:
+        raise ControlError(f"0 < secs <= {MAX_SILENCE_SECS:g}, got {secs!r}")
+    return {"silenced": public_streams(sim).silence(secs), "secs": secs}
+
+
+def _bybit_only(sim, route: str) -> None:
+    if sim.settings.venue != "bybit":
+        raise ControlError(f"{route}: only the Bybit front has it (this simulator serves "
+                           f"{sim.settings.venue})")
+
+
 CONTROL_ROUTES = {
     ("GET", "/_sim/state"): c_state,
     ("POST", "/_sim/reset"): c_reset,
@@ -239,4 +284,6 @@ CONTROL_ROUTES = {
     ("POST", "/_sim/fault/partial_fill"): c_partial,
     ("POST", "/_sim/fault/cancel_algo"): c_cancel_algo,
     ("POST", "/_sim/fault/clear"): c_clear,
+    ("POST", "/_sim/fault/close_market_streams"): c_close_market_streams,
+    ("POST", "/_sim/fault/silence_market_streams"): c_silence_market_streams,
 }

@@ -16,6 +16,7 @@ from system.clock import Clock
 from system.sim import errors as E
 from system.sim import events as ev
 from system.sim.engine_algos import AlgoOrders, AlgoRequest
+from system.sim.engine_attached import AttachedStops
 from system.sim.errors import SimError, err
 from system.sim.ledger import Ledger
 from system.sim.markets import Market, build_markets
@@ -39,7 +40,7 @@ class _Partial:
     order_id: int
 
 
-class Engine(AlgoOrders):
+class Engine(AlgoOrders, AttachedStops):
     """Accounts, positions, orders and algo orders of the one simulated account."""
 
     def __init__(self, settings: SimSettings, clock: Clock) -> None:
@@ -174,7 +175,7 @@ class Engine(AlgoOrders):
         """A MARKET order: fills at the current price (or partly, if a fault is armed)."""
         m = self.market(symbol)
         self._check_qty(m, qty)
-        if any(o.client_id == client_id for o in self.open_orders()):
+        if client_id and any(o.client_id == client_id for o in self.open_orders()):
             raise err(E.DUPLICATE_CLIENT_ID)
         price = self.prices[symbol]
         qty = self._reduce_only_qty(symbol, side, qty) if reduce_only else qty
@@ -264,8 +265,8 @@ class Engine(AlgoOrders):
         self.outbox.append(ev.order_trade_update(
             o, m, "TRADE", now, last_qty=qty, last_price=price, fee=fee, realized=realized,
             trade_id=trade_id))
-        row = ev.position_row(self.ledger.position(o.symbol), m, self.marks[o.symbol])
-        self.outbox.append(ev.account_update(self.ledger.wallet, [row], now))
+        self._follow_position(o.symbol)  # attached stops (Bybit) resize or go first
+        self._account_event(o.symbol, now)
         self._meter(o.symbol)
 
     def _check_qty(self, m: Market, qty: Decimal) -> None:

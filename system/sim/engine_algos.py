@@ -13,7 +13,7 @@ from decimal import Decimal
 from system.sim import errors as E
 from system.sim import events as ev
 from system.sim import triggers
-from system.sim.errors import err
+from system.sim.errors import SimError, err
 from system.sim.markets import TRIGGER_PROTECT, Market
 from system.sim.model import ZERO, AlgoOrder, Order
 
@@ -36,6 +36,8 @@ class AlgoRequest:
     activate_price: Decimal = ZERO
     callback_rate: Decimal = ZERO
     price_protect: bool = False
+    trigger_direction: int = 0
+    """Bybit's triggerDirection (1 rises, 2 falls); 0 = Binance's by-side rule."""
 
 
 class AlgoOrders:
@@ -54,9 +56,11 @@ class AlgoOrders:
                       r.quantity, r.trigger_price, r.reduce_only, r.close_position,
                       r.working_type, now, activate_price=r.activate_price,
                       callback_rate=r.callback_rate, update_ms=now,
-                      price_protect=r.price_protect)
+                      price_protect=r.price_protect, trigger_direction=r.trigger_direction)
         price = self.reference_price(a)
-        if triggers.fires_immediately(a, price):
+        if a.trigger_direction:
+            check_direction(m, a.trigger_direction, a.trigger_price, price)
+        elif triggers.fires_immediately(a, price):
             raise err(E.IMMEDIATE_TRIGGER)
         if a.order_type == "TRAILING_STOP_MARKET":
             a.trigger_price = ZERO
@@ -67,7 +71,7 @@ class AlgoOrders:
             self.probe.placed(a.symbol, self.clock.monotonic(), a.order_type,
                               m.fmt_price(a.trigger_price), m.fmt_qty(a.quantity),
                               a.client_algo_id)
-        self.outbox.append(ev.algo_update(a, m, now))
+        self._emit_algo(a, now)
         self._meter(r.symbol)
         return a
 
@@ -88,22 +92,24 @@ class AlgoOrders:
             self._cancel(a)
         return gone
 
-    def _cancel(self, a: AlgoOrder) -> None:
-        a.status = "CANCELED"
+    def _cancel(self, a: AlgoOrder, cancel_type: str = "CancelByUser") -> None:
+        a.status, a.cancel_type = "CANCELED", cancel_type
         a.update_ms = self.clock.now_ms()
         if self.probe is not None:
             self.probe.cancelled(a.symbol, self.clock.monotonic(), a.client_algo_id)
-        self.outbox.append(ev.algo_update(a, self.markets[a.symbol], a.update_ms))
+        self._emit_algo(a, a.update_ms)
         self._meter(a.symbol)
 
     def _observe(self, symbol: str, contract_moved: bool, mark_moved: bool) -> None:
         # Each order sees only the price it works on: a mark-only move is no tick for a
         # CONTRACT_PRICE order, a contract move without a mark move none for a MARK_PRICE one.
         for a in self.open_algos(symbol):
+            if not a.is_open:  # an earlier trigger on this tick closed the position: gone
+                continue
             on_mark = a.working_type == "MARK_PRICE"
             if not (mark_moved if on_mark else contract_moved):
                 continue
-            if triggers.observe(a, self.reference_price(a)) and not self._protected(a):
+            if self._fires(a, self.reference_price(a)) and not self._protected(a):
                 self._trigger(a)
 
     def _protected(self, a: AlgoOrder) -> bool:
@@ -115,7 +121,9 @@ class AlgoOrders:
         return abs(mark - last) / last > TRIGGER_PROTECT
 
     def _validate_algo(self, m: Market, r: AlgoRequest) -> None:
-        if any(a.client_algo_id == r.client_algo_id for a in self.open_algos()):
+        # "" = none given (Bybit's orderLinkId is optional); Binance always has one.
+        if r.client_algo_id and any(a.client_algo_id == r.client_algo_id
+                                    for a in self.open_algos()):
             raise err(E.DUPLICATE_CLIENT_ID)
         if r.order_type == "STOP_MARKET" and not m.price_ok(r.trigger_price):
             raise err(E.BAD_TICK)
@@ -150,11 +158,11 @@ class AlgoOrders:
         price = self.prices[a.symbol]  # the child is a MARKET order: it fills at the last price
         a.trigger_ms = a.update_ms = now
         a.status = "TRIGGERING"
-        self.outbox.append(ev.algo_update(a, m, now))
+        self._emit_algo(a, now)
         qty = self._trigger_qty(a)
         if qty == 0:
             a.status, a.reject_reason = "EXPIRED", "ReduceOnly Order is rejected."
-            self.outbox.append(ev.algo_update(a, m, now))
+            self._emit_algo(a, now)
             self._meter(a.symbol)
             return
         trailing = a.order_type == "TRAILING_STOP_MARKET"
@@ -165,8 +173,25 @@ class AlgoOrders:
                   price_rate=a.callback_rate if trailing else ZERO)
         self._add_order(o)
         a.child_id, a.status = o.order_id, "TRIGGERED"
-        self.outbox.append(ev.algo_update(a, m, now))
+        self._emit_algo(a, now)
+        first = len(self.outbox)
         self.outbox.append(ev.order_trade_update(o, m, "NEW", now))
         self._fill(o, m, qty, price)
+        self._mark_child(a, first)
         a.status, a.fill_price, a.fill_qty = "FINISHED", price, qty
-        self.outbox.append(ev.algo_update(a, m, now))
+        self._emit_algo(a, now)
+
+
+def direction_fires(direction: int, trigger: Decimal, price: Decimal) -> bool:
+    """Bybit's triggerDirection: 1 fires at or above the trigger, 2 at or below."""
+    return price >= trigger if direction == 1 else price <= trigger
+
+
+def check_direction(m: Market, direction: int, trigger: Decimal, price: Decimal) -> None:
+    """Bybit's placement check (error.mdx 110092 / 110093): the trigger lies ahead of price."""
+    if direction == 1 and trigger <= price:
+        raise SimError(110092, f"expect Rising, but trigger_price[{m.fmt_price(trigger)}] <= "
+                               f"current[{m.fmt_price(price)}]")
+    if direction == 2 and trigger >= price:
+        raise SimError(110093, f"expect Falling, but trigger_price[{m.fmt_price(trigger)}] >= "
+                               f"current[{m.fmt_price(price)}]")

@@ -28,6 +28,9 @@ class HttpFault:
     status: int = 400
     msg: str = "Internal error; unable to process your request. Please try again."
     hold_ms: int = 0
+    with_param: str = ""
+    """Only a request carrying this parameter (query, form or JSON body key) is hit: on
+    Bybit one path places both market orders and stops (`triggerPrice`); "" hits any."""
 
 
 class FaultQueue:
@@ -45,12 +48,19 @@ class FaultQueue:
         """Queue a one-shot REST fault."""
         self.http.append(fault)
 
-    def take_http(self, method: str, path: str) -> HttpFault | None:
-        """Remove and return the first fault for this request, if any."""
+    def take_http(self, method: str, path: str,
+                  params: frozenset[str] = frozenset()) -> HttpFault | None:
+        """Remove and return the first fault for this request (whose parameter names are
+        `params`), if any."""
         for i, f in enumerate(self.http):
-            if f.method == method and f.path == path:
+            if f.method == method and f.path == path and (not f.with_param
+                                                          or f.with_param in params):
                 return self.http.pop(i)
         return None
+
+    def wants_params(self, method: str, path: str) -> bool:
+        """A fault for this request depends on its parameters (they must be read first)."""
+        return any(f.method == method and f.path == path and f.with_param for f in self.http)
 
     def take_stream(self) -> StreamFault | None:
         """The fault that applies to the next event (its count is consumed by one)."""

@@ -85,6 +85,16 @@ class AlgoOrder:
     price_protect: bool = False
     """priceProtect: do not fire while mark and contract price differ by more than
     the symbol's triggerProtect."""
+    trigger_direction: int = 0
+    """Bybit's triggerDirection: 1 fires when the price rises to the trigger, 2 when it
+    falls; 0 (Binance) = by side (a SELL stop falls, a BUY stop rises)."""
+    attached: str = ""
+    """Bybit position-attached stop: "StopLoss" | "TrailingStop" (stopOrderType); "" for an
+    order placed as an order. Attached stops follow the position's size and go with it."""
+    trail_distance: Decimal = ZERO
+    """Attached TrailingStop: the stop's distance behind the extreme, in price (not %)."""
+    cancel_type: str = ""
+    """Why a cancelled order went (Bybit cancelType), e.g. CancelByUser, CancelByTpSlTsClear."""
 
     @property
     def is_open(self) -> bool:

@@ -110,6 +110,16 @@ class SimSettings:
     latency: Latency = field(default_factory=Latency, metadata={
         "doc": "network latency added to the venue's REST and streams, never to /_sim/ "
                "(system/sim/latency.py); all 0 = loopback as is"})
+    bybit_order_limit_per_sec: int = _f(
+        10, "Bybit front: create / amend / cancel / trading-stop / set-leverage requests per "
+        "second per UID, each endpoint its own (rate-limit.mdx, linear default) (count)", min=1)
+    bybit_read_limit_per_sec: int = _f(
+        50, "Bybit front: requests per second per UID to each signed read endpoint "
+        "(order/realtime, position/list, wallet-balance...) (count)", min=1)
+    bybit_ip_limit_per_5s: int = _f(
+        600, "Bybit front: requests per IP per 5 s before HTTP 403 (count)", min=1)
+    bybit_ip_ban_secs: int = _f(
+        600, "Bybit front: how long an IP past its limit is refused with 403 (s)", min=1)
 
 
 UNTHROTTLED = 1_000_000_000
@@ -117,10 +127,13 @@ UNTHROTTLED = 1_000_000_000
 
 
 def unthrottled(settings: SimSettings) -> SimSettings:
-    """`settings` with Binance's rate limits lifted (benches and tests that are not about them).
+    """`settings` with the venues' rate limits lifted (benches and tests that are not about them).
 
     A bench measures the engine, not the venue's limits; a test that means to hit a limit
     sets its own.
     """
     return dataclasses.replace(settings, request_weight_per_min=UNTHROTTLED,
-                               orders_per_10s=UNTHROTTLED, orders_per_min=UNTHROTTLED)
+                               orders_per_10s=UNTHROTTLED, orders_per_min=UNTHROTTLED,
+                               bybit_order_limit_per_sec=UNTHROTTLED,
+                               bybit_read_limit_per_sec=UNTHROTTLED,
+                               bybit_ip_limit_per_5s=UNTHROTTLED)

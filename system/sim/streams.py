@@ -18,6 +18,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from system.sim import wsapi
+from system.sim.bybit import ws_private, ws_public
 from system.sim.market_streams import MarketStreams, next_slot, stream_offset
 from system.sim.user_streams import UserStreams, bindings
 
@@ -32,6 +33,8 @@ def _names(tail: str) -> list[str]:
 
 async def serve_ws(sim, request: web.Request) -> web.StreamResponse | None:
     """Serve a WebSocket upgrade on a stream path or ws-fapi; None if the path is neither."""
+    if sim.settings.venue == "bybit":
+        return await _serve_bybit(sim, request)
     path = request.path
     if path == wsapi.PATH:  # the WebSocket Trading API, not a stream
         return await wsapi.serve(sim, request)
@@ -60,4 +63,13 @@ async def serve_ws(sim, request: web.Request) -> web.StreamResponse | None:
         names = _names(request.query.get("streams", "")) if combined else _names(rest)
         return await sim.market_streams.serve(request, names, route="retired",
                                               combined=combined)
+    return None
+
+
+async def _serve_bybit(sim, request: web.Request) -> web.StreamResponse | None:
+    """Bybit's front has two WebSocket paths (system/sim/bybit/ws_private.py, ws_public.py)."""
+    if request.path == ws_private.PATH:
+        return await ws_private.private_streams(sim).serve(request)
+    if request.path == ws_public.PATH:
+        return await ws_public.public_streams(sim).serve(request)
     return None

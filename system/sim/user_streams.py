@@ -139,6 +139,10 @@ class UserStreams:
         self.conns: list[_UserConn] = []
         self._held: list[dict] = []
         self.sent = 0
+        self.sinks: list = []
+        """Another front's private connections fed the same events after the same faults
+        (system/sim/bybit/ws_private.py PrivateStreams); close_all, inject, silence and
+        housekeeping reach them too, so the control API's stream faults act on them."""
 
     # ---- listenKey ----------------------------------------------------------------
     def create_key(self) -> str:
@@ -178,13 +182,13 @@ class UserStreams:
         """Close every /private connection (no farewell event); returns how many."""
         for c in list(self.conns):
             c.push(None)
-        return len(self.conns)
+        return len(self.conns) + sum(s.close_all() for s in self.sinks)
 
     def inject(self, raw: str) -> int:
         """Send `raw` as one text frame to every /private connection, as is (no faults)."""
         for c in self.conns:
             c.push(raw)
-        return len(self.conns)
+        return len(self.conns) + sum(s.inject(raw) for s in self.sinks)
 
     def silence(self, secs: float) -> int:
         """Stall every connection open now for `secs`: no frames, no pongs (a dead peer).
@@ -195,7 +199,7 @@ class UserStreams:
         until = self.clock.monotonic() + secs
         for c in self.conns:
             c.silent_until = until
-        return len(self.conns)
+        return len(self.conns) + sum(s.silence(secs) for s in self.sinks)
 
     def housekeeping(self) -> None:
         """Expire the key on the sim clock; end connections past their maximum age."""
@@ -205,6 +209,8 @@ class UserStreams:
         for c in list(self.conns):
             if now - c.opened_ms >= self.max_age_ms:
                 c.push(None)
+        for s in self.sinks:
+            s.housekeeping()
 
     # ---- events -------------------------------------------------------------------
     def publish(self, events: list[dict]) -> None:
@@ -234,6 +240,8 @@ class UserStreams:
         for c in self.conns:
             if c.wants(key, kind):
                 c.push(c.frame(key, text))
+        for s in self.sinks:
+            s.send_event(event)
 
     async def serve(self, request: web.Request, keys: dict[str, frozenset[str] | None],
                     *, combined: bool) -> web.WebSocketResponse:
