@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from venue.interface import Venue
 from venues.binance import BinanceUsdm
+from venues.bybit import Bybit
 
 ADAPTERS: dict[str, type[Venue]] = {
     BinanceUsdm.name: BinanceUsdm,
+    Bybit.name: Bybit,
 }
 """exchange.name -> its adapter class."""
 

@@ -24,6 +24,7 @@ from venue.replies import (
     SymbolSnapshot,
 )
 from venue.requests import (
+    AmendStop,
     CancelStop,
     FetchAccount,
     FetchLimits,
@@ -198,7 +199,18 @@ def limits(client: Any, op: FetchLimits, now_ms: NowMs) -> Program:
                          found.get(("REQUEST_WEIGHT", "MINUTE", 1)))
 
 
+def amend_stop(client: Any, op: AmendStop, now_ms: NowMs) -> Program:
+    """Refused without a call: Binance's algo orders cannot be modified (Capabilities
+    .amend_in_place is False; the engine moves a stop new-first + cancel there). REJECTED
+    leaves the old stop resting, as any refused amend does."""
+    raise ExchangeError(ExchangeFailure(
+        FailureKind.REJECTED, None,
+        f"binanceusdm cannot amend stop {op.client_id} in place (amend_in_place is False)"))
+    yield  # a generator like every program
+
+
 _PROGRAMS: dict[type, Callable[[Any, Any, NowMs], Program]] = {
-    PlaceMarket: place_market, PlaceStop: place_stop, CancelStop: cancel_stop,
+    PlaceMarket: place_market, PlaceStop: place_stop, AmendStop: amend_stop,
+    CancelStop: cancel_stop,
     LookupOrder: lookup, FetchSymbol: fetch_symbol, FetchPositions: positions,
     FetchAccount: account, FetchLimits: limits}

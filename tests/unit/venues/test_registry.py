@@ -22,12 +22,12 @@ def test_the_configs_exchange_name_finds_its_adapter():
     adapter = venues.adapter(ExchangeConfig().name)
 
     assert isinstance(adapter, BinanceUsdm) and isinstance(adapter, Venue)
-    assert venues.names() == ("binanceusdm",)
+    assert venues.names() == ("binanceusdm", "bybit")
 
 
 def test_an_unknown_exchange_name_is_refused_naming_the_ones_there_are():
-    with pytest.raises(venues.UnknownVenue, match=r"'bybit' is not one of binanceusdm"):
-        venues.adapter("bybit")
+    with pytest.raises(venues.UnknownVenue, match=r"'kraken' is not one of binanceusdm, bybit"):
+        venues.adapter("kraken")
 
 
 def test_every_adapter_is_registered_under_its_own_name_and_states_what_it_can_do():
