@@ -25,6 +25,7 @@ from actors import tally
 from actors.deadlines import Deadlines, InFlight, Settled
 from actors.lifecycle import Lifecycle
 from actors.log import ActorLogger
+from actors.machine.trailing import claim
 from actors.messages import (
     AlgoUpdate,
     CancelStop,
@@ -69,12 +70,13 @@ from actors.symbol_machine import (
 )
 from actors.symbol_state import ReconcileProgress, State, SymbolState, from_dict, to_dict
 from actors.view_push import ViewPush
+from venue.requests import AmendStop
 
 log = ActorLogger("posguard.symbol")  # looked up per call: see actors/log.py
 
 _REPLY_TRIGGERS = {PlaceMarket: Trigger.MARKET_REPLY, PlaceStop: Trigger.STOP_REPLY,
                    CancelStop: Trigger.CANCEL_REPLY, LookupOrder: Trigger.LOOKUP_REPLY,
-                   FetchSymbol: Trigger.SNAPSHOT}
+                   FetchSymbol: Trigger.SNAPSHOT, AmendStop: Trigger.AMEND_REPLY}
 STORE_FAILURE_EXIT = 75
 TIMING_SAMPLES = 4096
 """Routing-latency samples kept per series (the latest win): ~70 min of 1 s mark ticks."""
@@ -331,8 +333,9 @@ class SymbolActor(ViewPush, Deadlines, Lifecycle):
         if self.dying is not None:
             return None
         ctx = Context(self.init.epoch, self.init.policy, self.rules, self.init.clock.now_ms(),
-                      self.init.venue)
+                      self.init.venue, self.init.account)
         before = self.s
+        event = claim(before, event, ctx)  # an attached trailing stop's update is ours
         step = handle(before, trigger, event, ctx)
         if step is None:
             return None

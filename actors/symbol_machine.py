@@ -21,7 +21,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from actors.machine import accepted, commands, coverage, market, moves, replies, stream, timers
+from actors.machine import (
+    accepted,
+    amend,
+    commands,
+    coverage,
+    market,
+    moves,
+    replies,
+    stream,
+    timers,
+)
 from actors.machine.core import (
     STABLE,
     Context,
@@ -133,7 +143,7 @@ BY_TRIGGER: dict[Trigger, dict[State, Row]] = {
         **rows((RECONCILING,), accepted.accepted_during_reconcile, RECONCILING)},
     Trigger.STOP_UPDATE: {
         **stream_rows(stream.stop_update, SAME, OPEN_UNPROTECTED),
-        **rows((MOVING_STOP,), stream.stop_update_while_moving, MOVING_STOP)},
+        **rows((MOVING_STOP,), stream.stop_update_while_moving, MOVING_STOP, RECONCILING)},
     Trigger.TRAILING_UPDATE: {
         **stream_rows(stream.trailing_update, SAME, RECONCILING),
         **rows(NOT_PLACING, stream.trailing_update_not_placing, SAME, RECONCILING)},
@@ -167,6 +177,25 @@ BY_TRIGGER: dict[Trigger, dict[State, Row]] = {
         **rows(NOT_PLACING, replies.trailing_lookup_not_placing, SAME, RECONCILING)},
     Trigger.SNAPSHOT: rows((RECONCILING,), replies.snapshot, RECONCILING, QUARANTINED, FLAT,
                            PROTECTED, MOVING_STOP, OPEN_UNPROTECTED),
+    # ---- an amend of the resting stop in place (amend_in_place venues, actors/machine/amend.py)
+    # in flight only in MOVING_STOP; an answer that finds the symbol elsewhere settles it
+    Trigger.AMEND_REPLY: reply_rows(ignored),
+    Trigger.AMEND_ACCEPTED: {
+        **rows(NOT_RECONCILING, amend.amended_elsewhere, SAME),
+        **rows((MOVING_STOP,), amend.amended, PROTECTED, MOVING_STOP, RECONCILING),
+        **rows((RECONCILING,), accepted.accepted_during_reconcile, RECONCILING)},
+    Trigger.AMEND_NOT_RESTING: {**reply_rows(amend.settled_elsewhere, SAME),
+                                **rows((MOVING_STOP,), amend.not_resting, RECONCILING)},
+    Trigger.AMEND_WOULD_TRIGGER: {**reply_rows(amend.settled_elsewhere, SAME),
+                                  **rows((MOVING_STOP,), amend.would_trigger,
+                                         PROTECTED, CLOSING, RECONCILING)},
+    Trigger.AMEND_REFUSED: {**reply_rows(amend.settled_elsewhere, SAME),
+                            **rows((MOVING_STOP,), amend.refused,
+                                   PROTECTED, QUARANTINED, RECONCILING)},
+    Trigger.AMEND_UNKNOWN: {**reply_rows(amend.settled_elsewhere, SAME),
+                            **rows((MOVING_STOP,), amend.unknown, MOVING_STOP, RECONCILING)},
+    Trigger.AMEND_LOOKUP: {**reply_rows(amend.settled_elsewhere, SAME),
+                           **rows((MOVING_STOP,), amend.looked_up, PROTECTED, RECONCILING)},
     # ---- the order budget's scheduler (actors/dispatch.py, actors/machine/moves.py): a move
     # the pool did not send, and the grant of one wished for
     Trigger.MOVE_DEFERRED: {**rows(ALL, moves.move_deferred_elsewhere, SAME),
@@ -176,7 +205,9 @@ BY_TRIGGER: dict[Trigger, dict[State, Row]] = {
                          **rows((PROTECTED,), moves.move_granted, PROTECTED, MOVING_STOP)},
     # ---- retry timers. QUARANTINED: timers armed before the quarantine send nothing,
     # except that a position with no resting stop keeps being protected (coverage.py).
+    # PROTECTED: a refused amend is tried again at the latest target (amend.retry).
     Trigger.RETRY: {**rows(ALL, timers.retry, SAME),
+                    **rows((PROTECTED,), timers.retry, PROTECTED, MOVING_STOP),
                     **rows((RECONCILING,), timers.retry_during_reconcile, RECONCILING),
                     **rows((QUARANTINED,), timers.retry_while_quarantined, QUARANTINED,
                            CLOSING)},
@@ -190,7 +221,7 @@ TABLE: dict[tuple[State, Trigger], Row] = {
 _REFINED = {
     Trigger.ORDER: stream.refine_order, Trigger.ALGO: stream.refine_algo,
     Trigger.MARKET_REPLY: market.refine_market, Trigger.LOOKUP_REPLY: replies.refine_lookup,
-    Trigger.STOP_REPLY: replies.refine_stop_reply,
+    Trigger.STOP_REPLY: replies.refine_stop_reply, Trigger.AMEND_REPLY: amend.refine_amend_reply,
     Trigger.TRAILING_REPLY: lambda s, r: accepted.refine_placement(s, r, TRAILING,
                                                                    "TRAILING_REPLY"),
 }

@@ -26,6 +26,7 @@ class State(Enum):
     OPEN_UNPROTECTED = "OPEN_UNPROTECTED"  # position known, its stop placement in flight
     PROTECTED = "PROTECTED"                # position with one resting stop
     MOVING_STOP = "MOVING_STOP"            # protected; a replacement stop in flight (old one rests)
+    #                                        or an amend of the resting stop (it rests throughout)
     CLOSING = "CLOSING"                    # close market order in flight
     RECONCILING = "RECONCILING"            # fetching the exchange's truth
     QUARANTINED = "QUARANTINED"            # operator must decide; exchange stops left in place
@@ -49,6 +50,22 @@ class StopOrder:
     """TRAILING_STOP_MARKET: callbackRate in percent (None for STOP_MARKET)."""
     activate_price: Decimal | None = None
     """TRAILING_STOP_MARKET: activatePrice (None: activated at placement, or STOP_MARKET)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StopAmend:
+    """An amend in flight of the resting stop (venue Capabilities.amend_in_place): the stop
+    keeps its client and exchange ids and rests at its old trigger until the amend is known
+    to have landed, so `SymbolState.stop` stays the old one meanwhile (MOVING_STOP)."""
+
+    client_id: str
+    """The resting stop's client id (an amend does not change it)."""
+    trigger_price: Decimal
+    """The trigger asked for."""
+    qty: Decimal
+    """The quantity asked for (the stop's own when the amend keeps the size)."""
+    looking_up: bool = False
+    """The amend's outcome was unknown: a LookupOrder of `client_id` settles it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +150,9 @@ class SymbolState:
     # rest, but a restart needs none of it: the pool forgets wishes, and the next tick in
     # PROTECTED wishes again (or places, if the budget has room).
     move_wish: MoveWish | None = None
+    # an amend of the resting stop in flight (None: none); only in MOVING_STOP, never beside
+    # a pending_stop (actors/machine/amend.py)
+    amending: StopAmend | None = None
 
     def replace(self, **changes: Any) -> SymbolState:
         """A copy with `changes` applied."""
@@ -187,6 +207,7 @@ def to_dict(s: SymbolState) -> dict[str, Any]:
         "unprotected_since_ms": s.unprotected_since_ms,
         "unprotected_alerts": s.unprotected_alerts, "orders_changed_ms": s.orders_changed_ms,
         "move_wish": None if s.move_wish is None else {"since_ms": s.move_wish.since_ms},
+        "amending": _amend_out(s.amending),
     }
 
 
@@ -194,7 +215,8 @@ def from_dict(d: dict[str, Any]) -> SymbolState:
     """Plain data (a stored snapshot) -> SymbolState; unknown schema versions are refused.
 
     Keys added after schema 1 shipped (native trailing, op_failures, the unprotected and
-    orders-changed times) are optional, so older snapshots load with their defaults. Before
+    orders-changed times, the amend in flight) are optional, so older snapshots load with
+    their defaults. Before
     the sub-states were typed they sat in an `extra` dict ("dirty", "refetches",
     "release_on_stop"); a snapshot of that form reads back to the same meaning.
     """
@@ -224,7 +246,21 @@ def from_dict(d: dict[str, Any]) -> SymbolState:
         unprotected_since_ms=d.get("unprotected_since_ms"),
         unprotected_alerts=d.get("unprotected_alerts", 0),
         orders_changed_ms=d.get("orders_changed_ms", 0),
-        move_wish=_wish_in(d.get("move_wish")))
+        move_wish=_wish_in(d.get("move_wish")), amending=_amend_in(d.get("amending")))
+
+
+def _amend_out(a: StopAmend | None) -> dict[str, Any] | None:
+    if a is None:
+        return None
+    return {"client_id": a.client_id, "trigger_price": str(a.trigger_price), "qty": str(a.qty),
+            "looking_up": a.looking_up}
+
+
+def _amend_in(d: dict[str, Any] | None) -> StopAmend | None:
+    if d is None:
+        return None
+    return StopAmend(d["client_id"], Decimal(d["trigger_price"]), Decimal(d["qty"]),
+                     bool(d.get("looking_up", False)))
 
 
 def _wish_in(d: dict[str, Any] | None) -> MoveWish | None:

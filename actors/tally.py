@@ -6,7 +6,8 @@ count from the actor process's start: a restarted actor starts again from zero a
 launcher adds what the old one had reached (ops/metrics/totals.py). What each one counts:
 
 - moves: a managed trailing move accepted (step kind `stop_moved`, whether the acceptance came
-  by REST, stream or lookup: actors/machine/slot.py Slot.accepted is the one place);
+  by REST, stream or lookup: actors/machine/slot.py Slot.accepted is the one place; or
+  `stop_amended`, a move made in place on a venue that amends: actors/machine/amend.py);
 - stop_failures: a stop placement (STOP_MARKET or TRAILING_STOP_MARKET) answered with a
   failure, by FailureKind (an expired request deadline is an `unknown`);
 - unprotected_ms: stretches that ended, with a position open and no stop of ours resting,
@@ -40,7 +41,7 @@ def stepped(c: SymbolCounters, before: SymbolState, trigger: Trigger, event: Any
             now_ms: int) -> SymbolCounters:
     """`c` after `step` (made from `before` by `trigger` with `event` at `now_ms`)."""
     changes: dict[str, Any] = {}
-    if step.kind == "stop_moved":
+    if step.kind in ("stop_moved", "stop_amended"):
         changes["moves"] = c.moves + 1
     if trigger in _STOP_REPLIES and isinstance(event, ExchangeReply) \
             and event.failure is not None:

@@ -30,7 +30,7 @@ def stop_check(s: SymbolState, chk: StopCheck, ctx: Context) -> Step | None:
     than our last change cannot show it (`orders_changed_ms`)."""
     if s.orders_changed_ms >= chk.fetched_ms:
         return None
-    return _differs(s, chk, [text for _, text in differences(s, chk)], fresh=False)
+    return _differs(s, chk, [text for _, text in differences(s, chk, ctx)], fresh=False)
 
 
 def stop_check_while_quarantined(s: SymbolState, chk: StopCheck, ctx: Context) -> Step | None:
@@ -38,7 +38,7 @@ def stop_check_while_quarantined(s: SymbolState, chk: StopCheck, ctx: Context) -
     wait, so any other difference releases the quarantine into a reconcile."""
     if s.orders_changed_ms >= chk.fetched_ms:
         return None
-    found = [text for kind, text in differences(s, chk) if kind != "extra"]
+    found = [text for kind, text in differences(s, chk, ctx) if kind != "extra"]
     return _differs(s, chk, found, fresh=True)
 
 

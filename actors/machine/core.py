@@ -49,9 +49,10 @@ TRANSIENT = (FailureKind.TEMPORARY, FailureKind.UNKNOWN_OUTCOME)
 class Trigger(Enum):
     """Everything that can happen to a symbol actor.
 
-    The shell sends the first seventeen. The rest are finer triggers `handle` derives from an
-    event or reply by the client id it names (symbol_machine.refine), so that one row says
-    what, say, a fill of our stop does, instead of one handler asking whose order it was.
+    The shell sends the first seventeen, and AMEND_REPLY. The rest are finer triggers `handle`
+    derives from an event or reply by the client id it names (symbol_machine.refine), so that
+    one row says what, say, a fill of our stop does, instead of one handler asking whose order
+    it was.
     """
 
     OPEN = "open"
@@ -95,6 +96,21 @@ class Trigger(Enum):
     TRAILING_UPDATE = "trailing_update"
     CANCELLING_UPDATE = "cancelling_update"
     STRAY_UPDATE = "stray_update"
+    # Amend-in-place venues (actors/machine/amend.py): the reply to an AmendStop, and what
+    # it (or the stream, or a lookup) says about the amend in flight
+    AMEND_REPLY = "amend_reply"
+    AMEND_ACCEPTED = "amend_accepted"
+    """The stop rests at the amended trigger (REST reply, stream or lookup)."""
+    AMEND_NOT_RESTING = "amend_not_resting"
+    """Refused: the stop no longer rests (filled, triggered, cancelled: I-4)."""
+    AMEND_WOULD_TRIGGER = "amend_would_trigger"
+    """Refused: the price is already past the new trigger (the old one rests)."""
+    AMEND_REFUSED = "amend_refused"
+    """Refused otherwise: the old trigger still rests."""
+    AMEND_UNKNOWN = "amend_unknown"
+    """No answer (timeout, lost reply): looked up by client id."""
+    AMEND_LOOKUP = "amend_lookup"
+    """The lookup after an unknown outcome found the stop at another trigger, or gone."""
 
 
 class IllegalTransition(RuntimeError):
@@ -116,6 +132,9 @@ class Context:
     """Engine time of this transition."""
     venue: Capabilities
     """What the venue can do and accepts (client-id rules, native trailing's range)."""
+    account: str | None = None
+    """The account (SymbolInit.account), named in every client id; None makes ids without
+    one (as before accounts existed: the machine's unit tests)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +182,8 @@ def native(ctx: Context) -> bool:
 def next_client_id(s: SymbolState, ctx: Context, purpose: Purpose) -> tuple[str, int]:
     """The next deterministic client id and the counter to persist with it."""
     n = s.order_counter + 1
-    cid = client_ids.make(ctx.epoch, s.symbol, purpose, n, max_len=ctx.venue.client_id_max_len)
+    cid = client_ids.make(ctx.epoch, s.symbol, purpose, n, max_len=ctx.venue.client_id_max_len,
+                          account=ctx.account)
     if not ctx.venue.client_id_ok(cid):
         raise ValueError(f"client id {cid!r} is not one the venue accepts")
     return cid, n
@@ -202,7 +222,7 @@ def go_flat(s: SymbolState, reason: str, spent: str | None = None
     # A pending stop without an algo id is still in flight: its reply cleans it up.
     return s.replace(state=State.FLAT, side=None, qty=Decimal(0), entry_price=None,
                      stop=None, pending_stop=None, trailing=None, pending_trailing=None,
-                     trail=None, close_order=None, move_wish=None,
+                     trail=None, close_order=None, move_wish=None, amending=None,
                      stop_failures=0, adopted=False,
                      last_error=None if reason == "closed" else s.last_error), ops
 
@@ -289,7 +309,7 @@ def lookup(symbol: str, client_id: str, algo: bool) -> LookupOrder:
 
 def pending_ids(s: SymbolState) -> set[str]:
     """Client ids of every order of ours in flight (what a lookup or retry may be for)."""
-    orders = (s.open_order, s.close_order, s.pending_stop, s.pending_trailing)
+    orders = (s.open_order, s.close_order, s.pending_stop, s.pending_trailing, s.amending)
     return {o.client_id for o in orders if o is not None}
 
 

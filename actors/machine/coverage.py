@@ -15,8 +15,9 @@ the quarantine's handlers (actors/machine/timers.py, commands.py) and the stop's
   `protection.unprotectable_after_minutes` without a resting stop `on_unprotectable` decides:
   keep_retrying (and ALERT again) or close the position at market. A quarantine that began
   because the stop could not be placed ends when it is: the reason is no longer true.
-- The periodic sweep's stop check (`differences`; its rows are in actors/machine/commands.py): our stops on the exchange, read account-wide
-  by the supervisor, against this actor's own state. A stop of ours missing, extra or of the
+- The periodic sweep's stop check (`differences`; its rows are in actors/machine/commands.py):
+  our stops on the exchange, read account-wide by the supervisor, against this actor's own
+  state. A stop of ours missing, extra or of the
   wrong size (or a position that differs) starts a reconcile, which repairs it
   (actors/machine/reconcile.py). The actor decides, not the supervisor: only it knows what is in
   flight, and `orders_changed_ms` tells it when the read is too old to judge by.
@@ -30,6 +31,7 @@ from typing import Any
 
 from actors.machine.core import Context, Step, attempt_delay_ms, limit_ms
 from actors.machine.slot import again_at, place_stop
+from actors.machine.trailing import claim_rows
 from actors.messages import PlaceStop, StopCheck, StopPurpose
 from actors.protection import Side
 from actors.symbol_state import State, SymbolState
@@ -80,13 +82,13 @@ def track(before: SymbolState, step: Step, ctx: Context) -> Step:
 
 def _orders(s: SymbolState) -> tuple[Any, ...]:
     return (s.state, s.side, s.qty, s.stop, s.pending_stop, s.trailing, s.pending_trailing,
-            s.cancelling)
+            s.cancelling, s.amending)
 
 
 def _healthy(s: SymbolState) -> bool:
     """PROTECTED with nothing failing or left to tidy up."""
     return (s.state is State.PROTECTED and s.stop_failures == 0 and not s.op_failures
-            and s.pending_stop is None and not s.cancelling)
+            and s.pending_stop is None and s.amending is None and not s.cancelling)
 
 
 def _what(s: SymbolState) -> str:
@@ -121,13 +123,18 @@ def _attempt_op(s: SymbolState, ctx: Context) -> PlaceStop | None:
 # --------------------------------------------------------------------------- the sweep
 
 
-def differences(s: SymbolState, chk: StopCheck) -> list[tuple[str, str]]:
-    """(kind, what) for each way the exchange differs: position, missing, size, extra."""
+def differences(s: SymbolState, chk: StopCheck, ctx: Context | None = None
+                ) -> list[tuple[str, str]]:
+    """(kind, what) for each way the exchange differs: position, missing, size, extra
+    (`ctx`: an attached trailing stop without client id is matched as ours, trailing.claim)."""
     mine = s.qty if s.side is Side.LONG else -s.qty if s.side is Side.SHORT else Decimal(0)
     found: list[tuple[str, str]] = []
     if chk.amount != mine:
         found.append(("position", f"position {chk.amount} on the exchange, {mine} here"))
-    resting = {o.client_id: o for o in chk.stops}
+    stops = chk.stops
+    if ctx is not None:
+        stops = tuple(claim_rows(s, stops, ctx))
+    resting = {o.client_id: o for o in stops}
     for stop in (s.stop, s.trailing):
         if stop is None:
             continue

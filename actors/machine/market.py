@@ -27,9 +27,9 @@ from actors.messages import (
     ClosePosition,
     ExchangeReply,
     FailureKind,
+    LookupOrder,
     OpenPosition,
     OrderInfo,
-    LookupOrder,
     OrderUpdate,
     PlaceMarket,
 )

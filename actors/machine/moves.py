@@ -1,13 +1,15 @@
 """Stop moves under the order budget: deferred by the pool, wished for, granted.
 
 The protocol (actors/dispatch.py has the pool's half):
-- PROTECTED + a mark that moves the trail: the new stop is placed (MOVING_STOP), as always;
+- PROTECTED + a mark that moves the trail: the new stop is placed (MOVING_STOP), or on a
+  venue that amends in place the resting one is amended (actors/machine/reprice.py);
 - the pool cannot send it now: MoveDeferred. Nothing was sent, so the old stop still rests:
   back to PROTECTED with a MoveWish, and the urgency goes to the pool (MoveWanted);
 - while the wish stands, each mark only updates the trail and sends the latest urgency (no
   placement: one move per symbol, in flight or wished for, never both);
-- MoveGrant: the move is placed now at the target of the LATEST trail state (never the one
-  of the deferred placement), or the wish is withdrawn if nothing is left to move;
+- MoveGrant: the move is placed (or amended) now at the target of the LATEST trail state
+  (never the one of the deferred placement), or the wish is withdrawn if nothing is left to
+  move;
 - a grant that finds the symbol elsewhere (closing, reconciling, moving for another reason)
   is declined (the wish withdrawn, so the pool's budget goes to the next symbol).
 A deferral of anything but our pending move is a stale answer and changes nothing. A move
@@ -22,7 +24,8 @@ import dataclasses
 from typing import Any
 
 from actors.machine.core import Context, Step, payload
-from actors.machine.slot import place_stop, protect, resize_trigger
+from actors.machine.reprice import answers, reprice
+from actors.machine.slot import protect, resize_trigger
 from actors.messages import MarkPrice, MoveDeferred, MoveGrant, MoveWanted, StopPurpose
 from actors.protection import on_mark
 from actors.symbol_state import MoveWish, State, SymbolState
@@ -55,23 +58,28 @@ def withdrawn(s: SymbolState) -> MoveWanted:
 
 
 def move_deferred(s: SymbolState, ev: MoveDeferred, ctx: Context) -> Step | None:
-    """MOVING_STOP: the pool did not send our move. The old stop rests: PROTECTED with a
-    wish; unless it was lost meanwhile (then a stop is placed at once, as protection) or the
-    position changed size meanwhile (then the resting one is resized at once)."""
-    p = s.pending_stop
-    if p is None or p.client_id != ev.op.client_id:
+    """MOVING_STOP: the pool did not send our move (a placement, or an amend in place). The
+    old stop rests: PROTECTED with a wish; unless it was lost meanwhile (then a stop is
+    placed at once, as protection) or the position changed size meanwhile (then the resting
+    one is resized at once)."""
+    p, a = s.pending_stop, s.amending
+    if answers(a, ev.op):
+        assert a is not None
+        s = s.replace(amending=None)
+        info = payload(client_id=a.client_id, trigger=a.trigger_price, amend=True)
+    elif p is not None and p.client_id == ev.op.client_id:
+        s = s.replace(pending_stop=None)
+        info = payload(client_id=p.client_id, trigger=p.trigger_price)
+    else:
         return None
-    s = s.replace(pending_stop=None)
-    info = payload(client_id=p.client_id, trigger=p.trigger_price)
     if s.stop is None:
         new, ops = protect(s, ctx, StopPurpose.RESTORE)
         return Step(new, "stop_move_deferred", {**info, "then": "restore"},
                     requests=tuple(ops))
     if s.stop.qty != s.qty:
-        new, op = place_stop(s, ctx, resize_trigger(s, ctx, s.stop.trigger_price),
-                             purpose=StopPurpose.RESIZE)
-        return Step(new.replace(state=State.MOVING_STOP), "stop_move_deferred",
-                    {**info, "then": "resize"}, requests=(op,))
+        new, op = reprice(s, ctx, resize_trigger(s, ctx, s.stop.trigger_price),
+                          purpose=StopPurpose.RESIZE)
+        return Step(new, "stop_move_deferred", {**info, "then": "resize"}, requests=(op,))
     wish = s.move_wish or MoveWish(ctx.now_ms)
     new = s.replace(state=State.PROTECTED, move_wish=wish)
     return Step(new, "stop_move_deferred", info, notices=(_wanted(new, ctx),))
@@ -79,7 +87,12 @@ def move_deferred(s: SymbolState, ev: MoveDeferred, ctx: Context) -> Step | None
 
 def move_deferred_elsewhere(s: SymbolState, ev: MoveDeferred, ctx: Context) -> Step | None:
     """Not MOVING_STOP (closing, reconciling, gone flat... while the move was on its way):
-    the stop it names was never sent, so it is forgotten; nothing else changes."""
+    the stop (or amend) it names was never sent, so it is forgotten; nothing else changes."""
+    a = s.amending
+    if answers(a, ev.op):
+        assert a is not None
+        return Step(s.replace(amending=None), "stop_move_deferred",
+                    payload(client_id=a.client_id, amend=True, state=s.state.value))
     p = s.pending_stop
     if p is None or p.client_id != ev.op.client_id:
         return None
@@ -115,12 +128,12 @@ def move_granted(s: SymbolState, ev: MoveGrant, ctx: Context) -> Step:
     trail as it is now), or the wish withdrawn if there is nothing (left) to move."""
     if s.move_wish is None:
         return grant_declined(s, ev, ctx)
-    target = _target(s, ctx)
+    target = move_target(s, ctx)
     if target is None or s.stop is None:
         return Step(s.replace(move_wish=None), "stop_move_withdrawn",
                     payload(since_ms=s.move_wish.since_ms), notices=(withdrawn(s),))
-    new, op = place_stop(s, ctx, target, purpose=StopPurpose.MOVE)
-    return Step(new.replace(state=State.MOVING_STOP), "stop_move_requested",
+    new, op = reprice(s, ctx, target, purpose=StopPurpose.MOVE)
+    return Step(new, "stop_move_requested",
                 payload(peak=s.trail.peak if s.trail else None, old=s.stop.trigger_price,
                         new=target, client_id=op.client_id, mark=s.mark_price,
                         granted=True, waited_ms=ctx.now_ms - s.move_wish.since_ms),
@@ -135,7 +148,7 @@ def grant_declined(s: SymbolState, ev: MoveGrant, ctx: Context) -> Step:
                 payload(state=s.state.value), notices=(withdrawn(s),))
 
 
-def _target(s: SymbolState, ctx: Context) -> Any:
+def move_target(s: SymbolState, ctx: Context) -> Any:
     """Where the policy puts the stop now, given the latest mark (None: no move allowed)."""
     if (s.trail is None or s.side is None or s.entry_price is None or s.mark_price is None
             or ctx.rules is None):
@@ -146,18 +159,22 @@ def _target(s: SymbolState, ctx: Context) -> Any:
 
 # --------------------------------------------------------------------------- accepted
 
+MOVED = ("stop_moved", "stop_amended")
+"""Journal kinds of a move that rests: new-first (a new stop) and in place (amended)."""
+
+
 
 def again(step: Step, ctx: Context) -> Step:
     """A move's new stop rests (PROTECTED): if the trail's target went past it while it was
     in flight (and the policy allows a move now), the next move is placed at once rather
     than on the next tick."""
     s = step.state
-    if step.kind != "stop_moved" or s.state is not State.PROTECTED or s.stop is None:
+    if step.kind not in MOVED or s.state is not State.PROTECTED or s.stop is None:
         return step
-    target = _target(s, ctx)
+    target = move_target(s, ctx)
     if target is None:
         return step
-    new, op = place_stop(s, ctx, target, purpose=StopPurpose.MOVE)
+    new, op = reprice(s, ctx, target, purpose=StopPurpose.MOVE)
     return dataclasses.replace(
-        step, state=new.replace(state=State.MOVING_STOP), requests=(*step.requests, op),
+        step, state=new, requests=(*step.requests, op),
         payload={**step.payload, "then_move_to": str(target), "then_client_id": op.client_id})

@@ -18,7 +18,8 @@ from decimal import Decimal
 from actors import away_close, client_ids
 from actors.machine import trailing
 from actors.machine.core import Context, Step, cancel_ops, on_tick, payload, side_of
-from actors.machine.slot import place_stop, protect, resize_trigger
+from actors.machine.reprice import reprice
+from actors.machine.slot import protect, resize_trigger
 from actors.machine.stop import STOP
 from actors.messages import OrderInfo, StopPurpose, SymbolSnapshot
 from actors.protection import initial_trail_state
@@ -32,15 +33,16 @@ def _as_stop(o: OrderInfo) -> StopOrder:
 def reconcile_with(s: SymbolState, snap: SymbolSnapshot | None, ctx: Context) -> Step:
     """The exchange's truth -> a Step that repairs every difference."""
     assert snap is not None
-    ours = [o for o in snap.open_algo_orders if client_ids.is_ours(o.client_id, s.symbol)]
-    foreign = len(snap.open_algo_orders) - len(ours)
+    found = trailing.claim_rows(s, snap.open_algo_orders, ctx)  # an attached one is ours
+    ours = [o for o in found if client_ids.is_ours(o.client_id, s.symbol, ctx.account)]
+    foreign = len(found) - len(ours)
     trailing_found = [o for o in ours if trailing.is_trailing_order(o)]
     # stop_failures is kept: a stop refused by the exchange is followed by a reconcile, and
     # resetting the count here would let a refusal that repeats loop forever instead of
     # quarantining after MAX_STOP_FAILURES (it resets when a stop is accepted, the position
     # goes flat, or the operator releases a quarantine).
     base = s.replace(reconcile=ReconcileProgress(),
-                     mark_price=snap.mark_price or s.mark_price, pending_stop=None,
+                     mark_price=snap.mark_price or s.mark_price, pending_stop=None, amending=None,
                      pending_trailing=None, open_order=None, close_order=None, cancelling=(),
                      op_failures={}, quarantine_reason=None, last_error=None)
     side, qty = side_of(snap.amount), abs(snap.amount)
@@ -94,10 +96,9 @@ def _keep_stop(s: SymbolState, keep: OrderInfo, extras: list[StopOrder], ctx: Co
     if keep.qty != s.qty and not keep.close_position:
         # For the size the position has now, priced from its (average) entry until trailing
         # is on (then the trailed stop stays where it is).
-        new, op = place_stop(new, ctx, resize_trigger(new, ctx, keep.trigger_price
-                                                      or trail.stop_price),
-                             purpose=StopPurpose.RESIZE)
-        new = new.replace(state=State.MOVING_STOP)
+        new, op = reprice(new, ctx, resize_trigger(new, ctx, keep.trigger_price
+                                                   or trail.stop_price),
+                          purpose=StopPurpose.RESIZE)
         ops = [*ops, op]
         kind = "stop_resize_requested"
     return Step(new, kind, {**info, "kept": keep.client_id,

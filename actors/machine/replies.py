@@ -9,6 +9,7 @@ what the reply's order did, and reconcile_with decides from that truth.
 
 from __future__ import annotations
 
+from actors.machine.amend import refine_amend_lookup
 from actors.machine.core import (
     Context,
     Step,
@@ -154,6 +155,9 @@ def refine_lookup(s: SymbolState, r: ExchangeReply) -> str:
         return "OPEN_LOOKUP"
     if s.close_order and cid == s.close_order.client_id:
         return "CLOSE_LOOKUP"
+    amended = refine_amend_lookup(s, r)
+    if amended is not None:
+        return amended
     for slot in (STOP, TRAILING):
         p = slot.pending(s)
         if p is not None and cid == p.client_id:

@@ -21,6 +21,7 @@ from actors.machine.core import (
     payload,
     quarantine,
 )
+from actors.machine.reprice import reprice
 from actors.machine.slot import Slot, again_at, place_stop, protect, resize_trigger
 from actors.messages import (
     AlgoUpdate,
@@ -71,10 +72,10 @@ class StopSlot(Slot):
         return new, kind
 
     def _again_for_size(self, s: SymbolState, placed: StopOrder, ctx: Context
-                        ) -> tuple[SymbolState, PlaceStop]:
-        new, op = place_stop(s, ctx, resize_trigger(s, ctx, placed.trigger_price),
-                             purpose=StopPurpose.RESIZE)
-        return new.replace(state=State.MOVING_STOP), op
+                        ) -> tuple[SymbolState, Any]:
+        # `placed` rests now: re-sized in place where the venue amends, else new-first.
+        return reprice(s, ctx, resize_trigger(s, ctx, placed.trigger_price),
+                       purpose=StopPurpose.RESIZE)
 
     def _failure_info(self, op: PlaceStop, f: ExchangeFailure) -> dict[str, Any]:
         return payload(client_id=op.client_id, kind=f.kind.value, code=f.code, error=f.message,

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from actors import client_ids
-from actors.machine import moves, trailing
+from actors.machine import amend, moves, trailing
 from actors.machine.core import (
     Context,
     Step,
@@ -21,8 +21,10 @@ from actors.machine.core import (
     note_event_time,
     payload,
     side_of,
+    start_reconcile,
 )
-from actors.machine.slot import place_stop, protect_new, resize_trigger
+from actors.machine.reprice import reprice
+from actors.machine.slot import protect_new, resize_trigger
 from actors.machine.stop import resting_stop_event
 from actors.machine.trailing import resting_trailing_event
 from actors.messages import AlgoUpdate, MarkPrice, OrderUpdate, PositionUpdate, StopPurpose
@@ -53,15 +55,15 @@ def follow_mark(s: SymbolState, ev: MarkPrice, ctx: Context) -> Step:
 
 
 def move_on_mark(s: SymbolState, ev: MarkPrice, ctx: Context) -> Step:
-    """PROTECTED: the managed trail may move the stop (the new stop first, MOVING_STOP);
-    with a move deferred by the pool (MoveWish) only the wish is updated (moves.py)."""
+    """PROTECTED: the managed trail may move the stop (the new stop first, or amended in
+    place where the venue amends: MOVING_STOP, actors/machine/reprice.py); with a move
+    deferred by the pool (MoveWish) only the wish is updated (moves.py)."""
     if s.move_wish is not None:
         return moves.wish_on_mark(s, ev, ctx)
     s, d = _trail_on_mark(s, ev, ctx)
     if d is not None and d.move_to is not None and s.stop is not None:
-        new, op = place_stop(s.replace(trail=d.state), ctx, d.move_to,
-                             purpose=StopPurpose.MOVE)
-        return Step(new.replace(state=State.MOVING_STOP), "stop_move_requested",
+        new, op = reprice(s.replace(trail=d.state), ctx, d.move_to, purpose=StopPurpose.MOVE)
+        return Step(new, "stop_move_requested",
                     payload(peak=d.state.peak, old=s.stop.trigger_price, new=d.move_to,
                             client_id=op.client_id, mark=ev.price), requests=(op,))
     return _trail_followed(s, d, ev)
@@ -148,15 +150,16 @@ def _position_changed(s: SymbolState, ev: PositionUpdate, ctx: Context, *,
                     {**info, "why": "side flipped"}, refetch=True)
     if qty == s.qty and entry == s.entry_price:
         return None
-    # Both stops are resized the same way: the new order first, the old one cancelled after.
+    # Both stops are resized the same way: the new order first, the old one cancelled after
+    # (the fixed stop is amended in place, size and trigger at once, where the venue amends).
     changed, ops = s.replace(qty=qty, entry_price=entry), []
     if resize_trailing:
         changed, ops = trailing.resize(changed, ctx)
     if resize_stop and s.stop is not None and qty != s.stop.qty:
         # Priced for the position as it is now: from the average entry until trailing is on.
-        new, op = place_stop(changed, ctx, resize_trigger(changed, ctx, s.stop.trigger_price),
-                             purpose=StopPurpose.RESIZE)
-        return Step(new.replace(state=State.MOVING_STOP), "stop_resize_requested",
+        new, op = reprice(changed, ctx, resize_trigger(changed, ctx, s.stop.trigger_price),
+                          purpose=StopPurpose.RESIZE)
+        return Step(new, "stop_resize_requested",
                     {**info, "client_id": op.client_id}, requests=(op, *ops))
     if ops:
         return Step(changed, "trailing_resize_requested",
@@ -212,8 +215,13 @@ def stop_update(s: SymbolState, ev: AlgoUpdate, ctx: Context) -> Step | None:
 
 def stop_update_while_moving(s: SymbolState, ev: AlgoUpdate, ctx: Context) -> Step | None:
     """MOVING_STOP: as stop_update, but a lost stop is not replaced: the move in flight is
-    its replacement."""
-    return resting_stop_event(note_event_time(s, ev.event_ms), ev, ctx, replace_lost=False)
+    its replacement. An amend in flight is none (it moves the very stop that is gone), so
+    then the exchange's truth decides at once (reconcile: restored if the position is open)."""
+    step = resting_stop_event(note_event_time(s, ev.event_ms), ev, ctx, replace_lost=False)
+    if step is not None and step.kind == "stop_lost" and s.amending is not None:
+        return start_reconcile(step.state, "stop_lost",
+                               {**step.payload, "then": "reconcile (amend in flight)"})
+    return step
 
 
 def trailing_update(s: SymbolState, ev: AlgoUpdate, ctx: Context) -> Step | None:
@@ -250,6 +258,9 @@ def stray_update(s: SymbolState, ev: AlgoUpdate, ctx: Context) -> Step:
 def refine_algo(s: SymbolState, ev: AlgoUpdate) -> str:
     """Whose order an ALGO_UPDATE names (symbol_machine.refine): the Trigger's name."""
     cid, new = ev.client_id, ev.status == OrderStatus.NEW
+    amended = amend.refine_amend_update(s, ev)
+    if amended is not None:
+        return amended
     if s.pending_stop and cid == s.pending_stop.client_id and new:
         return "STOP_ACCEPTED"
     if s.stop and cid == s.stop.client_id:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from actors.machine import amend
 from actors.machine.core import (
     Context,
     Step,
@@ -21,6 +22,7 @@ from actors.machine.coverage import overdue_alert
 from actors.machine.slot import again_at, place_stop, place_trailing, protect
 from actors.messages import CancelStop, FetchSymbol, LookupOrder, PlaceStop, StopPurpose
 from actors.symbol_state import State, SymbolState
+from venue.requests import AmendStop
 
 
 def retry(s: SymbolState, op: Any, ctx: Context) -> Step | None:
@@ -28,6 +30,8 @@ def retry(s: SymbolState, op: Any, ctx: Context) -> Step | None:
     cid = getattr(op, "client_id", None)
     if isinstance(op, PlaceStop):
         return _retry_place(s, op, ctx)
+    if isinstance(op, AmendStop):
+        return amend.retry(s, op, ctx)
     wanted = (
         (isinstance(op, CancelStop) and any(c.client_id == cid for c in s.cancelling))
         or (isinstance(op, LookupOrder) and cid in pending_ids(s))

@@ -11,6 +11,7 @@ re-checked rather than trusted, since its fill events may have been lost.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 from actors import client_ids
@@ -25,7 +26,14 @@ from actors.machine.core import (
     retry_or_quarantine,
 )
 from actors.machine.slot import Slot, place_trailing, recheck
-from actors.messages import AlgoUpdate, ExchangeFailure, FailureKind, OrderInfo, PlaceStop
+from actors.messages import (
+    AlgoUpdate,
+    ExchangeFailure,
+    FailureKind,
+    OrderInfo,
+    OrderUpdate,
+    PlaceStop,
+)
 from actors.protection import closing_order_side
 from actors.symbol_state import StopOrder, SymbolState
 from venue.vocab import OrderKind, OrderStatus
@@ -47,6 +55,16 @@ class TrailingSlot(Slot):
         kind = "trailing_resized" if old is not None and old.client_id != placed.client_id \
             else "trailing_placed"
         return s.replace(trailing=placed), kind
+
+    def _rest(self, s: SymbolState, placed: StopOrder, info: dict[str, Any], ctx: Context
+              ) -> Step:
+        if not follows_position(ctx):
+            return super()._rest(s, placed, info, ctx)
+        # Attached to the position: the venue replaced the old one itself and sizes this
+        # one to the position, so nothing is cancelled (a cancel by the old one's id could
+        # name the only trailing stop) and nothing is placed again for the size.
+        new, kind = self._rests(s, dataclasses.replace(placed, qty=s.qty), ctx)
+        return Step(new, kind, info)
 
     def _again_for_size(self, s: SymbolState, placed: StopOrder, ctx: Context
                         ) -> tuple[SymbolState, PlaceStop]:
@@ -97,6 +115,11 @@ def resting_trailing_event(s: SymbolState, ev: AlgoUpdate, ctx: Context, *,
     info = payload(status=ev.status, client_id=ev.client_id, reason=ev.reject_reason or None)
     if ev.status in TRIGGERED:
         return Step(s, "trailing_triggered", info)
+    if ev.status == OrderStatus.NEW and not t.algo_id and ev.algo_id:
+        # Its placement could not read the order id back (an attached trailing stop): the
+        # stream names it now.
+        learned = s.replace(trailing=dataclasses.replace(t, algo_id=ev.algo_id))
+        return Step(learned, "trailing_id_learned", {**info, "algo_id": ev.algo_id})
     if ev.status == OrderStatus.FINISHED:
         # It filled. Its ORDER_TRADE_UPDATE fill (or the ACCOUNT_UPDATE) normally arrives
         # first and ends the position (stop_filled / position_closed); if we still see a
@@ -117,8 +140,60 @@ def resize(s: SymbolState, ctx: Context) -> tuple[SymbolState, list[Any]]:
     t = s.trailing
     if not native(ctx) or t is None or s.pending_trailing is not None or t.qty == s.qty:
         return s, []  # an order in flight is re-sized when it is accepted
+    if follows_position(ctx):
+        # The venue resizes the position's trailing stop itself: only our record follows.
+        return s.replace(trailing=dataclasses.replace(t, qty=s.qty)), []
     s, op = place_trailing(s, ctx)
     return s, [op]
+
+
+def follows_position(ctx: Context) -> bool:
+    """True when the venue's native trailing stop is the position's own (Bybit)."""
+    return ctx.venue.native_trailing_follows_position
+
+
+# --------------------------------------------------------------------------- attached
+
+
+def claimed_id(s: SymbolState, client_id: str, order_id: str, order_type: str) -> str | None:
+    """Our client id for an order the venue reports without one, if it is our trailing stop.
+
+    A position-attached trailing stop (Bybit trading-stop) has no orderLinkId: it is ours
+    when it is the order our placement read back (its order id), or, while its id is not
+    known yet, the one trailing stop the position has after our placement (one per position:
+    a placement of ours replaces whatever was there). Anything else is not claimed."""
+    if client_id or order_type != OrderKind.TRAILING:
+        return None
+    t, p = s.trailing, s.pending_trailing
+    if t is not None and t.algo_id and t.algo_id == order_id:
+        return t.client_id
+    if p is not None and (p.algo_id is None or p.algo_id == order_id):
+        return p.client_id
+    if t is not None and not t.algo_id:
+        return t.client_id
+    return None
+
+
+def claim(s: SymbolState, event: Any, ctx: Context) -> Any:
+    """`event` naming our attached trailing stop by our client id (AlgoUpdate, OrderUpdate),
+    so every rule that matches by client id applies; anything else unchanged."""
+    if not follows_position(ctx) or not isinstance(event, (AlgoUpdate, OrderUpdate)) \
+            or event.client_id:
+        return event
+    order_id = event.algo_id if isinstance(event, AlgoUpdate) else event.order_id
+    cid = claimed_id(s, event.client_id, order_id, event.order_type)
+    return event if cid is None else dataclasses.replace(event, client_id=cid)
+
+
+def claim_rows(s: SymbolState, found: Sequence[OrderInfo], ctx: Context) -> list[OrderInfo]:
+    """The exchange's open algo orders with our attached trailing stop named as ours."""
+    if not follows_position(ctx):
+        return list(found)
+    out = []
+    for o in found:
+        cid = claimed_id(s, o.client_id, o.order_id, o.order_type)
+        out.append(o if cid is None else dataclasses.replace(o, client_id=cid))
+    return out
 
 
 # --------------------------------------------------------------------------- reconcile
@@ -165,7 +240,8 @@ def reconcile(step: Step, before: SymbolState, found: list[OrderInfo], ctx: Cont
     kept = None if keep is None else _with_known_params(_as_trailing(keep, ctx), before)
     s, ops = cancel_ops(s.replace(trailing=kept), extras)
     action = "kept" if keep is not None else None
-    if native(ctx) and s.has_position and (keep is None or keep.qty != s.qty):
+    resize_due = keep is not None and keep.qty != s.qty and not follows_position(ctx)
+    if native(ctx) and s.has_position and (keep is None or resize_due):
         s, op = place_trailing(s, ctx)
         ops.append(op)
         action = "restored" if keep is None else "resized"

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from actors.machine.trailing import claim
 from actors.messages import (
     AlgoUpdate,
     CancelStop,
@@ -29,7 +30,12 @@ from actors.messages import (
 from actors.protection import MarketRules, ProtectionPolicy, TrailingPolicy
 from actors.symbol_machine import Context, Step, Trigger, handle
 from actors.symbol_state import SymbolState
+from venue.interface import Capabilities
+from venue.requests import AmendStop
 from venues.binance.adapter import CAPABILITIES
+
+AMEND_CAPS = replace(CAPABILITIES, amend_in_place=True)
+"""A venue that amends a resting stop in place (as Bybit does); otherwise Binance's rules."""
 
 D = Decimal
 SYMBOL = "BTCUSDT"
@@ -45,10 +51,11 @@ def policy(on_stop_would_trigger: str = "close", **trailing: Any) -> ProtectionP
 
 
 def ctx(now_ms: int = T0, pol: ProtectionPolicy | None = None,
-        rules: MarketRules | None = RULES) -> Context:
-    """The Context every test uses unless it says otherwise."""
+        rules: MarketRules | None = RULES, venue: Capabilities = CAPABILITIES) -> Context:
+    """The Context every test uses unless it says otherwise (`venue=AMEND_CAPS`: a venue
+    that amends in place)."""
     return Context(epoch=EPOCH, policy=pol or ProtectionPolicy(), rules=rules, now_ms=now_ms,
-                   venue=CAPABILITIES)
+                   venue=venue)
 
 
 # --------------------------------------------------------------------------- stream events
@@ -136,6 +143,12 @@ def accept(op: PlaceStop, algo_id: str = "4000000001") -> ExchangeReply:
                                side=op.side, qty=str(op.qty)))
 
 
+def amended(op: AmendStop, qty: str = "0.010", algo_id: str = "4000000001") -> ExchangeReply:
+    """The exchange amended the stop as `op` asked (the reply is the stop as amended)."""
+    return reply(op, stop_info(op.client_id, str(op.trigger_price), algo_id=algo_id,
+                               qty=str(op.qty) if op.qty is not None else qty))
+
+
 def filled(op: PlaceMarket, avg: str = "60000") -> ExchangeReply:
     """A market order filled completely."""
     return reply(op, order_info(op.client_id, side=op.side, qty=str(op.qty), avg=avg))
@@ -158,10 +171,14 @@ class Driver:
     pol: ProtectionPolicy = field(default_factory=ProtectionPolicy)
     now_ms: int = T0
     steps: list[Step | None] = field(default_factory=list)
+    venue: Capabilities = CAPABILITIES
+    """What the venue can do (AMEND_CAPS: it amends a resting stop in place)."""
 
     def apply(self, trigger: Trigger, event: Any, advance_ms: int = 1000) -> Step | None:
         self.now_ms += advance_ms
-        step = handle(self.s, trigger, event, ctx(self.now_ms, self.pol))
+        c = ctx(self.now_ms, self.pol, venue=self.venue)
+        # As the actor shell does (actors/symbol.py): an attached trailing stop's update is ours.
+        step = handle(self.s, trigger, claim(self.s, event, c), c)
         self.steps.append(step)
         if step is not None:
             self.s = step.state
@@ -193,4 +210,4 @@ def stop_in_flight() -> tuple[Driver, PlaceStop]:
     return d, only(d.apply(Trigger.MARKET_REPLY, filled(op)), PlaceStop)
 
 
-__all__ = ["CancelStop", "LookupOrder", "PlaceMarket", "PlaceStop", "Trigger"]
+__all__ = ["AmendStop", "CancelStop", "LookupOrder", "PlaceMarket", "PlaceStop", "Trigger"]

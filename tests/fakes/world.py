@@ -31,9 +31,11 @@ from tests.fakes.machine import (
     SYMBOL,
     TIMEOUT,
     WOULD_TRIGGER,
+    AmendStop,
     Driver,
     accept,
     algo_update,
+    amended,
     failure,
     filled,
     mark,
@@ -64,6 +66,8 @@ class World:
     amount: Decimal = QTY
     applied: list[tuple[Trigger, Any, int]] = field(default_factory=list)
     """(trigger, event, the Driver's now_ms when applied): enough to apply it again."""
+    amends: dict[str, AmendStop] = field(default_factory=dict)
+    """The last AmendStop sent per client id (what a lookup `lookup_amended` finds)."""
 
 
 def random_event(rng: random.Random) -> tuple:
@@ -98,6 +102,12 @@ def exchange_event(d: Driver, w: World, ev: tuple) -> tuple[Trigger, Any] | None
         return Trigger.MOVE_GRANT, MoveGrant(SYMBOL)
     if kind == "stop_fill" and s.stop is not None:
         return Trigger.ORDER, order_update(s.stop.client_id, qty=str(s.qty), pnl="1")
+    if kind == "algo_amended" and s.amending is not None:  # the stream's NEW after an amend
+        a = s.amending
+        return Trigger.ALGO, algo_update(a.client_id, "NEW", trigger=str(a.trigger_price),
+                                         qty=str(a.qty))
+    if kind == "stop_lost" and s.stop is not None:
+        return Trigger.ALGO, algo_update(s.stop.client_id, "CANCELED")
     return _trailing_event(d, kind)
 
 
@@ -119,7 +129,7 @@ def feed(d: Driver, w: World, ev: tuple) -> None:
     if ev[0] == "retry":
         found = (Trigger.RETRY, w.retries.pop(0)) if w.retries else None
     elif ev[0] == "reply":
-        found = reply_for(w.inflight.pop(ev[1] % len(w.inflight)), ev[2]) \
+        found = reply_for(w.inflight.pop(ev[1] % len(w.inflight)), ev[2], w) \
             if w.inflight else None
     else:
         found = exchange_event(d, w, ev)
@@ -130,17 +140,20 @@ def feed(d: Driver, w: World, ev: tuple) -> None:
     w.applied.append((trigger, event, d.now_ms))
     if step is not None:
         w.inflight.extend(step.requests)
+        w.amends.update({r.client_id: r for r in step.requests if isinstance(r, AmendStop)})
         if step.retry_after_ms is not None and trigger is not Trigger.RETRY:
             w.retries.append(event.op if step.retry_op is None else step.retry_op)
 
 
-def reply_for(op: Any, how: str) -> tuple[Trigger, Any]:
+def reply_for(op: Any, how: str, w: World | None = None) -> tuple[Trigger, Any]:
     """The exchange's answer to `op`: accepted / filled, or failed as `how` says (a move
     `deferred`: the pool's MoveDeferred; anything else deferred is accepted)."""
     fails = {"timeout": TIMEOUT, "2021": WOULD_TRIGGER,
              "temporary": failure(FailureKind.TEMPORARY, -1001),
              "rejected": failure(FailureKind.REJECTED, -2022),
              "halt": failure(FailureKind.HALT, -2015)}
+    if isinstance(op, AmendStop):
+        return _amend_reply(op, how, fails)
     if isinstance(op, PlaceStop) and how == "deferred" and op.purpose is StopPurpose.MOVE:
         return Trigger.MOVE_DEFERRED, MoveDeferred("req-" + op.client_id, op)
     if isinstance(op, PlaceStop):
@@ -154,6 +167,24 @@ def reply_for(op: Any, how: str) -> tuple[Trigger, Any]:
     if isinstance(op, CancelStop):
         return Trigger.CANCEL_REPLY, reply(op, fail=fails.get(how) if how == "halt" else None)
     assert isinstance(op, LookupOrder)
+    last = w.amends.get(op.client_id) if w is not None else None
+    if how == "lookup_amended" and last is not None:
+        qty = str(last.qty) if last.qty is not None else str(QTY)
+        return Trigger.LOOKUP_REPLY, reply(op, stop_info(op.client_id, str(last.trigger_price),
+                                                         qty=qty))
     found = None if how == "lookup_none" else (
         stop_info(op.client_id, "58800") if op.algo else order_info(op.client_id))
     return Trigger.LOOKUP_REPLY, reply(op, found)
+
+
+def _amend_reply(op: AmendStop, how: str, fails: dict[str, Any]) -> tuple[Trigger, Any]:
+    """An AmendStop's answer: amended, failed as `how` says, "not_found" (the stop no longer
+    rests, 110001), or deferred by the pool (a move)."""
+    if how == "deferred" and op.purpose is StopPurpose.MOVE:
+        return Trigger.MOVE_DEFERRED, MoveDeferred("req-amend-" + op.client_id, op)
+    if how == "not_found":
+        return Trigger.AMEND_REPLY, reply(op, fail=failure(FailureKind.NOT_FOUND, 110001,
+                                                           "order not exists or too late"))
+    if how in fails:
+        return Trigger.AMEND_REPLY, reply(op, fail=fails[how])
+    return Trigger.AMEND_REPLY, amended(op)

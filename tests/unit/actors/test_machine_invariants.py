@@ -15,6 +15,7 @@ from actors.symbol_machine import Trigger
 from actors.symbol_state import State, from_dict, to_dict
 from tests.fakes.machine import SYMBOL, Driver, policy
 from tests.fakes.world import World, feed
+from venue.requests import AmendStop
 
 D = Decimal
 QTY = D("0.010")
@@ -70,6 +71,7 @@ def test_any_event_sequence_keeps_snapshot_codec_trail_and_stop_invariants(side,
                 and s.side is not None):
             assert _not_looser(s.side, s.trail.stop_price, before.trail.stop_price)
         for r in step.requests:
+            assert not isinstance(r, AmendStop)  # Binance moves new-first, never in place
             if isinstance(r, PlaceStop):
                 assert s.side is not None
                 # a move only ever tightens a stop that rests (no gap while it waits)

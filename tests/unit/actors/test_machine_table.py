@@ -49,18 +49,24 @@ from tests.fakes.states import (
     open_unprotected,
     protected,
 )
+from venue.requests import AmendStop
 
 D = Decimal
 REFINED = {
     Trigger.ORDER: [Trigger.OPEN_ORDER_UPDATE, Trigger.CLOSE_FILL, Trigger.STOP_FILL],
     Trigger.ALGO: [Trigger.STOP_ACCEPTED, Trigger.STOP_UPDATE, Trigger.TRAILING_ACCEPTED,
-                   Trigger.TRAILING_UPDATE, Trigger.CANCELLING_UPDATE, Trigger.STRAY_UPDATE],
+                   Trigger.TRAILING_UPDATE, Trigger.CANCELLING_UPDATE, Trigger.STRAY_UPDATE,
+                   Trigger.AMEND_ACCEPTED],
     Trigger.MARKET_REPLY: [Trigger.OPEN_REPLY, Trigger.CLOSE_REPLY],
     Trigger.STOP_REPLY: [Trigger.STOP_ACCEPTED, Trigger.STOP_WOULD_TRIGGER],
     Trigger.TRAILING_REPLY: [Trigger.TRAILING_ACCEPTED],
     Trigger.LOOKUP_REPLY: [Trigger.OPEN_LOOKUP, Trigger.CLOSE_LOOKUP, Trigger.STOP_LOOKUP,
                            Trigger.TRAILING_LOOKUP, Trigger.STOP_ACCEPTED,
-                           Trigger.TRAILING_ACCEPTED],
+                           Trigger.TRAILING_ACCEPTED, Trigger.AMEND_ACCEPTED,
+                           Trigger.AMEND_LOOKUP],
+    Trigger.AMEND_REPLY: [Trigger.AMEND_ACCEPTED, Trigger.AMEND_NOT_RESTING,
+                          Trigger.AMEND_WOULD_TRIGGER, Trigger.AMEND_REFUSED,
+                          Trigger.AMEND_UNKNOWN],
 }
 FINER = {f for finer in REFINED.values() for f in finer}
 QTY = D("0.010")
@@ -119,6 +125,8 @@ def event_for(trigger: Trigger, s: SymbolState) -> Any:
                                               T0 + 10_000),
         Trigger.MOVE_DEFERRED: lambda: MoveDeferred("req-move", _stop_op(s)),
         Trigger.MOVE_GRANT: lambda: MoveGrant(SYMBOL),
+        Trigger.AMEND_REPLY: lambda: reply(AmendStop(SYMBOL, "4000000001", cid, D("60695")),
+                                           stop_info(cid, "60695")),
     }[trigger]()
 
 

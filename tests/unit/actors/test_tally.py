@@ -14,8 +14,20 @@ import pytest
 
 from actors import tally
 from actors.messages import FailureKind, OpenPosition, PlaceMarket, PlaceStop, SymbolCounters
+from venue.requests import AmendStop
 from actors.symbol_machine import Step, Trigger
-from tests.fakes.machine import SYMBOL, Driver, accept, failure, filled, mark, only, reply
+from tests.fakes.machine import (
+    AMEND_CAPS,
+    SYMBOL,
+    Driver,
+    accept,
+    amended,
+    failure,
+    filled,
+    mark,
+    only,
+    reply,
+)
 
 D = Decimal
 QTY = D("0.010")
@@ -57,6 +69,19 @@ def test_each_accepted_managed_move_counts_once_and_the_first_stop_is_not_a_move
 
     assert d.counters.moves == 3 == d.s.trail.moves
     assert d.counters.stop_failures == ()
+
+
+def test_each_move_amended_in_place_counts_as_a_move():
+    d = Counting(venue=AMEND_CAPS)
+    op = only(d.apply(Trigger.OPEN, OpenPosition(SYMBOL, "long", QTY, "cmd-1")), PlaceMarket)
+    first = only(d.apply(Trigger.MARKET_REPLY, filled(op, avg="60000")), PlaceStop)
+    d.apply(Trigger.STOP_REPLY, accept(first, algo_id="400"))
+
+    for i in range(2):
+        move = only(d.apply(Trigger.MARK, mark(D(FAR["long"]) + i * STEP["long"])), AmendStop)
+        d.apply(Trigger.AMEND_REPLY, amended(move, algo_id="400"))
+
+    assert d.counters.moves == 2 == d.s.trail.moves
 
 
 def test_failed_stop_placements_are_counted_by_failure_kind():
