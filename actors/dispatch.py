@@ -7,7 +7,8 @@ Four lanes, each FIFO, taken in this order (decided for posguard, see README des
    and reduce-only closes;
 2. SUPPORT: cancels and lookups (not orders: they never wait behind placements the budget
    holds back);
-3. MOVE: stop moves (the managed trail tightening a stop that rests);
+3. MOVE: stop moves (the managed trail tightening a stop that rests), placed anew or amended
+   in place (AmendStop, purpose MOVE; an amend for any other purpose is PROTECT);
 4. OTHER: opens and reads.
 Within and across lanes a request the pacer holds (a placement over the order budget, a read
 spaced out by weight) does not hold the ones behind it that the pacer lets go. Moves may not

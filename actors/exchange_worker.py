@@ -89,6 +89,11 @@ BEFORE_INIT = RateLimits(order_windows_secs=(10.0, 60.0), weight_window_secs=60.
 before PoolInit creates the workers, and PoolInit replaces the pacer with the venue's)."""
 
 
+def _per(window_secs: float) -> str:
+    """A counter window for the log: "min" for 60 s, else its seconds ("10 s", "1 s")."""
+    return "min" if window_secs == 60.0 else f"{window_secs:g} s"
+
+
 class ExchangePool(InPoolIO, Lifecycle):
     """Dispatches ExchangeRequests to workers with room, paced by what the venue reports.
 
@@ -191,9 +196,11 @@ class ExchangePool(InPoolIO, Lifecycle):
             self.wakeupAfter(timedelta(seconds=LIMITS_RETRY_SECS), payload=LimitsRetry())
             return
         self.pacer.apply_limits(msg.result)
-        per_10s, per_min = self.pacer.budget.limits
-        log.info("exchange limits %s; order budget %d / 10 s, %d / min, weight %d / min",
-                 msg.result, per_10s, per_min, self.pacer.gauge.limit)
+        per_short, per_long = self.pacer.budget.limits
+        short, long = (_per(w) for w in self.pacer.limits.order_windows_secs)
+        log.info("exchange limits %s; order budget %d / %s, %d / %s, weight %d / %s",
+                 msg.result, per_short, short, per_long, long, self.pacer.gauge.limit,
+                 _per(self.pacer.limits.weight_window_secs))
 
     def receiveMsg_WorkerIdle(self, msg: WorkerIdle, sender: Any) -> None:
         """A worker finished a request (or warmed up): take in what the venue said about that
@@ -226,15 +233,19 @@ class ExchangePool(InPoolIO, Lifecycle):
         throttled = self.pacer.observe(req.op, usage, self.clock())
         if throttled is None:
             return
-        what = "every request" if throttled.scope is Scope.ALL else "every order placement"
+        what = {Scope.ALL: "every request", Scope.ORDERS: "every order placement",
+                Scope.CANCELS: "every cancel"}[throttled.scope]
         code = f", code {throttled.code}" if throttled.code is not None else ""
+        status = throttled.http_status
+        # Bybit's 10006 rides HTTP 200: the code, not the status, is the refusal.
+        refusal = f"HTTP {status}{code}" if status not in (None, 200) else code.lstrip(", ")
         if throttled.banned:
-            log.critical("ALERT exchange IP ban (HTTP 418%s): %s waits %.0f s (Retry-After); "
+            log.critical("ALERT exchange IP ban (%s): %s waits %.0f s (Retry-After); "
                          "%d requests queued. Stops already resting stay in place.",
-                         code, what, throttled.secs, len(self.queue))
+                         refusal, what, throttled.secs, len(self.queue))
         else:
-            log.warning("exchange rate limit (HTTP 429%s on %s): %s waits %.1f s "
-                        "(Retry-After); %d requests queued", code, type(req.op).__name__,
+            log.warning("exchange rate limit (%s on %s): %s waits %.1f s "
+                        "(Retry-After); %d requests queued", refusal, type(req.op).__name__,
                         what, throttled.secs, len(self.queue))
 
     def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender: Any) -> None:

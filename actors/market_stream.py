@@ -7,15 +7,16 @@ the difference on its connection, batched into one request each, and never more 
 CONTROL_PER_SEC control frames in any second (Binance: 10 incoming messages per second per
 connection, pings included; past it the connection is closed): a change that would exceed it
 waits for a timer. A new or reconnected shard subscribes everything in its part at once. The
-URL and the frames are the venue adapter's (StreamSettings.venue). Ticks are conflated twice: after each drain
-of the socket only the latest price per symbol is kept, and at most one tick per symbol actor
-is in Thespian's transport at a time (the next waits, replaced by any newer one, until the
-transport reports the last one delivered or failed). Thespian queues every send: a symbol
-actor slower than its ticks (a busy machine) made the queue grow to 950 per stream actor,
-where Thespian stops the actor reading anything (its "tx-only" mode) until it drains, so
-stale prices arrived seconds late and the stream did not even hear its exit request. A tick
-sent to an actor that has just died is lost, harmlessly: the next one arrives within the
-stream interval.
+URL and the frames are the venue adapter's (StreamSettings.venue), and so is the heartbeat a
+venue may want on this socket too (Bybit's `op: ping`: actors/stream_base.py). Ticks are
+conflated twice: after each drain of the socket only the latest price per symbol is kept, and
+at most one tick per symbol actor is in Thespian's transport at a time (the next waits,
+replaced by any newer one, until the transport reports the last one delivered or failed).
+Thespian queues every send: a symbol actor slower than its ticks (a busy machine) made the
+queue grow to 950 per stream actor, where Thespian stops the actor reading anything (its
+"tx-only" mode) until it drains, so stale prices arrived seconds late and the stream did not even
+hear its exit request. A tick sent to an actor that has just died is lost, harmlessly: the
+next one arrives within the stream interval.
 """
 
 from __future__ import annotations
@@ -127,8 +128,12 @@ class MarketStreamActor(StreamActor):
 
     def _control(self, subscribe: bool, symbols: list[str]) -> None:
         assert self.ws is not None
-        self.control_sent.append(self.clock())
-        self.ws.send(self.venue.mark_price_subscription(subscribe, symbols, next(self.ids)))
+        request = self.venue.mark_price_subscription(subscribe, symbols, next(self.ids))
+        # One frame per request (Venue.mark_price_subscription); a venue whose request must
+        # be split (Bybit: 21,000 characters of args) may hand several, sent in order.
+        for frame in [request] if isinstance(request, str) else request:
+            self.control_sent.append(self.clock())
+            self.ws.send(frame)
 
     def subscriptions(self) -> int:
         """Symbols subscribed."""

@@ -23,13 +23,23 @@ by this engine before a restart, use up the budget as well. Past a limit the ven
   the last orders of a window; a larger share (MOVE_RESERVE) is kept from stop moves, so a
   new or grown position's stop always finds budget however many trails are moving.
 
+Another venue's rules come from the same RateLimits (Bybit: protocol/bybit-linear.md "Rate
+limits"): its windows (1 s / 60 s), a ceiling the configured budget is held to (the config's
+numbers are Binance's 10 s ones), create and amend in one shared order budget (Bybit limits
+each 10/s on its own: sharing keeps both under it), cancels in a window of their own
+(`cancel_window`: 10/s), slots held until a window after the reply (`hold_until_reply`: a
+1 s window is counted at arrival), weight counted by the pool when the venue reports none
+(`weight_reported`: the IP limit, 600 / 5 s), a refusal recognised by its code on any HTTP
+status (10006 rides HTTP 200) and the venue's ban status (403). Amending a stop (AmendStop) is
+an order, and a MOVE when its purpose says so (actors/dispatch.py defers and grants it).
+
 Times are seconds on the caller's monotonic clock (the pool passes time.monotonic()), so tests
-drive everything with plain numbers. Nothing here is ever dropped, only delayed.
+drive everything with plain numbers. Nothing here is ever dropped, only delayed. The counters
+themselves are in actors/windows.py.
 """
 
 from __future__ import annotations
 
-import collections
 from dataclasses import dataclass
 from enum import Enum, unique
 from typing import Any
@@ -44,16 +54,23 @@ from actors.messages import (
     RateUsage,
     StopPurpose,
 )
+from actors.windows import (
+    IN_FLIGHT_MAX_SECS,
+    PROTECTIVE_CAP,
+    READ_CAP,
+    READ_SOFT,
+    CallWindow,
+    OrderBudget,
+    WeightGauge,
+)
 from venue.interface import RateLimits
+from venue.requests import AmendStop
 
-READ_SOFT = 0.5
-"""Share of the weight limit above which reads are spaced out."""
-READ_CAP = 0.8
-"""Share of the weight limit above which reads wait for the window (the rest is protective)."""
-PROTECTIVE_CAP = 0.95
-"""Share of the weight limit above which protective work waits too: the last 5 % covers
-requests other workers have in flight, not yet in any header (a 429 on weight holds
-everything, and requests that still arrive inside its Retry-After earn a 418)."""
+__all__ = ["DEFAULT_RETRY_AFTER_SECS", "IN_FLIGHT_MAX_SECS", "MAX_DEFAULT_RETRY_SECS",
+           "MOVE_RESERVE", "OPEN_RESERVE", "PROTECTIVE_CAP", "READ_CAP", "READ_SOFT",
+           "CallWindow", "OrderBudget", "Pacer", "Scope", "Throttled", "WeightGauge",
+           "is_move", "is_placing", "is_protective"]
+
 OPEN_RESERVE = 0.1
 """Share of each order window that opens may not use (kept for stops and closes)."""
 MOVE_RESERVE = 0.2
@@ -73,6 +90,7 @@ class Scope(Enum):
 
     ALL = "all"        # every request (429 on weight, 418 ban)
     ORDERS = "orders"  # order placements only (429 on orders)
+    CANCELS = "cancels"  # cancels only (a venue that limits them on their own: Bybit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,20 +105,24 @@ class Throttled:
     """Its length (Retry-After, or the default)."""
     banned: bool
     """True for a 418 (IP ban)."""
-    http_status: int
-    """429 or 418."""
+    http_status: int | None
+    """429, the venue's ban status (418, Bybit 403), or what a refusal by code rode on
+    (Bybit's 10006 comes with HTTP 200)."""
     code: int | None
     """The venue's code of the refusal (Binance: -1003, -1015) if any."""
 
 
 def is_placing(op: Any) -> bool:
-    """True for an order placement (counts on X-MBX-ORDER-COUNT-*)."""
-    return isinstance(op, PlaceMarket | PlaceStop)
+    """True for an order placement or amendment (counts on the order budget: Binance's
+    X-MBX-ORDER-COUNT-*; Bybit limits create and amend 10/s each, one shared budget keeps
+    both under it)."""
+    return isinstance(op, PlaceMarket | PlaceStop | AmendStop)
 
 
 def is_move(op: Any) -> bool:
-    """True for a stop move: a tighter stop for a position whose stop rests (may wait)."""
-    return isinstance(op, PlaceStop) and op.purpose is StopPurpose.MOVE
+    """True for a stop move: a tighter stop for a position whose stop rests (may wait),
+    placed anew or amended in place."""
+    return isinstance(op, PlaceStop | AmendStop) and op.purpose is StopPurpose.MOVE
 
 
 def is_protective(op: Any) -> bool:
@@ -108,181 +130,14 @@ def is_protective(op: Any) -> bool:
     a reduce-only close, a lookup after an unknown outcome. Opens and reads are not."""
     if isinstance(op, PlaceMarket):
         return op.reduce_only
-    return isinstance(op, PlaceStop | CancelStop | LookupOrder)
+    return isinstance(op, PlaceStop | AmendStop | CancelStop | LookupOrder)
 
 
-class OrderBudget:
-    """Sliding order windows (Binance: 10 s / 60 s): our own orders plus the ones only the
-    server saw.
-
-    The server's count at `t` minus our own orders in the window at `t` is taken to be other
-    orders placed at `t` (the latest they can have been placed, so they are held longest).
-    Orders of ours still in flight when the count was taken are not in it yet: the estimate
-    may be short by up to the number of workers, which is why the configured budget sits
-    below Binance's (250 of 300 per 10 s).
-    """
-
-    def __init__(self, per_10s: int, per_min: int, windows_secs: tuple[float, float]) -> None:
-        self._limits = (per_10s, per_min)
-        self._windows = windows_secs
-        """(short, long) window lengths: the venue's (RateLimits.order_windows_secs)."""
-        self._sent: collections.deque[float] = collections.deque()      # the long window
-        self._sent_10s: collections.deque[float] = collections.deque()  # the short window
-        self._others: dict[float, tuple[float, int]] = {}                # window -> (at, n)
-        self._server: dict[float, tuple[float, int]] = {}                # window -> (at, count)
-
-    @property
-    def limits(self) -> tuple[int, int]:
-        """(per 10 s, per minute) in force."""
-        return self._limits
-
-    def set_limits(self, per_10s: int, per_min: int) -> None:
-        """Change the limits (e.g. lowered to what exchangeInfo publishes)."""
-        self._limits = (per_10s, per_min)
-
-    def record(self, now: float) -> None:
-        """Count one order sent at `now`."""
-        self._sent.append(now)
-        self._sent_10s.append(now)
-
-    def observe(self, now: float, count_10s: int | None, count_1m: int | None) -> None:
-        """The server's order counts as of `now` (None: the response had no such header)."""
-        self._prune(now)
-        short, long = self._windows
-        for window, count, own in ((short, count_10s, self._sent_10s),
-                                   (long, count_1m, self._sent)):
-            if count is not None:
-                self._others[window] = (now, max(0, count - len(own)))
-                self._server[window] = (now, count)
-
-    def sent(self, now: float) -> tuple[int, int]:
-        """Our own orders in the last 10 s and the last minute."""
-        self._prune(now)
-        return len(self._sent_10s), len(self._sent)
-
-    def server(self, now: float) -> tuple[int | None, int | None]:
-        """The server's last count per window (None: none, or it is a window old)."""
-        out: list[int | None] = []
-        for window in self._windows:
-            at, count = self._server.get(window, (0.0, None))
-            out.append(count if count is not None and now - at < window else None)
-        return out[0], out[1]
-
-    def used(self, now: float) -> tuple[int, int]:
-        """What the budget counts per window: our own orders plus the others the server saw
-        (as wait_secs counts them)."""
-        own = self.sent(now)
-        out = []
-        for window, n in zip(self._windows, own, strict=True):
-            at, others = self._others.get(window, (0.0, 0))
-            out.append(n + (others if now - at < window else 0))
-        return out[0], out[1]
-
-    def reserves(self, share: float) -> tuple[int, int]:
-        """`share` of each window's limit, in orders (what MOVE_RESERVE keeps back)."""
-        return int(self._limits[0] * share), int(self._limits[1] * share)
-
-    def room(self, now: float, reserve: tuple[int, int] = (0, 0)) -> int:
-        """How many orders may go now in both windows (`reserve`: orders of each window
-        they may not use); 0 when none."""
-        used = self.used(now)
-        return max(0, min(max(limit - r, 1) - n for limit, r, n
-                          in zip(self._limits, reserve, used, strict=True)))
-
-    def wait_secs(self, now: float, reserve: int | tuple[int, int] = 0) -> float:
-        """0 if an order may go now, else how long until one may (`reserve`: orders of each
-        window this one may not use; one figure for both, or one per window)."""
-        self._prune(now)
-        wait = 0.0
-        short, long = self._windows
-        per_window = reserve if isinstance(reserve, tuple) else (reserve, reserve)
-        for window, limit, own, kept in ((short, self._limits[0], self._sent_10s, per_window[0]),
-                                         (long, self._limits[1], self._sent, per_window[1])):
-            at, others = self._others.get(window, (0.0, 0))
-            if now - at >= window:
-                others = 0
-            allowed = max(limit - kept, 1)
-            excess = len(own) + others - allowed + 1
-            if excess > 0:
-                # window - (now - t), not t + window - now: the same float expression as the
-                # pruning, so "still in the window" and "must wait" never disagree.
-                wait = max(wait, window - (now - _nth_oldest(own, at, others, excess)))
-        return max(wait, 0.0)
-
-    def _prune(self, now: float) -> None:
-        short, long = self._windows
-        for window, own in ((long, self._sent), (short, self._sent_10s)):
-            while own and now - own[0] >= window:
-                own.popleft()
-
-
-def _nth_oldest(own: collections.deque[float], at: float, others: int, n: int) -> float:
-    """The time of the n-th oldest order of a window: ours (sorted) merged with `others`
-    orders all placed at `at`. Leaves the window (and frees a slot) at that time + window."""
-    for t in own:
-        if others and at <= t:
-            if n <= others:
-                return at
-            n, others = n - others, 0
-        if n == 1:
-            return t
-        n -= 1
-    return at  # the rest are the others'
-
-
-class WeightGauge:
-    """Request weight of the current minute: the server's last figure plus what we sent since.
-
-    No figure (no header yet, or the last one is a minute old) means no weight pacing: a
-    venue that does not report weight is paced only by its 429s.
-    """
-
-    def __init__(self, limit: int, window_secs: float) -> None:
-        self.limit = limit
-        self.window_secs = window_secs
-        """The venue's weight counter window (RateLimits.weight_window_secs)."""
-        self._seen_at: float | None = None
-        self._used = 0
-        self._since = 0
-        self._last_read: float | None = None
-
-    def observe(self, now: float, used: int) -> None:
-        """The server's X-MBX-USED-WEIGHT-1M at `now`."""
-        self._seen_at, self._used, self._since = now, used, 0
-
-    def spent(self, now: float, weight: int, *, read: bool) -> None:
-        """We sent a request of `weight` (read: a non-protective one, which is spaced out)."""
-        self._since += weight
-        if read:
-            self._last_read = now
-
-    def reading(self, now: float) -> int | None:
-        """The server's last figure, None when there is none from the last minute."""
-        if self._seen_at is None or now - self._seen_at >= self.window_secs:
-            return None
-        return self._used
-
-    def estimate(self, now: float) -> int | None:
-        """The minute's weight as far as we know, None when we know nothing."""
-        if self._seen_at is None or now - self._seen_at >= self.window_secs:
-            return None
-        return self._used + self._since
-
-    def wait_secs(self, now: float, weight: int, *, protective: bool) -> float:
-        """0 if a request of `weight` may go now, else how long to wait."""
-        used = self.estimate(now)
-        if used is None or self._seen_at is None:
-            return 0.0
-        cap = (PROTECTIVE_CAP if protective else READ_CAP) * self.limit
-        if used + weight > cap:
-            # Held until the figure is a minute old: by then the server's minute has rolled
-            # over (a fresher header from any other request lifts the hold earlier).
-            return max(self._seen_at + self.window_secs - now, 0.0)
-        if protective or used < READ_SOFT * self.limit or self._last_read is None:
-            return 0.0
-        # Spread what is left of the read allowance over a whole window.
-        gap = self.window_secs * weight / max(cap - used, 1.0)
-        return max(self._last_read + gap - now, 0.0)
+def _capped(budget: tuple[int, int], ceiling: tuple[int, int] | None) -> tuple[int, int]:
+    """The configured budget held to the venue's own ceiling (None: no ceiling)."""
+    if ceiling is None:
+        return budget
+    return min(budget[0], ceiling[0]), min(budget[1], ceiling[1])
 
 
 class Pacer:
@@ -292,10 +147,15 @@ class Pacer:
                  limits: RateLimits) -> None:
         self.limits = limits
         """How the venue counts (its adapter's RateLimits)."""
-        self.configured = (per_10s, per_min)
-        self.budget = OrderBudget(per_10s, per_min, limits.order_windows_secs)
+        self.configured = _capped((per_10s, per_min), limits.order_ceiling)
+        """The operator's budget per order window, held to the venue's own ceiling."""
+        self.budget = OrderBudget(*self.configured, limits.order_windows_secs,
+                                  limits.hold_until_reply)
+        self.cancels = CallWindow(*limits.cancel_window, limits.hold_until_reply) \
+            if limits.cancel_window else None
+        """Cancels sent in the venue's cancel window (None: the venue does not count them)."""
         self.gauge = WeightGauge(limits.weight_limit if weight_limit is None else weight_limit,
-                                 limits.weight_window_secs)
+                                 limits.weight_window_secs, reported=limits.weight_reported)
         self.paused_until: dict[Scope, float] = {}
         self._refusals = 0
         """429s in a row (a reply that was not refused resets it)."""
@@ -313,7 +173,11 @@ class Pacer:
         """0 if `op` may be sent now, else how long until it may."""
         placing, protective = is_placing(op), is_protective(op)
         scopes = (Scope.ALL, Scope.ORDERS) if placing else (Scope.ALL,)
+        if self.cancels is not None and isinstance(op, CancelStop):
+            scopes = (Scope.ALL, Scope.CANCELS)
         wait = max((self.paused_until.get(s, 0.0) - now for s in scopes), default=0.0)
+        if self.cancels is not None and isinstance(op, CancelStop):
+            wait = max(wait, self.cancels.wait_secs(now))
         if placing:
             per_10s = self.budget.limits[0]
             reserve: int | tuple[int, int] = 0 if protective else int(per_10s * OPEN_RESERVE)
@@ -340,10 +204,17 @@ class Pacer:
         """`op` was handed to a worker at `now`."""
         if is_placing(op):
             self.budget.record(now)
+        elif self.cancels is not None and isinstance(op, CancelStop):
+            self.cancels.record(now)
         self.gauge.spent(now, self.weight_of(op), read=not is_protective(op))
 
     def observe(self, op: Any, usage: RateUsage | None, now: float) -> Throttled | None:
         """A call finished: take in the venue's counters; a 429/418 starts a pause."""
+        counted = self.cancels is not None and isinstance(op, CancelStop)
+        if is_placing(op):
+            self.budget.finished(now)
+        elif counted:
+            self.cancels.finished(now)
         if usage is None:
             return None
         throttled = self._throttle(op, usage, now)
@@ -353,7 +224,10 @@ class Pacer:
         if usage.used_weight_1m is not None and (
                 throttled is None or throttled.scope is Scope.ORDERS):
             self.gauge.observe(now, usage.used_weight_1m)
-        if (usage.order_count_10s is not None or usage.order_count_1m is not None) and (
+        if counted:  # the cancel endpoint's own counter (Bybit): not the orders'
+            if usage.order_count_10s is not None and throttled is None:
+                self.cancels.observe(now, usage.order_count_10s)
+        elif (usage.order_count_10s is not None or usage.order_count_1m is not None) and (
                 throttled is None or throttled.scope is Scope.ALL):
             self.budget.observe(now, usage.order_count_10s, usage.order_count_1m)
         return throttled
@@ -370,15 +244,29 @@ class Pacer:
                           max(paused, 0.0), pid)
 
     def _throttle(self, op: Any, usage: RateUsage, now: float) -> Throttled | None:
-        """A 429 or 418: pause what it names (a 429 we cannot attribute pauses everything)."""
-        if usage.http_status not in (429, 418):
+        """A 429, a ban, or the venue's rate-limit code on any status (Bybit's 10006 rides
+        HTTP 200): pause what it names (a refusal we cannot attribute pauses everything)."""
+        lim = self.limits
+        by_code = usage.code is not None and usage.code in (lim.orders_code, lim.weight_code)
+        banned = usage.http_status == lim.ban_http_status
+        if usage.http_status != 429 and not banned and not by_code:
             return None
-        banned = usage.http_status == 418
-        default = self.limits.default_ban_secs if banned else min(
+        default = lim.default_ban_secs if banned else min(
             DEFAULT_RETRY_AFTER_SECS * 2 ** self._refusals, MAX_DEFAULT_RETRY_SECS)
         secs = usage.retry_after_ms / 1000 if usage.retry_after_ms is not None else default
-        orders = usage.code is not None and usage.code == self.limits.orders_code
-        scope = Scope.ORDERS if not banned and orders else Scope.ALL
+        scope = Scope.ALL if banned else self._refused_scope(op, usage.code)
         until = max(self.paused_until.get(scope, 0.0), now + secs)
         self.paused_until[scope] = until
-        return Throttled(scope, until, secs, banned, int(usage.http_status), usage.code)
+        return Throttled(scope, until, secs, banned, usage.http_status, usage.code)
+
+    def _refused_scope(self, op: Any, code: int | None) -> Scope:
+        """What a refusal for rate holds. A venue that counts cancels on their own (Bybit:
+        every limit is per endpoint) names the op's own kind: a cancel's refusal holds
+        cancels, a read's holds everything (briefly: its reset is within the second)."""
+        if code is None or code != self.limits.orders_code:
+            return Scope.ALL
+        if self.cancels is None:
+            return Scope.ORDERS  # Binance: -1015 is about new orders, whatever was refused
+        if is_placing(op):
+            return Scope.ORDERS
+        return Scope.CANCELS if isinstance(op, CancelStop) else Scope.ALL

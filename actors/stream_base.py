@@ -8,14 +8,25 @@ frames, none lost, 0.17 ms median frame -> handler.
 
 Health: any frame or pong is life. A ping goes out when the stream has been quiet for a third
 of `silence_secs` (the user stream is legitimately quiet on an idle account; the pong proves
-the connection), and a stream silent for `silence_secs` is treated as broken. Close, error,
-expiry, silence and the 24 h limit all end in the same place: reconnect with exponential
-backoff and jitter.
+the connection), and a stream silent for `silence_secs` is treated as broken. A venue that
+wants an application-level heartbeat (Venue.heartbeat_secs > 0, Bybit: `op: ping` every 20 s,
+or it cuts the socket) gets its heartbeat_frame that often, checked on the health timer. Close,
+error, expiry, silence, an unanswered greeting and the 24 h limit all end in the same place:
+reconnect with exponential backoff and jitter.
+
+A greeting (subclass `greeting()`: the user stream's auth and subscription on a venue whose
+private socket authenticates itself) is sent right after the socket opens; the stream counts
+as connected (on_connected: every symbol reconciles) only once the venue has answered each of
+its frames, so the reconcile's REST reads come after the subscription is live. The venue
+answers each op with one frame (Bybit: an ack per op); a refusal (StreamAuthError) reconnects
+before that, and the backoff keeps growing until a greeting is answered, so a refused key is
+retried ever more slowly, never in a tight loop.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import random
 import select
@@ -27,6 +38,7 @@ import websocket
 from thespian.actors import ThespianWatch, WakeupMessage, WatchMessage
 
 from actors.lifecycle import Lifecycle
+from actors.log import ActorLogger
 from actors.messages import (
     HealthCheck,
     ParentCheck,
@@ -35,7 +47,6 @@ from actors.messages import (
     StreamStatus,
     now_ms,
 )
-from actors.log import ActorLogger
 from venue.interface import Venue
 
 log = ActorLogger("posguard.stream")  # looked up per call: see actors/log.py
@@ -63,6 +74,11 @@ class StreamActor(Lifecycle):
         self.state = "connecting"
         self.event_lag_ms: int | None = None
         """The last event's lag (note_lag), shown in StreamStatus."""
+        self.unanswered = 0
+        """Greeting frames the venue has not answered yet (connected once 0)."""
+        self.heartbeat_at = 0.0
+        """time.monotonic() of the last heartbeat frame (or of the connect)."""
+        self.heartbeat_ids = itertools.count(1)
 
     @property
     def venue(self) -> Venue:
@@ -79,6 +95,11 @@ class StreamActor(Lifecycle):
     def on_text(self, raw: str, received_mono: float) -> None:
         """Handle one text frame, read at `received_mono` (time.monotonic())."""
         raise NotImplementedError
+
+    def greeting(self) -> list[str]:
+        """Text frames to send right after the socket opens, each answered by one frame
+        before the stream counts as connected (default: none)."""
+        return []
 
     def after_drain(self) -> None:
         """Called after a batch of frames was read (conflation point)."""
@@ -155,8 +176,13 @@ class StreamActor(Lifecycle):
             if opcode in (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY):
                 self.frames += 1
                 data = frame.data
+                gen = self.gen
                 self.on_text(data.decode("utf-8", "replace") if isinstance(data, bytes) else data,
                              self.last_rx)
+                if self.unanswered and gen == self.gen:  # not refused: one more answer
+                    self.unanswered -= 1
+                    if self.unanswered == 0:
+                        self._ready()
         self.after_drain()
 
     def _readable(self) -> bool:
@@ -179,11 +205,30 @@ class StreamActor(Lifecycle):
         except (OSError, websocket.WebSocketException, ValueError) as e:
             self.reconnect(f"connect failed: {type(e).__name__}: {e}")
             return
+        try:
+            frames = self.greeting()
+            for frame in frames:
+                ws.send(frame)
+        except (OSError, websocket.WebSocketException) as e:
+            with contextlib.suppress(OSError, websocket.WebSocketException):
+                ws.close(timeout=0.2)
+            self.reconnect(f"greeting failed: {type(e).__name__}: {e}")
+            return
         ws.settimeout(RECV_TIMEOUT_SECS)
         self.ws = ws
-        self.attempts = 0
         self.connections += 1
-        self.last_rx = self.connected_at = time.monotonic()
+        self.last_rx = self.connected_at = self.heartbeat_at = time.monotonic()
+        self.unanswered = len(frames)
+        if self.unanswered:
+            log.info("%s stream open (connection #%d); waiting for the venue's answer to its "
+                     "greeting", self.kind, self.connections)
+            self.send(self.parent_addr, self.status())
+            return
+        self._ready()
+
+    def _ready(self) -> None:
+        """The connection is usable (open, its greeting answered)."""
+        self.attempts = 0
         self.state = "connected"
         log.info("%s stream connected (connection #%d)", self.kind, self.connections)
         self.on_connected()
@@ -199,6 +244,7 @@ class StreamActor(Lifecycle):
             with contextlib.suppress(OSError, websocket.WebSocketException):
                 self.ws.close(timeout=0.2)
         self.ws = None
+        self.unanswered = 0
         self.gen += 1
         self.attempts += 1
         s = self.settings
@@ -210,7 +256,10 @@ class StreamActor(Lifecycle):
 
     def _health_secs(self) -> float:
         assert self.settings is not None
-        return max(min(self.settings.silence_secs / 3, 5.0), 0.05)
+        secs = min(self.settings.silence_secs / 3, 5.0)
+        if self.venue.heartbeat_secs > 0:  # a heartbeat is at most a quarter late
+            secs = min(secs, self.venue.heartbeat_secs / 4)
+        return max(secs, 0.05)
 
     def _health(self) -> None:
         assert self.settings is not None
@@ -222,6 +271,9 @@ class StreamActor(Lifecycle):
         if quiet > self.settings.silence_secs:
             self.reconnect(f"silent for {quiet:.1f} s (stream_silence_secs "
                            f"{self.settings.silence_secs:g})")
+        elif self.unanswered and now - self.connected_at > self.settings.timeout_secs:
+            self.reconnect(f"the venue did not answer the stream's greeting within "
+                           f"{self.settings.timeout_secs:g} s")
         elif now - self.connected_at > self.settings.max_age_secs:
             self.reconnect("connection age limit (the exchange closes at 24 h)")
         else:
@@ -231,7 +283,26 @@ class StreamActor(Lifecycle):
                 except (OSError, websocket.WebSocketException) as e:
                     self.reconnect(f"ping failed: {e}")
                     return
+            if not self._heartbeat(now):
+                return
             self.send(self.parent_addr, self.status())
+
+    def _heartbeat(self, now: float) -> bool:
+        """Send the venue's heartbeat frame when one is due; False if the connection broke.
+        Not before the greeting is answered (its answer would be counted as one)."""
+        every = self.venue.heartbeat_secs
+        if every <= 0 or self.unanswered or self.ws is None or now - self.heartbeat_at < every:
+            return True
+        frame = self.venue.heartbeat_frame(next(self.heartbeat_ids))
+        self.heartbeat_at = now
+        if frame is None:
+            return True
+        try:
+            self.ws.send(frame)
+        except (OSError, websocket.WebSocketException) as e:
+            self.reconnect(f"heartbeat failed: {type(e).__name__}: {e}")
+            return False
+        return True
 
     def status(self) -> StreamStatus:
         """This stream's health."""

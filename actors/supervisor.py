@@ -1,4 +1,5 @@
-"""The supervisor (globalName "posguard"): builds the children, routes, restarts, quarantines.
+"""The supervisor of one account (globalName "posguard:<account>"): builds the children,
+routes, restarts, quarantines.
 
 Its duties, one module each: creating and restarting its children and keeping their status
 (actors/supervisor_children.py, the status table in actors/child_status.py), the periodic
@@ -29,6 +30,7 @@ measured user-stream delivery p50 2.7 s at 100 symbols moving once a second.
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from datetime import timedelta
@@ -38,7 +40,6 @@ from thespian.actors import ActorExitRequest, DeadEnvelope, WakeupMessage
 
 from actors.child_status import ALIVE, ChildStatus
 from actors.lifecycle import Lifecycle, in_actor_process
-from actors.log import ActorLogger
 from actors.messages import (
     SUPERVISOR_TIMERS,
     AccountSweep,
@@ -64,10 +65,11 @@ from actors.restarts import RestartIntensity
 from actors.routing import MAX_PENDING, Others, Routes
 from actors.supervisor_admin import SupervisorAdmin, not_ready_reply
 from actors.supervisor_children import SupervisorChildren
+from actors.supervisor_log import AccountLogger, set_account
 from actors.supervisor_streams import SupervisorStreams
 from actors.supervisor_sweep import SupervisorSweep
 
-log = ActorLogger("posguard.supervisor")  # looked up per call: see actors/log.py
+log = AccountLogger("posguard.supervisor")  # names the account; looked up per call
 HOUSEKEEPING_SECS = 1.0
 SUPERVISOR_EXIT_SECS = 5.0
 """Told to exit, the supervisor ends its own process after this (see _end_after)."""
@@ -119,6 +121,7 @@ class Supervisor(SupervisorAdmin, SupervisorChildren, SupervisorStreams, Supervi
         """Build the children and recover every symbol with live state; answer the status."""
         if self.init is None:
             self.init = msg
+            set_account(msg.account)  # every supervisor log line of this process names it
             s = msg.supervisor
             self.intensity = RestartIntensity(s.max_restarts, s.within_secs, s.backoff_min_ms,
                                               s.backoff_max_ms)
@@ -132,7 +135,8 @@ class Supervisor(SupervisorAdmin, SupervisorChildren, SupervisorStreams, Supervi
             if msg.reconcile_interval_secs > 0:
                 self.wakeupAfter(timedelta(seconds=msg.reconcile_interval_secs),
                                  payload=AccountSweep())
-            log.info("supervisor %d started (epoch %d)", os.getpid(), msg.epoch)
+            log.info("supervisor %d of account %s started (epoch %d)", os.getpid(),
+                     msg.account, msg.epoch)
         self.send(sender, self._status())
 
     def _recover(self) -> None:
@@ -286,6 +290,12 @@ class Supervisor(SupervisorAdmin, SupervisorChildren, SupervisorStreams, Supervi
 
     def _housekeeping(self) -> None:
         assert self.init is not None
+        # Thespian learns of a child's death only when a SIGCHLD makes it re-check its
+        # children; deaths at nearly the same moment (every market shard killed at once)
+        # were seen to leave some never reported, so never replaced. A SIGCHLD to ourselves
+        # each housekeeping makes Thespian re-check them all (one waitpid per child).
+        if in_actor_process(self):
+            os.kill(os.getpid(), signal.SIGCHLD)
         self._passivate_idle(self.init.supervisor.passivate_after_secs)
         if self.subs_dirty:
             self.subs_dirty = False

@@ -21,7 +21,6 @@ from typing import Any
 from thespian.actors import ActorExitRequest
 
 from actors.child_status import ALIVE, ChildStatus
-from actors.log import ActorLogger
 from actors.messages import (
     ClosePosition,
     CommandResult,
@@ -43,8 +42,9 @@ from actors.messages import (
 )
 from actors.restarts import RestartIntensity
 from actors.routing import Child, Others, Routes
+from actors.supervisor_log import AccountLogger
 
-log = ActorLogger("posguard.supervisor")  # looked up per call: see actors/log.py
+log = AccountLogger("posguard.supervisor")  # names the account; looked up per call
 NOT_READY = "posguard is starting (its supervisor is not ready yet); try again"
 BUSY_STATES = ("OPENING", "MOVING_STOP", "CLOSING", "RECONCILING")
 
@@ -148,7 +148,8 @@ class SupervisorAdmin:
                                 init.mode if init else "?",
                                 init.pool.settings.base_url if init else None,
                                 markets=self.markets, recovering=self.recovering,
-                                pool=self.pool_status)
+                                pool=self.pool_status, account=init.account if init else "?",
+                                venue=init.pool.settings.venue.name if init else "")
 
     def receiveMsg_ShutdownRequest(self, msg: ShutdownRequest, sender: Any) -> None:
         """Stop accepting commands; report which symbols still have a request in flight."""

@@ -20,7 +20,6 @@ from thespian.actors import ActorExitRequest, ChildActorExited, PoisonMessage
 
 from actors.child_status import ChildEvent, ChildStatus, move
 from actors.forking import prepare_fork
-from actors.log import ActorLogger
 from actors.messages import (
     ChildFailing,
     Forward,
@@ -35,8 +34,9 @@ from actors.messages import (
 )
 from actors.restarts import RestartIntensity
 from actors.routing import Child, Others, Routes
+from actors.supervisor_log import AccountLogger
 
-log = ActorLogger("posguard.supervisor")  # looked up per call: see actors/log.py
+log = AccountLogger("posguard.supervisor")  # names the account; looked up per call
 HEALTHY_STATES = ("FLAT", "PROTECTED")
 """A symbol actor in one of these after its restart no longer shows why it last exited."""
 KILLED = "exited without a reason (killed?)"
@@ -100,7 +100,7 @@ class SupervisorChildren:
             child.symbol, self.init.epoch, self.init.store, self.pool,
             self.init.protection.policy_for(child.symbol), reason,
             view_refresh_secs=self.init.view_refresh_secs, clock=self.init.clock,
-            venue=self.init.pool.settings.venue.capabilities))
+            venue=self.init.pool.settings.venue.capabilities, account=self.init.account))
         for msg, reply_to in child.pending:
             self._deliver(child, msg, reply_to)
         child.pending.clear()
@@ -236,9 +236,9 @@ class SupervisorChildren:
         child.quarantine_reason = (f"restarted {s.max_restarts} times within {s.within_secs:g} s;"
                                    f" last exit: {reason}")
         self.subs_dirty = True
+        named = f"{self.init.account}:{child.symbol}"
         log.critical("ALERT %s QUARANTINED: %s. Its exchange stop stays in place; "
-                     "`posguard restart %s` when fixed", child.symbol, child.quarantine_reason,
-                     child.symbol)
+                     "`posguard restart %s` when fixed", named, child.quarantine_reason, named)
         for waiter in child.waiters:
             self.send(waiter, RestartDone(child.symbol, False, child.quarantine_reason))
         child.waiters.clear()

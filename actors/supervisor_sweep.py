@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from actors.log import ActorLogger
 from actors.messages import (
     AccountSnapshot,
     ExchangeReply,
@@ -22,9 +21,10 @@ from actors.messages import (
     SupervisorInit,
 )
 from actors.routing import Child, Routes
+from actors.supervisor_log import AccountLogger
 from actors.sweep import plan_stop_checks, plan_sweep
 
-log = ActorLogger("posguard.supervisor")  # looked up per call: see actors/log.py
+log = AccountLogger("posguard.supervisor")  # names the account; looked up per call
 
 
 class SupervisorSweep:

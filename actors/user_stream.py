@@ -10,7 +10,12 @@ we were not connected are gone, and only the exchange's REST truth can say what 
 
 The user stream's session key (Binance: the listenKey, POST then PUT every keepalive_secs)
 comes from the venue too; its calls block this actor alone, with a short timeout (nobody
-sends to it but the supervisor).
+sends to it but the supervisor). A venue without one (Venue.user_stream_keepalive False,
+Bybit) is never kept alive; its private socket authenticates itself instead: the venue's
+greeting (Venue.user_stream_greeting) is signed here with the key and secret read in this
+actor (paper: StreamSettings.paper_key / paper_secret; live: the variables it names), never
+carried in a message. A refusal (StreamAuthError) is logged with the venue's reason and the
+stream reconnects after its backoff.
 """
 
 from __future__ import annotations
@@ -22,9 +27,15 @@ from typing import Any
 import websocket
 
 from actors.log import ActorLogger
-from actors.messages import Keepalive, StreamConnected, StreamSettings, Subscriptions
+from actors.messages import Keepalive, StreamConnected, StreamSettings, Subscriptions, now_ms
 from actors.stream_base import StreamActor
-from venue.interface import FrameError, UserStreamExpired, UserStreamKeyError
+from venue.interface import (
+    Credentials,
+    FrameError,
+    StreamAuthError,
+    UserStreamExpired,
+    UserStreamKeyError,
+)
 
 log = ActorLogger("posguard.user_stream")  # looked up per call: see actors/log.py
 
@@ -40,11 +51,12 @@ class UserStreamActor(StreamActor):
         self.routes: dict[str, Any] = {}
 
     def receiveMsg_StreamSettings(self, msg: StreamSettings, sender: Any) -> None:
-        """Start: create a listen key, connect, keep it alive."""
+        """Start: create a listen key, connect, keep it alive (a venue with a session key)."""
         if self.settings is not None:
             return
         self.start(msg, sender)
-        self.wakeupAfter(timedelta(seconds=msg.keepalive_secs), payload=Keepalive())
+        if msg.venue.user_stream_keepalive:
+            self.wakeupAfter(timedelta(seconds=msg.keepalive_secs), payload=Keepalive())
 
     def receiveMsg_Subscriptions(self, msg: Subscriptions, sender: Any) -> None:
         """The supervisor's routing table: symbol -> address of its live actor."""
@@ -59,6 +71,10 @@ class UserStreamActor(StreamActor):
         return websocket.create_connection(s.venue.user_stream_url(s.ws_url, self.key),
                                            timeout=s.timeout_secs)
 
+    def greeting(self) -> list[str]:
+        """The venue's frames for a private socket that authenticates itself ([]: Binance)."""
+        return self.venue.user_stream_greeting(self._credentials(), now_ms())
+
     def on_connected(self) -> None:
         """Tell the supervisor: every symbol must reconcile (events may have been missed)."""
         self.send(self.parent_addr, StreamConnected("user", self.connections))
@@ -71,9 +87,17 @@ class UserStreamActor(StreamActor):
             self.key = None
             self.reconnect("listen key expired")
             return
+        except StreamAuthError as e:
+            log.error("user stream: %s refused the private stream's authentication: %s "
+                      "(check the API key and secret); reconnecting after the backoff",
+                      self.venue.name, e)
+            self.reconnect(f"{self.venue.name} refused the authentication: {e}")
+            return
         except FrameError as e:
             self.bad_frames += 1
             log.warning("user stream: malformed frame rejected (%s): %.200s", e, raw)
+            if self.unanswered:  # a refused subscription: connected, the stream would be mute
+                self.reconnect(f"{self.venue.name} did not accept the stream's greeting: {e}")
             return
         for ev in events:
             self.note_lag(ev)
@@ -83,7 +107,7 @@ class UserStreamActor(StreamActor):
     def extra_timer(self, t: Any) -> None:
         """Keepalive (PUT) every keepalive_secs; a failed keepalive means reconnect."""
         assert self.settings is not None
-        if not isinstance(t, Keepalive):
+        if not isinstance(t, Keepalive) or not self.venue.user_stream_keepalive:
             return
         self.wakeupAfter(timedelta(seconds=self.settings.keepalive_secs), payload=t)
         if self.ws is None:
@@ -98,3 +122,11 @@ class UserStreamActor(StreamActor):
         assert self.settings is not None
         s = self.settings
         return s.paper_key if s.paper_key is not None else os.environ.get(s.api_key_env, "")
+
+    def _credentials(self) -> Credentials:
+        """The account's key and secret, read here (never sent in a message)."""
+        assert self.settings is not None
+        s = self.settings
+        secret = s.paper_secret if s.paper_secret is not None else \
+            os.environ.get(s.api_secret_env, "") if s.api_secret_env else ""
+        return Credentials(self._api_key(), secret)

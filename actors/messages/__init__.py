@@ -129,6 +129,7 @@ from venue.replies import (
     SymbolSnapshot,
 )
 from venue.requests import (
+    AmendStop,
     CancelStop,
     FetchAccount,
     FetchLimits,
@@ -143,6 +144,7 @@ from venue.requests import (
 
 __all__ = [
     "AccountLimits",
+    "AmendStop",
     "AccountSnapshot",
     "AccountSweep",
     "ActorEntry",

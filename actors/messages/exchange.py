@@ -9,6 +9,7 @@ from venue.envelope import now_ms
 from venue.errors import ExchangeFailure, RateUsage
 from venue.replies import AccountLimits, AccountSnapshot, OrderInfo, PositionInfo, SymbolSnapshot
 from venue.requests import (
+    AmendStop,
     CancelStop,
     FetchAccount,
     FetchLimits,
@@ -26,8 +27,8 @@ class ExchangeRequest:
 
     request_id: str
     """Id the reply carries back."""
-    op: (PlaceMarket | PlaceStop | CancelStop | LookupOrder | FetchSymbol | FetchPositions
-         | FetchAccount | FetchLimits)
+    op: (PlaceMarket | PlaceStop | AmendStop | CancelStop | LookupOrder | FetchSymbol
+         | FetchPositions | FetchAccount | FetchLimits)
     """The operation."""
     reply_to: Any
     """ActorAddress that gets the ExchangeReply."""
@@ -58,8 +59,8 @@ class ExchangeReply:
 
     request_id: str
     """The request this answers."""
-    op: (PlaceMarket | PlaceStop | CancelStop | LookupOrder | FetchSymbol | FetchPositions
-         | FetchAccount | FetchLimits)
+    op: (PlaceMarket | PlaceStop | AmendStop | CancelStop | LookupOrder | FetchSymbol
+         | FetchPositions | FetchAccount | FetchLimits)
     """The operation that was attempted."""
     result: (OrderInfo | SymbolSnapshot | tuple[PositionInfo, ...] | AccountSnapshot
              | AccountLimits | None)

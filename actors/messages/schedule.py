@@ -22,7 +22,8 @@ class MoveDeferred:
     request_id: str
     """The ExchangeRequest it answers (its deadline is settled by this)."""
     op: Any
-    """The PlaceStop that was not sent (its client id names the pending stop to forget)."""
+    """The PlaceStop or AmendStop that was not sent (its client id names the pending stop to
+    forget)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,6 +91,10 @@ class SymbolInit:
     """Wall and monotonic time (actors.clock.Clock), the one the launcher runs on."""
     venue: Capabilities = field(kw_only=True)
     """What the venue can do and accepts (its adapter's capabilities)."""
+    account: str = field(default="main", kw_only=True)
+    """The account this symbol's position is on (config `exchanges[].account`): the symbol
+    actor is keyed by (account, symbol); its client ids name the account
+    (actors/client_ids.py make(..., account=))."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,3 +166,6 @@ class SupervisorInit:
     """SymbolInit.view_refresh_secs for every symbol actor (metrics.refresh_secs, 0: off)."""
     clock: Any = field(kw_only=True)
     """Wall and monotonic time (actors.clock.Clock), handed on in every SymbolInit."""
+    account: str = field(default="main", kw_only=True)
+    """The account this supervisor protects (one supervisor per account, globalName
+    `posguard:<account>`); handed on in every SymbolInit and named in its status."""

@@ -128,3 +128,10 @@ class SupervisorStatus:
     its actor (None: the store has not been read yet)."""
     pool: PoolStatus | None = None
     """The exchange pool's latest budget status (None until it sent one)."""
+    account: str = "main"
+    """The account this supervisor protects ("?" before its SupervisorInit)."""
+    venue: str = ""
+    """The account's exchange adapter name (venues/: binanceusdm, bybit); "" before init."""
+    pools: tuple[tuple[str, PoolStatus], ...] = ()
+    """Several accounts merged (system/account_run.ops_status): each account's pool status,
+    named (`pool` is then None); empty: `pool` is the one account's."""

@@ -61,7 +61,7 @@ def test_open_rests_a_fixed_stop_and_an_exchange_trailing_stop(engine):
     assert D(stop["triggerPrice"]) == D("58800") and stop["reduceOnly"] is True
     assert (trail["clientAlgoId"], str(trail["algoId"])) == (view.trailing_client_id,
                                                             view.trailing_order_id)
-    assert trail["clientAlgoId"].startswith("pg-1-BTCUSDT-tr-")
+    assert trail["clientAlgoId"].startswith("pg-main-1-BTCUSDT-tr-")
     assert trail["side"] == "SELL" and trail["reduceOnly"] is True
     assert D(trail["quantity"]) == D("0.010")
     assert D(trail["callbackRate"]) == D("0.5") == D(view.trailing_callback_pct)

@@ -30,7 +30,7 @@ def test_open_protect_trail_and_stop_fill_ends_flat_with_zero_unprotected_moves(
     result = engine.open(sym, "long", "0.010", "cmd-trail")
     assert result.outcome == "accepted"
     first = engine.wait_state(sym, "PROTECTED")
-    assert first.stop_client_id.startswith("pg-1-BTCUSDT-sl-")
+    assert first.stop_client_id.startswith("pg-main-1-BTCUSDT-sl-")
 
     for price in ("60700", "61000", "61400"):  # past activation (1 %), then higher peaks
         engine.tick(sym, price)

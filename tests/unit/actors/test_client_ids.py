@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.client_ids import Purpose, is_ours, parse, symbol_tag
+from actors.client_ids import Purpose, account_tag, is_ours, parse, symbol_tag
 from actors.client_ids import make as make_for
 from venues.binance.adapter import CAPABILITIES
 
@@ -90,3 +90,56 @@ def test_a_venue_with_shorter_ids_gets_the_digest_sooner_and_never_a_longer_id()
     assert short == f"pg-7-{symbol_tag(symbol)}-sl-1" and len(short) <= 18
     with pytest.raises(ValueError, match="exceeds 12 characters"):
         make_for(7, symbol, Purpose.STOP, 1, max_len=12)
+
+
+# --------------------------------------------------------------------------- accounts
+
+BYBIT_CHARSET = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
+
+
+def test_an_id_names_its_account_after_the_prefix():
+    cid = make_for(7, "BTCUSDT", Purpose.STOP, 3, max_len=36, account="by")
+    assert cid == "pg-by-7-BTCUSDT-sl-3"
+    parsed = parse(cid)
+    assert parsed is not None
+    assert (parsed.account_tag, parsed.epoch, parsed.symbol_tag, parsed.purpose, parsed.n) == (
+        "by", 7, "BTCUSDT", Purpose.STOP, 3)
+
+
+@given(account=st.from_regex(r"\A[a-z][a-z0-9]{0,11}\Z"), epoch=st.integers(0, 10**6),
+       n=st.integers(0, 10**6),
+       symbol=st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=1, max_size=20),
+       purpose=st.sampled_from(list(Purpose)))
+def test_any_account_id_fits_both_venues_and_is_ours_only_for_its_account(
+        account, epoch, n, symbol, purpose):
+    from venues.bybit.adapter import CAPABILITIES as BYBIT
+    cid = make_for(epoch, symbol, purpose, n, max_len=BYBIT.client_id_max_len, account=account)
+    assert BYBIT_CHARSET.match(cid) and BINANCE_CHARSET.match(cid)
+    assert BYBIT.client_id_ok(cid) and CAPABILITIES.client_id_ok(cid)
+    parsed = parse(cid)
+    assert parsed is not None and (parsed.epoch, parsed.purpose, parsed.n) == (epoch, purpose, n)
+    assert is_ours(cid, symbol, account) and is_ours(cid, symbol)
+    assert not is_ours(cid, symbol, "zz" if account != "zz" else "zy")
+
+
+def test_a_long_account_with_a_long_symbol_and_large_counters_is_digested_last():
+    cid = make_for(123456, "1000000BABYDOGEUSDTX", Purpose.TRAILING, 999999, max_len=36,
+                   account="abcdefghijkl")
+    assert len(cid) <= 36 and cid.split("-")[1] == account_tag("abcdefghijkl")
+    assert is_ours(cid, "1000000BABYDOGEUSDTX", "abcdefghijkl")
+    assert make_for(1, "BTCUSDT", Purpose.STOP, 1, max_len=36,
+                    account="abcdefghijkl") == "pg-abcdefghijkl-1-BTCUSDT-sl-1"
+
+
+def test_an_id_made_before_accounts_is_the_main_accounts():
+    legacy = "pg-7-BTCUSDT-sl-1"
+    parsed = parse(legacy)
+    assert parsed is not None and parsed.account_tag is None
+    assert is_ours(legacy, "BTCUSDT", "main") and is_ours(legacy, "BTCUSDT")
+    assert not is_ours(legacy, "BTCUSDT", "by")
+
+
+@pytest.mark.parametrize("account", ["", "By", "1ab", "a-b", "abcdefghijklm"])
+def test_an_invalid_account_is_refused(account):
+    with pytest.raises(ValueError, match="account"):
+        make_for(1, "BTCUSDT", Purpose.STOP, 1, max_len=36, account=account)
