@@ -18,7 +18,7 @@ from typing import Any
 import ccxt
 import websocket
 
-from system.config import Config
+from system.config import Config, ExchangeConfig
 from venue.hosts import VenueHosts, simulator
 from venues.binance import hosts as binance_hosts
 
@@ -54,8 +54,17 @@ class Target:
     """What `check` talks to: the venue's hosts and a ccxt client with the keys."""
 
     hosts: VenueHosts
+    """The account's REST and stream bases."""
     client: Any
+    """A blocking ccxt client of the account's exchange, with its keys."""
     recv_window_ms: int
+    """The signed requests' recvWindow (how old a request the venue still takes)."""
+    exchange: str = "binanceusdm"
+    """The adapter's name (venues/): picks the checks."""
+    account: str = "main"
+    """The account checked (named in every failure)."""
+    symbols: tuple[str, ...] = ()
+    """The symbols the config names (protection.symbols): each must be listed."""
 
 
 def clock_verdict(skew_ms: float, rtt_ms: float, recv_window_ms: int) -> tuple[bool, str]:
@@ -175,6 +184,35 @@ def check_user_stream(t: Target) -> str:
     return f"{shown} connected, ping answered in {(time.monotonic() - t0) * 1000:.0f} ms"
 
 
+def check_symbols(t: Target) -> str:
+    """Every symbol the config names is a USDT-M perpetual Binance lists as TRADING."""
+    try:
+        info = t.client.fapiPublicGetExchangeInfo()
+    except ccxt.BaseError as e:
+        raise CheckFailed(f"exchangeInfo unreadable: {_binance_error(e)}",
+                          "check the network path to the venue (or exchange.rest_url)") from e
+    listed = {s.get("symbol"): s for s in info.get("symbols", [])
+              if s.get("contractType") == "PERPETUAL"}
+    return symbols_verdict(t, {k for k, s in listed.items() if s.get("status") == "TRADING"},
+                           set(listed))
+
+
+def symbols_verdict(t: Target, trading: set[str], listed: set[str]) -> str:
+    """What the symbols check says of the config's symbols against the venue's list."""
+    if not t.symbols:
+        return f"no symbol named in protection.symbols; {len(trading)} perpetual(s) trading"
+    missing = [s for s in t.symbols if s not in listed]
+    halted = [s for s in t.symbols if s in listed and s not in trading]
+    if missing or halted:
+        said = [f"{', '.join(missing)} not listed" if missing else "",
+                f"{', '.join(halted)} not trading" if halted else ""]
+        raise CheckFailed(f"account {t.account!r} ({t.exchange}): "
+                          f"{'; '.join(x for x in said if x)}",
+                          "fix the symbol in protection.symbols, or leave this account's "
+                          "positions in it unprotected knowingly")
+    return f"{', '.join(t.symbols)} listed and trading"
+
+
 def check_market_stream(t: Target, symbol: str = "BTCUSDT") -> str:
     """The market entry point takes a SUBSCRIBE and sends a mark price within 5 s."""
     url = binance_hosts.market_stream_url(t.hosts.stream_base)
@@ -204,15 +242,28 @@ CHECKS: tuple[tuple[str, Callable[[Target], str], tuple[str, ...]], ...] = (
     ("position mode", check_position_mode, ("key",)),
     ("user stream", check_user_stream, ("key",)),
     ("market stream", check_market_stream, ()),
+    ("symbols", check_symbols, ()),
 )
 """(name, check, the checks it needs to have passed)."""
+
+
+def checks_for(exchange: str) -> tuple[tuple[str, Callable[[Target], str], tuple[str, ...]],
+                                        ...]:
+    """The checks of an exchange's accounts (UncheckedVenue if it has none)."""
+    if exchange == "binanceusdm":
+        return CHECKS
+    if exchange == "bybit":
+        from system.check_bybit import CHECKS as BYBIT_CHECKS
+        return BYBIT_CHECKS
+    raise UncheckedVenue(f"posguard check covers {', '.join(CHECKED_VENUES)} only so far; "
+                         f"{exchange} was not checked")
 
 
 def run_checks(target: Target) -> list[Finding]:
     """Every check in order; one whose prerequisite failed is skipped, naming it."""
     findings: list[Finding] = []
     passed: set[str] = set()
-    for name, fn, needs in CHECKS:
+    for name, fn, needs in checks_for(target.exchange):
         missing = [n for n in needs if n not in passed]
         if missing:
             findings.append(Finding(name, "skipped", f"needs {', '.join(missing)}"))
@@ -225,20 +276,38 @@ def run_checks(target: Target) -> list[Finding]:
     return findings
 
 
-def make_target(config: Config, sim_url: str | None = None) -> Target:
-    """The venue's hosts and a ccxt client with the configured keys (paper: the simulator)."""
-    from venues.binance.gateway import build_client
+CHECKED_VENUES = ("binanceusdm", "bybit")
+"""The exchanges whose accounts `posguard check` knows how to look at."""
+
+
+class UncheckedVenue(RuntimeError):
+    """The account's exchange is one `posguard check` does not cover yet (nothing checked)."""
+
+
+def make_target(config: Config, sim_url: str | None = None,
+                ex: ExchangeConfig | None = None) -> Target:
+    """Account `ex`'s (default: the first's) venue hosts and a ccxt client with its keys
+    (paper: its simulator)."""
+    ex = config.exchange if ex is None else ex
+    if ex.name not in CHECKED_VENUES:
+        raise UncheckedVenue(f"account {ex.account!r} is on {ex.name}: posguard check covers "
+                         f"{', '.join(CHECKED_VENUES)} only so far; nothing was checked")
     if config.mode == "paper":
         if sim_url is None:
             raise ValueError("paper mode needs the simulator's URL")
         hosts, base = simulator(sim_url), sim_url
     else:
-        hosts = config.venue_hosts()
-        base = hosts.rest_url if config.exchange.rest_url else None
-    key, secret = config.api_keys()
+        hosts = config.venue_hosts(ex)
+        base = hosts.rest_url if ex.rest_url else None
+    key, secret = config.api_keys(ex=ex)
+    if ex.name == "bybit":
+        from venues.bybit.gateway import build_client
+    else:
+        from venues.binance.gateway import build_client
     client = build_client(venue=hosts.venue, base_url=base, api_key=key, secret=secret,
-                          timeout_ms=config.exchange.request_timeout_ms)
-    return Target(hosts, client, int(client.options.get("recvWindow", 5000)))
+                          timeout_ms=ex.request_timeout_ms)
+    return Target(hosts, client, int(client.options.get("recvWindow", 5000)), ex.name,
+                  ex.account, tuple(config.protection.symbols))
 
 
 def report(target: Target, findings: list[Finding], as_json: bool) -> str:
@@ -246,10 +315,11 @@ def report(target: Target, findings: list[Finding], as_json: bool) -> str:
     ok = all(f.status == "ok" for f in findings)
     h = target.hosts
     if as_json:
-        return json.dumps({"ok": ok, "venue": h.venue, "rest_url": h.rest_url,
+        return json.dumps({"ok": ok, "account": target.account, "exchange": target.exchange,
+                           "venue": h.venue, "rest_url": h.rest_url,
                            "stream_base": h.stream_base, "orders_placed": 0,
                            "checks": [asdict(f) for f in findings]})
-    lines = [f"venue {h.venue}: REST {h.rest_url}, streams {h.stream_base}"]
+    lines = [f"{target.exchange} venue {h.venue}: REST {h.rest_url}, streams {h.stream_base}"]
     for f in findings:
         line = f"{f.status:<7} {f.name}: {f.detail}"
         lines.append(line + (f"\n        -> {f.remedy}" if f.remedy else ""))

@@ -11,14 +11,13 @@ import sys
 from collections.abc import Callable, Sequence
 
 from system.config import Config, ConfigError, load_config
+from system.usage import UsageError
+
+__all__ = ["UsageError", "main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
 
 Handler = Callable[[argparse.Namespace, Config], int]
-
-
-class UsageError(Exception):
-    """A command-line argument is invalid (exit 2)."""
 
 
 def _parser() -> argparse.ArgumentParser:

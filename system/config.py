@@ -3,7 +3,8 @@
 The key names of DESIGN.md (Contracts) are the contract: extend, never rename. Relative
 paths are resolved against the config file's folder, so `posguard run` behaves the same from
 any working directory. API keys are never in the file: only the names of the environment
-variables that hold them.
+variables that hold them. Accounts (`exchanges:`, or the legacy `exchange:` as the account
+main) are validated in system/config_accounts.py.
 """
 
 from __future__ import annotations
@@ -24,54 +25,27 @@ from actors.protection import ProtectionPolicy
 from ops.alerts.settings import AlertsConfig
 from ops.metrics.settings import MetricsConfig
 from ops.page.settings import StatusPageConfig
+from system.config_accounts import (
+    ACCOUNT_RE,
+    LEGACY_ACCOUNT,
+    ExchangeConfig,
+    account_entry,
+    accounts_of,
+    check_account,
+    check_distinct,
+)
 from system.config_schema import ConfigError, build, defaults_as_dict
-from system.sim.settings import SimSettings
-from venue.hosts import VenueHosts, VenueURLError
+from venue.hosts import VenueHosts
 
-__all__ = ["Config", "ConfigError", "load_config", "StoreTarget"]
+__all__ = ["ACCOUNT_RE", "LEGACY_ACCOUNT", "Config", "ConfigError", "ExchangeConfig",
+           "load_config", "StoreTarget"]
 
 DEFAULT_CONFIG_ENV = "POSGUARD_CONFIG"
 _SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,30}$")
-_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _m(doc: str, **kw: Any) -> dict[str, Any]:
     return {"doc": doc, **kw}
-
-
-@dataclass(frozen=True, slots=True)
-class ExchangeConfig:
-    """Where orders go and how fast posguard may send them."""
-
-    name: Literal["binanceusdm"] = field(default="binanceusdm", metadata=_m(
-        "exchange id (ccxt); only Binance USDT-M for now"))
-    venue: Literal["live", "demo", "testnet"] = field(default="live", metadata=_m(
-        "mode live: which Binance venue (live | demo: Demo Trading | testnet: the legacy "
-        "futures testnet); paper mode always uses the simulator"))
-    rest_url: str = field(default="", metadata=_m(
-        "REST base replacing the venue's (scheme://host[:port]); empty: the venue's own"))
-    stream_url: str = field(default="", metadata=_m(
-        "WebSocket base replacing the venue's (ws[s]://host[:port]); empty: the venue's own, "
-        "or the rest_url server's when rest_url is set"))
-    api_key_env: str = field(default="POSGUARD_API_KEY", metadata=_m(
-        "name of the environment variable holding the live API key"))
-    api_secret_env: str = field(default="POSGUARD_API_SECRET", metadata=_m(
-        "name of the environment variable holding the live API secret"))
-    simulator: SimSettings = field(default_factory=SimSettings, metadata=_m(
-        "the built-in exchange simulator (paper mode)"))
-    request_timeout_ms: int = field(default=10_000, metadata=_m(
-        "REST request timeout in milliseconds", min=500, max=120_000))
-    orders_per_10s: int = field(default=250, metadata=_m(
-        "account-wide order budget per 10 s (Binance allows 300)", min=1, max=300))
-    orders_per_min: int = field(default=1000, metadata=_m(
-        "account-wide order budget per minute (Binance allows 1200)", min=1, max=1200))
-    workers: int = field(default=0, metadata=_m(
-        "exchange worker processes, each with one asynchronous client (~64 MB); 0 (the "
-        "default, measured cheaper: README, exchange I/O): the client on the exchange pool's "
-        "own event loop, no actor hop per request", min=0, max=16))
-    max_in_flight: int = field(default=64, metadata=_m(
-        "requests one exchange worker keeps in flight at once (aiohttp pools at most 100 "
-        "connections per client)", min=1, max=100))
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +162,9 @@ class Config:
     """The whole, validated configuration."""
 
     mode: Literal["paper", "live"]
-    exchange: ExchangeConfig
+    accounts: tuple[ExchangeConfig, ...]
+    """Every account (`exchanges:`, or the legacy `exchange:` as the account main), in the
+    file's order; never empty, names unique."""
     store: StoreConfig
     actor_system: ActorSystemConfig
     protection: ProtectionConfig
@@ -200,6 +176,19 @@ class Config:
     status_page: StatusPageConfig
     source: str
     """The file this config was read from ("<defaults>" when none)."""
+
+    @property
+    def exchange(self) -> ExchangeConfig:
+        """The first account (`posguard sim`, `check` and the benches use one account)."""
+        return self.accounts[0]
+
+    def account(self, name: str) -> ExchangeConfig:
+        """The account named `name` (ConfigError naming the configured ones)."""
+        for ex in self.accounts:
+            if ex.account == name:
+                return ex
+        raise ConfigError(f"account {name!r} is not configured; configured: "
+                          f"{', '.join(a.account for a in self.accounts)}")
 
     def store_target(self, env: Mapping[str, str] | None = None) -> StoreTarget:
         """Resolve the store settings; PostgreSQL's DSN comes from the named variable."""
@@ -214,21 +203,25 @@ class Config:
         return StoreTarget(self.store.backend, self.store.sqlite_path, dsn,
                            self.store.connect_timeout_secs, self.store.busy_timeout_ms)
 
-    def venue_hosts(self) -> VenueHosts:
-        """Live mode: the configured venue's REST and stream bases (overrides applied)."""
-        ex = self.exchange
+    def venue_hosts(self, ex: ExchangeConfig | None = None) -> VenueHosts:
+        """Live mode: account `ex`'s venue REST and stream bases (overrides applied);
+        default the first account."""
+        ex = self.exchange if ex is None else ex
         return venues.adapter(ex.name).hosts(ex.venue, ex.rest_url, ex.stream_url)
 
-    def api_keys(self, env: Mapping[str, str] | None = None) -> tuple[str, str]:
-        """Live API key and secret from the environment (paper mode: the simulator's)."""
+    def api_keys(self, env: Mapping[str, str] | None = None,
+                 ex: ExchangeConfig | None = None) -> tuple[str, str]:
+        """Account `ex`'s (default: the first's) live API key and secret from the
+        environment (paper mode: its simulator's)."""
+        ex = self.exchange if ex is None else ex
         if self.mode == "paper":
-            return self.exchange.simulator.api_key, self.exchange.simulator.api_secret
+            return ex.simulator.api_key, ex.simulator.api_secret
         env = os.environ if env is None else env
-        names = (self.exchange.api_key_env, self.exchange.api_secret_env)
+        names = (ex.api_key_env, ex.api_secret_env)
         missing = [n for n in names if not env.get(n)]
         if missing:
-            raise ConfigError(f"mode is live but {' and '.join(missing)} "
-                              f"(exchange.api_key_env / api_secret_env) not set")
+            raise ConfigError(f"account {ex.account!r}: mode is live but "
+                              f"{' and '.join(missing)} (api_key_env / api_secret_env) not set")
         return env[names[0]], env[names[1]]
 
 
@@ -237,7 +230,7 @@ _SECTIONS: dict[str, type] = {
     "supervisor": SupervisorConfig, "streams": StreamsConfig, "reconcile": ReconcileConfig,
     "alerts": AlertsConfig, "metrics": MetricsConfig, "status_page": StatusPageConfig,
 }
-_TOP_KEYS = ("mode", *_SECTIONS, "protection")
+_TOP_KEYS = ("mode", *_SECTIONS, "exchanges", "protection")
 
 
 def default_config_path() -> Path:
@@ -264,7 +257,9 @@ def from_data(data: Mapping[str, Any], *, base_dir: Path, source: str = "<data>"
     mode = data.get("mode", "paper")
     if mode not in ("paper", "live"):
         raise ConfigError(f"mode: {mode!r} is not allowed; choose one of paper, live")
-    sections = {name: build(cls, data.get(name), name) for name, cls in _SECTIONS.items()}
+    sections = {name: build(cls, data.get(name), name) for name, cls in _SECTIONS.items()
+                if name != "exchange"}
+    accounts = accounts_of(data)
     store = sections["store"]
     sqlite_path = Path(store.sqlite_path)
     if not sqlite_path.is_absolute():
@@ -274,11 +269,14 @@ def from_data(data: Mapping[str, Any], *, base_dir: Path, source: str = "<data>"
     if not log_file.is_absolute():
         sections["actor_system"] = _replace(sections["actor_system"],
                                             log_file=str(base_dir / log_file))
-    _check_cross_fields(mode, sections)
+    _check_cross_fields(sections)
+    check_distinct(mode, accounts)
     protection = _protection(data.get("protection"))
-    _check_venue_can(sections["exchange"].name, protection)
-    return Config(mode=mode, protection=protection, source=source,
-                  **sections)
+    for label, ex in accounts:
+        check_account(mode, label, ex)
+        _check_venue_can(label, ex.name, protection)
+    return Config(mode=mode, accounts=tuple(ex for _, ex in accounts), protection=protection,
+                  source=source, **sections)
 
 
 def _replace(obj: Any, **changes: Any) -> Any:
@@ -286,28 +284,17 @@ def _replace(obj: Any, **changes: Any) -> Any:
     return dataclasses.replace(obj, **changes)
 
 
-def _check_cross_fields(mode: str, s: dict[str, Any]) -> None:
-    sup, streams, ex = s["supervisor"], s["streams"], s["exchange"]
+def _check_cross_fields(s: dict[str, Any]) -> None:
+    sup, streams = s["supervisor"], s["streams"]
     if sup.backoff_min_ms > sup.backoff_max_ms:
         raise ConfigError(f"supervisor.backoff_min_ms: {sup.backoff_min_ms} is larger than "
                           f"supervisor.backoff_max_ms ({sup.backoff_max_ms})")
     if streams.reconnect_backoff_min_ms > streams.reconnect_backoff_max_ms:
         raise ConfigError("streams.reconnect_backoff_min_ms: larger than "
                           "streams.reconnect_backoff_max_ms")
-    for key in ("api_key_env", "api_secret_env"):
-        if not _ENV_NAME_RE.match(getattr(ex, key)):
-            raise ConfigError(f"exchange.{key}: {getattr(ex, key)!r} is not an environment "
-                              f"variable name (keys never go in the file, only the name)")
-    try:
-        venues.adapter(ex.name).hosts(ex.venue, ex.rest_url, ex.stream_url)
-    except VenueURLError as e:
-        raise ConfigError(str(e)) from e
-    if mode == "live" and ex.simulator.embedded:
-        raise ConfigError("exchange.simulator.embedded: true is not allowed with mode: live "
-                          "(set it to false, or use mode: paper)")
 
 
-def _check_venue_can(name: str, protection: ProtectionConfig) -> None:
+def _check_venue_can(label: str, name: str, protection: ProtectionConfig) -> None:
     """A policy the venue cannot carry out is refused at start, naming the key (the
     venue's capability table: venue.interface.Capabilities)."""
     caps = venues.adapter(name).capabilities
@@ -317,7 +304,7 @@ def _check_venue_can(name: str, protection: ProtectionConfig) -> None:
                 *((f"protection.symbols.{sym}", p) for sym, p in protection.symbols.items())]
     for key, policy in policies:
         if policy.trailing.mode == "native":
-            raise ConfigError(f"{key}.trailing.mode: native, but exchange.name {name!r} has "
+            raise ConfigError(f"{key}.trailing.mode: native, but {label}.name {name!r} has "
                               f"no native trailing stop (use mode: managed)")
 
 
@@ -390,10 +377,16 @@ def _apply_override(data: dict[str, Any], item: str) -> None:
     parts = key.split(".")
     node = data
     for i, part in enumerate(parts[:-1]):
+        if isinstance(node, list):  # exchanges.ACCOUNT.key: the account of that name
+            node = account_entry(node, part, item)
+            continue
         child = node.get(part)
         if child is None:
             child = node[part] = {}
-        if not isinstance(child, dict):
+        if not isinstance(child, dict | list):
             raise ConfigError(f"--set {item!r}: {'.'.join(parts[:i + 1])} is not a section")
         node = child
+    if isinstance(node, list):
+        raise ConfigError(f"--set {item!r}: {parts[-1]} is an account: name one of its keys, "
+                          f"e.g. exchanges.{parts[-1]}.simulator.port=0")
     node[parts[-1]] = value

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from actors.messages import SupervisorStatus
 
 
 def banner(k: Any) -> str:
-    """The first line `posguard run` prints: what runs and where."""
-    where = k.exchange_url or "binance"
+    """The first line `posguard run` prints: what runs and where (each account's exchange
+    when there are several)."""
+    runs = list(k.runs.values())
+    if len(runs) == 1:
+        where = runs[0].exchange_url or runs[0].ex.name
+    else:
+        where = ", ".join(f"{r.name} {r.ex.name} {r.exchange_url or r.ex.venue}" for r in runs)
     a = k.config.actor_system
     return (f"posguard {k.config.mode} | epoch {k.holder.epoch} | exchange {where} | store "
             f"{k.config.store.backend} | admin {a.admin_address}:{a.admin_port} | actor log "
@@ -38,6 +44,16 @@ def status_line(st: SupervisorStatus, supervisor_restarts: int = 0) -> str:
     if st.stopping:
         parts.append("SHUTTING DOWN")
     return " | ".join(parts)
+
+
+def status_lines(statuses: Mapping[str, SupervisorStatus],
+                 supervisor_restarts: Mapping[str, int]) -> str:
+    """The live status of every account: one account as before, several each named."""
+    if len(statuses) == 1:
+        ((name, st),) = statuses.items()
+        return status_line(st, supervisor_restarts.get(name, 0))
+    return " || ".join(f"{name}: {status_line(st, supervisor_restarts.get(name, 0))}"
+                       for name, st in statuses.items())
 
 
 def _unprotected(symbols: list[str]) -> str:

@@ -1,17 +1,19 @@
 """Builds and runs everything in one place (`posguard run`).
 
 Order matters: the instance lock first (a second instance must fail before it touches the
-exchange), then the store checks, the embedded simulator (paper mode), the actor system (from
-a clean process bound to the configured address only, see system/actor_system.py), and the
-supervisor (globalName "posguard"), which builds the exchange pool, the streams and one symbol
-actor per symbol with live state in the store. The launcher then watches the supervisor,
-re-creates it if it dies, and shuts everything down on SIGTERM / SIGINT / `posguard shutdown`
-(the loop is system/run.py; what it prints, system/console.py).
+exchange), then the store checks (a store with live symbols of an account the config does
+not list refuses the start: those positions would be unprotected), the embedded simulator of
+each paper account, the actor system (from a clean process bound to the configured address
+only, see system/actor_system.py), and one supervisor per account (globalName
+`posguard:<account>`, system/account_run.py), each building its exchange pool, streams and one
+symbol actor per symbol of its account with live state in the store. One store, one lock, one
+epoch for all. The launcher then watches each supervisor, re-creates one that dies (the
+others run on), and shuts everything down on SIGTERM / SIGINT / `posguard shutdown` (the loop
+is system/run.py; what it prints, system/console.py).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import time
@@ -20,18 +22,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import venues
 from actors.messages import (
     ClosePosition,
     CommandResult,
-    ExchangeSettings,
     OpenPosition,
-    PoolInit,
     ShutdownAccepted,
     ShutdownRequest,
     StateQuery,
     StatusQuery,
-    StreamSettings,
     SupervisorInit,
     SupervisorStatus,
     SymbolTimings,
@@ -41,7 +39,8 @@ from actors.messages import (
 )
 from ops.hub import Hub
 from system import actor_system
-from system.admin import SUPERVISOR, SUPERVISOR_NAME
+from system.account_run import AccountError, AccountRun
+from system.admin import SUPERVISOR
 from system.clock import Clock, SystemClock
 from system.config import Config
 from system.processes import (
@@ -54,7 +53,7 @@ from system.processes import (
     system_pids,
 )
 from system.progress import Narrator, in_flight
-from venue.hosts import VenueHosts, simulator
+from venue.hosts import VenueHosts
 
 log = logging.getLogger("posguard.kernel")
 ORPHAN_WAIT_SECS = 5.0
@@ -67,24 +66,50 @@ class KernelError(RuntimeError):
 
 @dataclass
 class Kernel:
-    """The running engine: lock, simulator, actor system, supervisor."""
+    """The running engine: lock, simulators, actor system, one supervisor per account.
+
+    Methods that act on one account take `account` (its name); None means the first
+    configured one (the only one in a config with the single `exchange:` section).
+    """
 
     config: Config
     clock: Clock = field(default_factory=SystemClock)
     lock: Any = None
     holder: Any = None
-    sim: Any = None
     asys: Any = None
-    supervisor: Any = None
-    external_url: str | None = None
     pids: PidBook = field(default_factory=PidBook)
-    supervisor_restarts: int = 0
     ops: Hub = field(default_factory=Hub)
     """ops.hub.Hub: alerts, metrics, status page (started once the engine runs)."""
-    restarts: dict[tuple[str, str | None], int] = field(default_factory=dict)
-    """(kind, symbol) -> restarts the supervisor counted; handed to its successor."""
-    demo_opened: bool = False
-    """The embedded simulator has opened its demo positions (once per run)."""
+    runs: dict[str, AccountRun] = field(default_factory=dict)
+    """account -> its simulator and supervisor, in the config's order."""
+
+    def __post_init__(self) -> None:
+        if not self.runs:
+            self.runs = {ex.account: AccountRun(self.config, ex) for ex in self.config.accounts}
+
+    def run_of(self, account: str | None = None) -> AccountRun:
+        """The account's run (None: the first account); KernelError for an unknown one."""
+        if account is None:
+            return next(iter(self.runs.values()))
+        run = self.runs.get(account)
+        if run is None:
+            raise KernelError(f"account {account!r} is not configured; configured: "
+                              f"{', '.join(self.runs)}")
+        return run
+
+    # The first account's parts, for the callers that run one account (tests, benches).
+    sim = property(lambda self: self.run_of().sim,
+                   lambda self, v: setattr(self.run_of(), "sim", v))
+    external_url = property(lambda self: self.run_of().external_url,
+                            lambda self, v: setattr(self.run_of(), "external_url", v))
+    supervisor = property(lambda self: self.run_of().supervisor,
+                          lambda self, v: setattr(self.run_of(), "supervisor", v))
+    demo_opened = property(lambda self: self.run_of().demo_opened)
+
+    @property
+    def supervisor_restarts(self) -> int:
+        """Supervisors the launcher re-created, every account's."""
+        return sum(r.supervisor_restarts for r in self.runs.values())
 
     @property
     def record(self) -> RunRecord:
@@ -94,23 +119,18 @@ class Kernel:
 
     @property
     def exchange_url(self) -> str | None:
-        """The REST base posguard trades on; None while paper mode's simulator is unknown."""
-        try:
-            return self.hosts().rest_url
-        except KernelError:
-            return None
+        """The first account's REST base; None while its simulator is unknown."""
+        return self.run_of().exchange_url
 
-    def hosts(self) -> VenueHosts:
-        """Where REST and the streams are: the simulator (paper) or the configured venue."""
-        if self.config.mode == "live":
-            return self.config.venue_hosts()
-        url = self.sim.url if self.sim is not None else self.external_url
-        if url is None:
-            raise KernelError("paper mode: the simulator is not started")
-        return simulator(url)
+    def hosts(self, account: str | None = None) -> VenueHosts:
+        """Where the account's REST and streams are: its simulator (paper) or its venue."""
+        try:
+            return self.run_of(account).hosts()
+        except AccountError as e:
+            raise KernelError(str(e)) from e
 
     def start(self) -> None:
-        """Take the lock, check the store, start the simulator and the actors."""
+        """Take the lock, check the store, start the simulators and the actors."""
         from persistence.factory import open_instance
         from persistence.store import StoreError
         try:
@@ -118,41 +138,46 @@ class Kernel:
         except StoreError as e:
             raise KernelError(str(e)) from e
         try:
+            self._check_store_accounts()
             if self.config.mode == "live":
-                self.config.api_keys()  # fail now, naming the variable, if keys are missing
-            self._start_sim()
+                for ex in self.config.accounts:  # fail now, naming the account and variable
+                    self.config.api_keys(ex=ex)
+            for run in self.runs.values():
+                run.start_sim()
             self._start_actors()
+        except AccountError as e:
+            self.stop(grace_secs=0)
+            raise KernelError(str(e)) from e
         except BaseException:
             self.stop(grace_secs=0)
             raise
 
-    def _start_sim(self) -> None:
-        sim_settings = self.config.exchange.simulator
-        if self.config.mode == "paper":
-            if not sim_settings.embedded:
-                # A simulator the operator runs (`posguard sim`): it outlives engine restarts.
-                if sim_settings.port == 0:
-                    raise KernelError("exchange.simulator.embedded is false: set "
-                                      "exchange.simulator.port to the running simulator's port")
-                self.external_url = f"http://{sim_settings.host}:{sim_settings.port}"
-                return
-            from system.sim.server import SimServer
-            self.sim = SimServer(sim_settings)
-            self.sim.start()
+    def _check_store_accounts(self) -> None:
+        """Refuse a store holding live symbols of an account the config does not list:
+        nothing would protect those positions."""
+        from persistence.factory import attach
+        from persistence.store import StoreError
+        try:
+            store = attach(self.config.store_target(), self.holder.epoch, self.clock)
+            try:
+                live = store.live_accounts()
+            finally:
+                store.close()
+        except StoreError as e:
+            raise KernelError(f"cannot read the store's accounts: {e}") from e
+        unknown = {a: syms for a, syms in live.items() if a not in self.runs}
+        if unknown:
+            named = "; ".join(f"account {a!r}: {', '.join(syms)}" for a, syms in
+                              sorted(unknown.items()))
+            raise KernelError(f"the store has live positions of accounts the config does not "
+                              f"list ({named}); add them to exchanges: (or close those "
+                              f"positions with the config that had them) so they stay "
+                              f"protected")
 
-    def open_demo(self) -> list[Any]:
-        """Paper mode: the embedded simulator opens the demo positions, once (system/sim/demo.py).
-
-        Only the simulator this launcher embeds: an operator's `posguard sim` is never traded
-        on. [] when there is none, the key is 0, or they were opened already.
-        """
-        s = self.config.exchange.simulator
-        if self.sim is None or self.demo_opened or s.demo_positions == 0:
-            return []
-        self.demo_opened = True
-        from system.sim.demo import open_demo_positions
-        return list(self.sim.call(lambda sim: open_demo_positions(sim, s.demo_positions,
-                                                                  s.demo_drift_pct)))
+    def open_demo(self, account: str | None = None) -> list[Any]:
+        """Paper mode: the account's embedded simulator opens the demo positions, once
+        (system/sim/demo.py). [] when it has none, the key is 0, or they were opened."""
+        return self.run_of(account).open_demo()
 
     def _start_actors(self) -> None:
         a = self.config.actor_system
@@ -173,78 +198,51 @@ class Kernel:
             self.pids.add(pid, ACTOR_SYSTEM)  # the admin and its logger
         self._save_record()
         self.asys = actor_system.connect(a.admin_address, a.admin_port)
-        self._create_supervisor()
+        for run in self.runs.values():
+            self._create_supervisor(run)
 
     def _save_record(self) -> None:
         if self.pids.dirty:
             self.pids.dirty = False
             self.record.write(self.pids, os.getpid())
 
-    def _learn(self, status: SupervisorStatus) -> None:
+    def _learn(self, status: SupervisorStatus, run: AccountRun | None = None) -> None:
         """Remember the status's pids (on disk too) and restart counts."""
         self.pids.learn(status)
         self._save_record()
-        for e in status.actors:
-            if e.kind != "exchange_worker":  # workers are anonymous: the pool's, not ours
-                key = (e.kind, e.symbol)
-                self.restarts[key] = max(self.restarts.get(key, 0), e.restarts)
+        (run or self.runs.get(status.account) or self.run_of()).learn(status)
 
-    def supervisor_init(self) -> SupervisorInit:
-        """Everything the supervisor needs, from the config (no secrets: env names only)."""
-        from persistence.factory import StoreFactory
-        ex, c = self.config.exchange, self.config
-        hosts = self.hosts()
-        # Live on a venue's own hosts: None, so ccxt's own venue switch picks the URLs.
-        base = hosts.rest_url if c.mode == "paper" or ex.rest_url else None
-        settings = ExchangeSettings(base, hosts.venue, ex.simulator.api_key,
-                                    ex.simulator.api_secret, ex.api_key_env,
-                                    ex.api_secret_env, ex.request_timeout_ms,
-                                    venue=venues.adapter(ex.name),
-                                    max_in_flight=ex.max_in_flight)
-        pool = PoolInit(settings, ex.workers, ex.orders_per_10s, ex.orders_per_min)
-        # The config's read-only mapping does not pickle; a plain dict copy crosses the wire.
-        protection = dataclasses.replace(c.protection, symbols=dict(c.protection.symbols))
-        carried = tuple((kind, symbol, n) for (kind, symbol), n in self.restarts.items() if n)
-        return SupervisorInit(self.holder.epoch, StoreFactory(c.store_target()), pool, protection,
-                              c.supervisor, self.stream_settings(),
-                              c.reconcile.interval_secs, os.getpid(), c.mode, carried,
-                              c.reconcile.stop_check_min_interval_secs,
-                              # Fresher views cost the supervisor work: only for the metrics
-                              # and the status page (mark, stop distance between state changes).
-                              view_refresh_secs=c.metrics.refresh_secs
-                              if c.metrics.port or c.status_page.port else 0.0,
-                              clock=self.clock)
+    def supervisor_init(self, account: str | None = None) -> SupervisorInit:
+        """Everything the account's supervisor needs, from the config (no secrets)."""
+        try:
+            return self.run_of(account).supervisor_init(self.holder.epoch, self.clock)
+        except AccountError as e:
+            raise KernelError(str(e)) from e
 
-    def stream_settings(self) -> StreamSettings:
-        """Where the stream actors connect (the simulator in paper mode)."""
-        st, hosts = self.config.streams, self.hosts()
-        paper_key = self.config.exchange.simulator.api_key if self.config.mode == "paper" \
-            else None
-        return StreamSettings(hosts.rest_url, hosts.stream_base, paper_key,
-                              self.config.exchange.api_key_env,
-                              st.listen_key_keepalive_secs, st.stream_silence_secs,
-                              st.reconnect_backoff_min_ms, st.reconnect_backoff_max_ms,
-                              venue=venues.adapter(self.config.exchange.name),
-                              market_shards=st.market_shards)
+    def stream_settings(self, account: str | None = None) -> Any:
+        """Where the account's stream actors connect (its simulator in paper mode)."""
+        return self.run_of(account).stream_settings()
 
-    def init_supervisor(self) -> None:
+    def init_supervisor(self, account: str | None = None) -> None:
         """Initialise a fresh, empty supervisor once the dead one's children are gone."""
-        self.pids.wait_gone(self.pids.children_of_supervisor(), ORPHAN_WAIT_SECS)
-        self.supervisor_restarts += 1
-        self._create_supervisor()
+        run = self.run_of(account)
+        self.pids.wait_gone(self.pids.children_of_supervisor(run.name), ORPHAN_WAIT_SECS)
+        run.supervisor_restarts += 1
+        self._create_supervisor(run)
 
-    def _create_supervisor(self) -> None:
+    def _create_supervisor(self, run: AccountRun) -> None:
         from thespian.actors import ActorSystemException
         try:
-            self.supervisor = self.asys.createActor(SUPERVISOR, globalName=SUPERVISOR_NAME)
-            status = self.asys.ask(self.supervisor, self.supervisor_init(),
+            run.supervisor = self.asys.createActor(SUPERVISOR, globalName=run.global_name)
+            status = self.asys.ask(run.supervisor, self.supervisor_init(run.name),
                                    timedelta(seconds=30))
         except ActorSystemException as e:
-            raise KernelError(f"the supervisor could not be created: {type(e).__name__}: "
-                              f"{e}") from e
+            raise KernelError(f"account {run.name!r}: the supervisor could not be created: "
+                              f"{type(e).__name__}: {e}") from e
         if not isinstance(status, SupervisorStatus):
-            raise KernelError(f"the supervisor did not start (got {status!r})")
-        self._learn(status)
+            raise KernelError(f"account {run.name!r}: the supervisor did not start (got "
+                              f"{status!r})")
+        self._learn(status, run)
 
     def start_ops(self) -> None:
         """Alerts, metrics and the status page (each one left out if it cannot start)."""
@@ -252,7 +250,7 @@ class Kernel:
         self.ops = build_hub(OpsContext(self.config, self.config.store_target(),
                                         self.holder.epoch, self.exchange_url))
         self.ops.event("started", f"posguard started ({self.config.mode}, epoch "
-                       f"{self.holder.epoch})")
+                       f"{self.holder.epoch}, accounts {', '.join(self.runs)})")
 
     def stop_ops(self, rc: int) -> None:
         """Tell the services the engine stops, then close them (bounded)."""
@@ -262,81 +260,99 @@ class Kernel:
 
     # ------------------------------------------------------------------ watching
 
-    def status(self, timeout_secs: float | None = None) -> SupervisorStatus | None:
-        """The supervisor's status (None: it did not answer in time or is dead)."""
+    def status(self, timeout_secs: float | None = None,
+               account: str | None = None) -> SupervisorStatus | None:
+        """The account's supervisor's status (None: it did not answer in time or is dead)."""
+        run = self.run_of(account)
         t = self.config.actor_system.ask_timeout_secs if timeout_secs is None else timeout_secs
-        reply = self.asys.ask(self.supervisor, StatusQuery(), timedelta(seconds=t))
+        reply = self.asys.ask(run.supervisor, StatusQuery(), timedelta(seconds=t))
         if isinstance(reply, SupervisorStatus):
-            self._learn(reply)
+            self._learn(reply, run)
             return reply
         return None
 
-    def recreate_supervisor(self) -> None:
-        """The supervisor is gone: wait for its orphans to exit (or end them), start another."""
-        alive = [p for p in self.pids.supervisor_pids() if self.pids.alive(p)]
+    def recreate_supervisor(self, account: str | None = None) -> None:
+        """The account's supervisor is gone: wait for its orphans to exit (or end them),
+        start another. The other accounts' supervisors and children are not touched."""
+        run = self.run_of(account)
+        alive = [p for p in self.pids.supervisor_pids(run.name) if self.pids.alive(p)]
         if alive:
             # Slow, not dead: its children are healthy and must not be killed. globalName hands
             # back the live one; a repeated SupervisorInit changes nothing.
-            log.warning("the supervisor (pid %d) is alive but slow to answer", alive[0])
+            log.warning("the supervisor of account %s (pid %d) is alive but slow to answer",
+                        run.name, alive[0])
             return
-        log.error("the supervisor is not answering; re-creating it")
-        self.pids.wait_gone(self.pids.children_of_supervisor(), ORPHAN_WAIT_SECS)
-        self.supervisor_restarts += 1
-        self._create_supervisor()
+        log.error("the supervisor of account %s is not answering; re-creating it", run.name)
+        self.pids.wait_gone(self.pids.children_of_supervisor(run.name), ORPHAN_WAIT_SECS)
+        run.supervisor_restarts += 1
+        self._create_supervisor(run)
 
     # ------------------------------------------------------------------ commands
 
-    def ask(self, msg: Any, timeout_secs: float | None = None) -> Any:
-        """Ask the supervisor (commands and queries are relayed to the symbol's actor)."""
+    def ask(self, msg: Any, timeout_secs: float | None = None,
+            account: str | None = None) -> Any:
+        """Ask the account's supervisor (commands and queries go on to the symbol's actor)."""
         t = self.config.actor_system.ask_timeout_secs if timeout_secs is None else timeout_secs
-        return self.asys.ask(self.supervisor, msg, timedelta(seconds=t))
+        return self.asys.ask(self.run_of(account).supervisor, msg, timedelta(seconds=t))
 
-    def symbol(self, symbol: str) -> Any:
+    def symbol(self, symbol: str, account: str | None = None) -> Any:
         """The address of `symbol`'s actor, created (and recovered) if needed."""
-        reply = self.ask(Where(symbol, create=True))
+        reply = self.ask(Where(symbol, create=True), account=account)
         if reply is None or reply.address is None:
             raise KernelError(f"no actor for {symbol}: {reply.detail if reply else 'no answer'}")
         return reply.address
 
-    def address(self, symbol: str) -> Any:
+    def address(self, symbol: str, account: str | None = None) -> Any:
         """The address of `symbol`'s actor if it runs, else None."""
-        reply = self.ask(Where(symbol, create=False))
+        reply = self.ask(Where(symbol, create=False), account=account)
         return None if reply is None else reply.address
 
-    def view(self, symbol: str, timeout_secs: float = 5.0) -> SymbolView | None:
+    def view(self, symbol: str, timeout_secs: float = 5.0,
+             account: str | None = None) -> SymbolView | None:
         """One symbol's fresh view (None on timeout or when it has no running actor)."""
-        reply = self.ask(StateQuery(symbol), timeout_secs)
+        reply = self.ask(StateQuery(symbol), timeout_secs, account)
         return reply if isinstance(reply, SymbolView) else None
 
-    def timings(self, symbol: str, timeout_secs: float = 5.0) -> SymbolTimings | None:
+    def timings(self, symbol: str, timeout_secs: float = 5.0,
+                account: str | None = None) -> SymbolTimings | None:
         """One symbol's routing-latency samples (None on timeout or with no running actor)."""
-        reply = self.ask(TimingsQuery(symbol), timeout_secs)
+        reply = self.ask(TimingsQuery(symbol), timeout_secs, account)
         return reply if isinstance(reply, SymbolTimings) else None
 
-    def open(self, symbol: str, side: str, qty: Any, command_id: str) -> CommandResult | None:
-        """Open a position (through the supervisor)."""
+    def open(self, symbol: str, side: str, qty: Any, command_id: str,
+             account: str | None = None) -> CommandResult | None:
+        """Open a position (through the account's supervisor)."""
         from decimal import Decimal
-        return self.ask(OpenPosition(symbol, side, Decimal(qty), command_id), 10)
+        return self.ask(OpenPosition(symbol, side, Decimal(qty), command_id), 10, account)
 
-    def close(self, symbol: str) -> CommandResult | None:
-        """Close a position (through the supervisor)."""
-        return self.ask(ClosePosition(symbol), 10)
+    def close(self, symbol: str, account: str | None = None) -> CommandResult | None:
+        """Close a position (through the account's supervisor)."""
+        return self.ask(ClosePosition(symbol), 10, account)
 
     # ------------------------------------------------------------------ stopping
 
     def drain(self, grace_secs: float, narrator: Narrator | None = None) -> None:
-        """Refuse new commands; wait (bounded) for requests in flight to settle."""
+        """Every account refuses new commands; wait (bounded) for requests in flight to
+        settle, every account's (all are asked first, so they drain at the same time)."""
         deadline = time.monotonic() + grace_secs
-        while self.supervisor is not None:
-            reply = self.ask(ShutdownRequest("launcher"), max(min(grace_secs, 5.0), 0.5))
-            if not isinstance(reply, ShutdownAccepted) or not reply.busy_symbols:
+        waiting = [r.name for r in self.runs.values() if r.supervisor is not None]
+        while waiting:
+            busy: list[str] = []
+            for name in list(waiting):
+                reply = self.ask(ShutdownRequest("launcher"), max(min(grace_secs, 5.0), 0.5),
+                                 name)
+                if not isinstance(reply, ShutdownAccepted) or not reply.busy_symbols:
+                    waiting.remove(name)
+                    continue
+                prefix = "" if len(self.runs) == 1 else f"{name}:"
+                busy.extend(prefix + s for s in reply.busy_symbols)
+            if not busy:
                 return
             if time.monotonic() > deadline:
-                log.warning("shutdown grace over; still in flight: %s",
-                            ", ".join(reply.busy_symbols))
+                log.warning("shutdown grace over; still in flight: %s", ", ".join(busy))
                 return
             if narrator is not None:
-                narrator.step(in_flight(reply.busy_symbols, deadline - time.monotonic()))
+                narrator.step(in_flight(tuple(busy), deadline - time.monotonic()))
             time.sleep(0.1)
 
     def stop(self, grace_secs: float | None = None, narrator: Narrator | None = None) -> None:
@@ -350,8 +366,10 @@ class Kernel:
         if self.asys is not None:
             from thespian.actors import ActorSystemException
             try:
-                if grace > 0 and self.supervisor is not None:
-                    self.status(1.0)  # learn the latest pids before they go
+                if grace > 0:
+                    for run in self.runs.values():
+                        if run.supervisor is not None:
+                            self.status(1.0, run.name)  # learn the latest pids before they go
                     self.drain(grace, narrator)
                 say("ending the actor system")
                 actor_system.shutdown(a.admin_address, a.admin_port)
@@ -369,10 +387,11 @@ class Kernel:
                     log.warning("actor-system process %d still running; killing it", pid)
                     kill(pid)
                 self.record.remove()
-        if self.sim is not None:
-            say("stopping the simulator")
-            self.sim.stop()
-            self.sim = None
+        for run in self.runs.values():
+            if run.sim is not None:
+                say("stopping the simulator" + ("" if len(self.runs) == 1
+                                                else f" of account {run.name}"))
+                run.stop_sim()
         if self.lock is not None:
             say("releasing the instance lock")
             self.lock.release()

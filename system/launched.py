@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,18 +42,24 @@ def free_port() -> int:
 class Launched:
     """A running `posguard run` and a CLI bound to it."""
 
-    def __init__(self, workdir: Path, config_path: Path, sim_port: int,
+    def __init__(self, workdir: Path, config_path: Path, sim_port: int | None,
                  extra: Sequence[str] = (), *, cwd: Path | None = None,
-                 port: int | None = None, new_session: bool = False) -> None:
+                 port: int | None = None, new_session: bool = False,
+                 accounts: Mapping[str, int | None] | None = None) -> None:
         self.port = port or free_port()
         self.new_session = new_session
         """Run the launcher in its own session (process group), as a shell would."""
         self.config_path = config_path
         self.cwd = cwd or config_path.parent
+        # `accounts` (a config with `exchanges:`): account -> its external simulator's port,
+        # or None for a simulator of its own embedded in the launcher.
+        per_account = [(f"exchange.{k}", v) for k, v in _sim_sets(sim_port)] \
+            if accounts is None else [(f"exchanges.{a}.{k}", v) for a, p in accounts.items()
+                                      for k, v in _sim_sets(p)]
         self.sets = [f"store.sqlite_path={workdir / 'posguard.sqlite3'}",
-                     f"actor_system.admin_port={self.port}", "exchange.simulator.embedded=false",
+                     f"actor_system.admin_port={self.port}",
                      f"actor_system.log_file={workdir / 'actors.log'}",
-                     f"exchange.simulator.port={sim_port}", "exchange.request_timeout_ms=2000",
+                     *(f"{k}={v}" for k, v in per_account),
                      "protection.trailing.min_update_interval_ms=0",
                      # The operator ports are fixed by default; a test asks for its own.
                      "metrics.port=0", "status_page.port=0", *extra]
@@ -95,8 +101,10 @@ class Launched:
                 return False
             self.banner = self.output[0]
         r = self.cli("status", "--json", "--timeout-secs", "2")
-        return r.returncode == 0 and json.loads(r.stdout)["stream"].get(
-            "user", {}).get("state") == "connected"
+        if r.returncode != 0:
+            return False
+        accounts = json.loads(r.stdout)["accounts"]  # every account's user stream
+        return all(a["stream"].get("user", {}).get("state") == "connected" for a in accounts)
 
     def cli(self, *argv: str, timeout_secs: float = 60) -> subprocess.CompletedProcess[str]:
         """Run `posguard <argv>` against this system."""
@@ -201,6 +209,14 @@ class Launched:
         for pid in left:
             kill(pid)
         return left
+
+
+def _sim_sets(sim_port: int | None) -> list[tuple[str, Any]]:
+    """One account's simulator and timeout settings: an external simulator on `sim_port`,
+    or (None) one embedded in the launcher."""
+    sim = [("simulator.embedded", "true"), ("simulator.port", 0)] if sim_port is None \
+        else [("simulator.embedded", "false"), ("simulator.port", sim_port)]
+    return [*sim, ("request_timeout_ms", 2000)]
 
 
 def pid_alive(pid: int) -> bool:

@@ -35,41 +35,56 @@ def _started(pid: int) -> float | None:
 
 
 class PidBook:
-    """pid -> (kind, start time) of every actor process the supervisor reported."""
+    """pid -> (kind, start time) of every actor process the supervisors reported, and which
+    account's supervisor each belongs to (one supervisor subtree per account)."""
 
     def __init__(self) -> None:
         self.known: dict[int, tuple[str, float]] = {}
+        self.accounts: dict[int, str] = {}
+        """pid -> the account whose supervisor reported it (absent: unknown, e.g. the
+        actor system's own processes)."""
         self.dirty = False
         """True when `known` changed since the owner last saved it (RunRecord)."""
 
-    def add(self, pid: int | None, kind: str) -> None:
-        """Remember `pid` (ignored if it is not running)."""
+    def add(self, pid: int | None, kind: str, account: str | None = None) -> None:
+        """Remember `pid` (ignored if it is not running), of `account` if given."""
         if pid and pid not in self.known:
             started = _started(pid)
             if started is not None:
                 self.known[pid] = (kind, started)
+                if account is not None:
+                    self.accounts[pid] = account
                 self.dirty = True
 
     def learn(self, status: Any) -> None:
-        """Every pid in a SupervisorStatus."""
-        self.add(status.pid, "supervisor")
+        """Every pid in a SupervisorStatus (of its account)."""
+        account = getattr(status, "account", None)
+        self.add(status.pid, "supervisor", account)
         for e in status.actors:
-            self.add(e.pid, e.kind)
+            self.add(e.pid, e.kind, account)
         for st in status.streams:
-            self.add(st.pid, f"{st.kind}_stream")
+            self.add(st.pid, f"{st.kind}_stream", account)
 
     def all(self) -> list[int]:
         """Every pid in the book."""
         return list(self.known)
 
-    def supervisor_pids(self) -> list[int]:
-        """The supervisor pids in the book (one per supervisor this launcher has had)."""
-        return [p for p, (kind, _) in self.known.items() if kind == "supervisor"]
+    def _of(self, pid: int, account: str | None) -> bool:
+        # Strict: re-creating one account's supervisor waits for (and at worst kills) only
+        # that account's orphans, never a live child of another account.
+        return account is None or self.accounts.get(pid) == account
 
-    def children_of_supervisor(self) -> list[int]:
-        """Every pid but the supervisor's and the actor system's own (admin, logger)."""
+    def supervisor_pids(self, account: str | None = None) -> list[int]:
+        """The supervisor pids in the book (one per supervisor this launcher has had), of
+        `account` only when given."""
         return [p for p, (kind, _) in self.known.items()
-                if kind not in ("supervisor", ACTOR_SYSTEM)]
+                if kind == "supervisor" and self._of(p, account)]
+
+    def children_of_supervisor(self, account: str | None = None) -> list[int]:
+        """Every pid but the supervisors' and the actor system's own (admin, logger), of
+        `account`'s supervisor only when given."""
+        return [p for p, (kind, _) in self.known.items()
+                if kind not in ("supervisor", ACTOR_SYSTEM) and self._of(p, account)]
 
     def alive(self, pid: int) -> bool:
         """True if `pid` runs and is the process we recorded (not a recycled pid)."""
@@ -87,6 +102,7 @@ class PidBook:
             log.warning("process %d (%s) did not exit; killing it", pid, self.known[pid][0])
             kill(pid)
         for pid in pids:
+            self.accounts.pop(pid, None)
             if self.known.pop(pid, None) is not None:
                 self.dirty = True
         return left

@@ -1,7 +1,8 @@
 """`posguard run`: start the kernel, watch it once a second, show the status, stop it.
 
-The loop checks the instance lock and the admin, reads the supervisor's status (re-creating
-the supervisor if it stops answering), feeds the status to the operator services (ops/),
+The loop checks the instance lock and the admin, reads every account's supervisor's status
+(re-creating one that stops answering; the other accounts run on), feeds the statuses to the
+operator services (ops/),
 prints the start's progress and then the live status line, until SIGTERM / SIGINT /
 `posguard shutdown` or --duration-secs.
 """
@@ -13,42 +14,96 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 
 from actors.messages import SupervisorStatus
 from system import actor_system
+from system.account_run import ops_status
 from system.config import Config
-from system.console import Line, banner, status_line
+from system.console import Line, banner, status_lines
 from system.kernel import Kernel, KernelError
 from system.progress import Narrator, StartProgress, Ticker, demo_lines
 
 log = logging.getLogger("posguard.kernel")
 
 
-def _starting(kernel: Kernel, start: StartProgress, line: Line, st: SupervisorStatus,
-              elapsed_secs: float) -> None:
+@dataclass
+class _Watch:
+    """What the loop remembers of one account between its once-a-second looks."""
+
+    name: str
+    start: StartProgress = field(default_factory=StartProgress)
+    misses: int = 0
+    """Status queries in a row its supervisor did not answer."""
+    failure: str | None = None
+    """The last failure to re-create its supervisor (said once, retried every second)."""
+
+
+def _starting(kernel: Kernel, w: _Watch, line: Line, st: SupervisorStatus,
+              elapsed_secs: float, tag: str) -> None:
     """The start's progress lines; then, once the user stream is up, the demo positions."""
     from system.sim.errors import SimError
-    for text in start.update(st, elapsed_secs):
-        line.note(text)
-    if not start.done or kernel.demo_opened or not any(
+    for text in w.start.update(st, elapsed_secs):
+        line.note(tag + text)
+    if not w.start.done or kernel.run_of(w.name).demo_opened or not any(
             x.kind == "user" and x.state == "connected" for x in st.streams):
         return
     try:
-        opened = kernel.open_demo()
+        opened = kernel.open_demo(w.name)
     except (SimError, TimeoutError) as e:  # the demo is optional; protection is not at stake
-        log.warning("demo positions not opened: %s", e)
-        line.note(f"demo: positions not opened ({e})")
+        log.warning("demo positions of account %s not opened: %s", w.name, e)
+        line.note(f"{tag}demo: positions not opened ({e})")
         return
     for text in demo_lines(opened):
-        line.note(text)
+        line.note(tag + text)
+
+
+def _look(kernel: Kernel, w: _Watch) -> SupervisorStatus | None:
+    """One account's status, initialising or re-creating its supervisor when needed."""
+    st = kernel.status(account=w.name)
+    if st is not None and not st.initialized:
+        # Ours, whose SupervisorInit was lost or timed out (the CLI never creates one: it
+        # looks the name up): it refuses commands and has no children yet; initialise it.
+        kernel.init_supervisor(w.name)
+        return None
+    if st is None:
+        w.misses += 1
+        if w.misses >= 2:
+            kernel.recreate_supervisor(w.name)
+            w.misses = 0
+        return None
+    w.misses, w.failure = 0, None
+    return st
+
+
+def _look_all(kernel: Kernel, watches: list[_Watch], line: Line
+              ) -> dict[str, SupervisorStatus]:
+    """Every account's status; one account's failure never stops the others'."""
+    statuses = {}
+    for w in watches:
+        try:
+            st = _look(kernel, w)
+        except KernelError as e:
+            if len(watches) == 1:
+                raise  # nothing else is protected: stop, saying why (as before accounts)
+            if w.failure != str(e):
+                w.failure = str(e)
+                log.error("account %s: %s (retrying every second; the other accounts run "
+                          "on)", w.name, e)
+                line.note(f"{w.name}: {e} (retrying; the other accounts run on)")
+            continue
+        if st is not None:
+            statuses[w.name] = st
+    return statuses
 
 
 def _watch(kernel: Kernel, done: threading.Event, duration_secs: float | None) -> int:
-    """Supervise the supervisor until asked to stop; the exit code of `posguard run`."""
+    """Supervise the supervisors until asked to stop; the exit code of `posguard run`."""
     from persistence.store import LockLost
     a = kernel.config.actor_system
-    line, misses, started = Line(), 0, time.monotonic()
-    start = StartProgress()
+    line, started = Line(), time.monotonic()
+    watches = [_Watch(name) for name in kernel.runs]
+    several = len(watches) > 1
     while not done.wait(1.0):
         try:
             kernel.lock.check()
@@ -60,25 +115,18 @@ def _watch(kernel: Kernel, done: threading.Event, duration_secs: float | None) -
         if not actor_system.port_answers(a.admin_address, a.admin_port):
             log.critical("the actor system's admin on port %d is gone", a.admin_port)
             return 1
-        st = kernel.status()
-        if st is not None:
-            kernel.ops.observe(st)
-        if st is not None and not st.initialized:
-            # Ours, whose SupervisorInit was lost or timed out (the CLI never creates one: it
-            # looks the name up): it refuses commands and has no children yet; initialise it.
-            kernel.init_supervisor()
-            continue
-        if st is None:
-            misses += 1
-            if misses >= 2:
-                kernel.recreate_supervisor()
-                misses = 0
-            continue
-        misses = 0
-        _starting(kernel, start, line, st, time.monotonic() - started)
-        if start.status_due:  # the live status line follows the start's progress lines
-            line.show(status_line(st, kernel.supervisor_restarts))
-        if st.stopping:
+        statuses = _look_all(kernel, watches, line)
+        if statuses:
+            kernel.ops.observe(ops_status(statuses))
+        for w in watches:
+            if w.name in statuses:
+                _starting(kernel, w, line, statuses[w.name], time.monotonic() - started,
+                          f"{w.name}: " if several else "")
+        # The live status line follows the start's progress lines (every account's).
+        if statuses and all(w.start.status_due for w in watches):
+            line.show(status_lines(statuses, {n: r.supervisor_restarts
+                                              for n, r in kernel.runs.items()}))
+        if any(st.stopping for st in statuses.values()):
             log.warning("shutdown requested through the supervisor")
             break
         if duration_secs is not None and time.monotonic() - started >= duration_secs:

@@ -60,8 +60,12 @@ class Delivery:
 
     def __init__(self, cfg: Any, channels: Any, open_store: Callable[[], Any], *,
                  source: str, clock: Callable[[], int] = wall_ms,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, account: str | None = None) -> None:
         self.cfg, self.channels, self.open_store = cfg, channels, open_store
+        self.account = account
+        """The one account's name (a symbol's alert is about it); None with several
+        accounts, whose alerts name theirs in the symbol (`account:SYMBOL`, see
+        system/account_run.ops_status)."""
         self.source, self.clock, self.rng = source, clock, rng or random.Random()
         self.store: Any = None
         self.open_error = "not opened yet"
@@ -164,13 +168,21 @@ class Delivery:
             self.due[name] = min(self.due[name], min(a.at_ms for a in alerts) + window)
         for n, a in enumerate(alerts):
             try:
-                store.add_alert(kind=a.kind, severity=a.severity, symbol=a.symbol, text=a.text,
+                account, symbol = self._account_of(a.symbol)
+                store.add_alert(kind=a.kind, severity=a.severity, symbol=symbol, text=a.text,
                                 payload=a.payload(), created_at_ms=a.at_ms,
-                                channels=self.channels.names)
+                                channels=self.channels.names, account=account)
             except StoreError as e:
                 return alerts[n:] + self._failed(str(e), now)
         self._worked(now)
         return []
+
+    def _account_of(self, symbol: str | None) -> tuple[str | None, str | None]:
+        """(account, symbol) of an alert's symbol; (None, None): instance-wide."""
+        if symbol is None:
+            return None, None
+        account, sep, bare = symbol.rpartition(":")
+        return (account, bare) if sep else (self.account, symbol)
 
     def _direct(self, alerts: list[Alert], now: int) -> None:
         """Not durable: one send per channel, no retry."""

@@ -61,8 +61,10 @@ def build(ctx: Any) -> AlertsService:
     if not channels.names:
         log.info("alerts: no channel configured (alerts.webhook.url_env, alerts.telegram."
                  "token_env): alerts go to the outbox and this log only")
+    accounts = ctx.config.accounts
     delivery = Delivery(cfg, channels, lambda: attach(ctx.store_target, ctx.epoch,
-                                                      SystemClock()), source=source(ctx))
+                                                      SystemClock()), source=source(ctx),
+                        account=accounts[0].account if len(accounts) == 1 else None)
     delivery.start()
     timeout = cfg.send_timeout_secs * max(len(channels.working), 1) + CLOSE_EXTRA_SECS
     return AlertsService(Rules(Thresholds.from_config(cfg)), delivery, timeout)

@@ -81,22 +81,25 @@ SPECS: tuple[Spec, ...] = (
     Spec("posguard_stream_subscriptions", GAUGE, "Symbols the market stream is subscribed to.",
          ("stream",)),
     # ------------------------------------------------------------------ order budget
+    # One pool per account: every sample names its account (the legacy one: main).
     Spec("posguard_order_budget_limit", GAUGE, "The pool's order budget per window (config, "
-         "lowered to the exchange's published limits).", ("window",)),
+         "lowered to the exchange's published limits).", ("window", "account")),
     Spec("posguard_order_budget_used", GAUGE, "Orders the pool counts in the window: its own "
-         "plus the others the server's X-MBX-ORDER-COUNT reported.", ("window",)),
+         "plus the others the server's X-MBX-ORDER-COUNT reported.", ("window", "account")),
     Spec("posguard_order_budget_sent", GAUGE, "Orders this pool sent in the window.",
-         ("window",)),
+         ("window", "account")),
     Spec("posguard_exchange_order_count", GAUGE, "The server's last X-MBX-ORDER-COUNT-10S / -1M "
-         "(absent when none arrived within the window).", ("window",)),
+         "(absent when none arrived within the window).", ("window", "account")),
     Spec("posguard_exchange_used_weight_1m", GAUGE, "The server's last X-MBX-USED-WEIGHT-1M "
-         "(absent when none arrived within the minute)."),
+         "(absent when none arrived within the minute).", ("account",)),
     Spec("posguard_request_weight_used_1m", GAUGE, "Request weight of the minute as the pool "
-         "estimates it: the server's figure plus what it sent since."),
-    Spec("posguard_request_weight_limit_1m", GAUGE, "Request weight allowed per minute."),
-    Spec("posguard_pool_queued_requests", GAUGE, "Exchange requests waiting in the pool."),
+         "estimates it: the server's figure plus what it sent since.", ("account",)),
+    Spec("posguard_request_weight_limit_1m", GAUGE, "Request weight allowed per minute.",
+         ("account",)),
+    Spec("posguard_pool_queued_requests", GAUGE, "Exchange requests waiting in the pool.",
+         ("account",)),
     Spec("posguard_pool_paused_seconds", GAUGE, "Longest pause left after a 429 / 418 "
-         "(Retry-After)."),
+         "(Retry-After).", ("account",)),
     # ------------------------------------------------------------------ store, engine
     Spec("posguard_store_append_seconds", HISTOGRAM, "Latency of the symbol actors' journal "
          "appends (one durable transaction each), all symbols." + RESTARTED),

@@ -91,8 +91,9 @@ class Tracker:
         self._restarts(status.actors, out)
         for s in status.streams:
             self._stream(s, now_ms, out)
-        if status.pool is not None:
-            _pool(status.pool, out)
+        pools = status.pools or (((status.account, status.pool),) if status.pool else ())
+        for account, pool in pools:
+            _pool(pool, account, out)
         self._symbol_counters(now_ms, out)
         return Reading(now_ms, {k: tuple(v) for k, v in out.items()}, self._appends())
 
@@ -188,7 +189,7 @@ class Tracker:
                 (k, max(now_ms - s.last_frame_ms, 0) / 1000))
         if s.event_lag_ms is not None:
             out["posguard_stream_event_lag_seconds"].append((k, s.event_lag_ms / 1000))
-        if s.kind == "market":
+        if s.kind.rsplit(":", 1)[-1] == "market":  # "account:market" with several accounts
             out["posguard_stream_subscriptions"].append((k, float(s.subscriptions)))
 
 
@@ -205,23 +206,26 @@ def _symbol_values(v: SymbolView) -> dict[str, float]:
     return values
 
 
-def _pool(p: PoolStatus, out: dict[str, list[Sample]]) -> None:
+def _pool(p: PoolStatus, account: str, out: dict[str, list[Sample]]) -> None:
+    """One account's exchange pool: every sample labelled with the account (each account
+    has its own pool, budget and venue limits)."""
+    a = (account,)
     for window, limit, used, sent, server in (
             ("10s", p.orders_limit_10s, p.orders_used_10s, p.orders_sent_10s,
              p.server_orders_10s),
             ("1m", p.orders_limit_1m, p.orders_used_1m, p.orders_sent_1m, p.server_orders_1m)):
-        out["posguard_order_budget_limit"].append(((window,), float(limit)))
-        out["posguard_order_budget_used"].append(((window,), float(used)))
-        out["posguard_order_budget_sent"].append(((window,), float(sent)))
+        out["posguard_order_budget_limit"].append(((window, account), float(limit)))
+        out["posguard_order_budget_used"].append(((window, account), float(used)))
+        out["posguard_order_budget_sent"].append(((window, account), float(sent)))
         if server is not None:
-            out["posguard_exchange_order_count"].append(((window,), float(server)))
+            out["posguard_exchange_order_count"].append(((window, account), float(server)))
     if p.server_weight_1m is not None:
-        out["posguard_exchange_used_weight_1m"].append(((), float(p.server_weight_1m)))
+        out["posguard_exchange_used_weight_1m"].append((a, float(p.server_weight_1m)))
     if p.weight_used_1m is not None:
-        out["posguard_request_weight_used_1m"].append(((), float(p.weight_used_1m)))
-    out["posguard_request_weight_limit_1m"].append(((), float(p.weight_limit_1m)))
-    out["posguard_pool_queued_requests"].append(((), float(p.queued)))
-    out["posguard_pool_paused_seconds"].append(((), p.paused_secs))
+        out["posguard_request_weight_used_1m"].append((a, float(p.weight_used_1m)))
+    out["posguard_request_weight_limit_1m"].append((a, float(p.weight_limit_1m)))
+    out["posguard_pool_queued_requests"].append((a, float(p.queued)))
+    out["posguard_pool_paused_seconds"].append((a, p.paused_secs))
 
 
 def _number(text: Any) -> float:

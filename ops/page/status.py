@@ -7,6 +7,7 @@ mark, the trailing state in words and the time of the last exchange event.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -31,13 +32,17 @@ def status_json(st: SupervisorStatus | None, observed_ms: int | None, now_ms: in
     return {"observed_ms": observed_ms, "now_ms": now_ms, "mode": st.mode, "epoch": st.epoch,
             "exchange_url": st.exchange_url, "stopping": st.stopping,
             "stream": stream_json(st),
-            "symbols": [page_row(e, trailing_mode(e.symbol or "")) for e in symbols],
+            "symbols": [page_row(e, trailing_mode((e.symbol or "").rpartition(":")[2]))
+                        for e in symbols],
             "engine_events": events}
 
 
 def page_row(entry: ActorEntry, mode: str) -> dict[str, Any]:
     """One symbol: status --json's row plus distance, trailing state and last event."""
-    row = symbol_row(None, entry)
+    account, sep, bare = (entry.symbol or "").rpartition(":")
+    # Several accounts: the launcher names each symbol account:SYMBOL (ops_status).
+    row = symbol_row(None, dataclasses.replace(entry, symbol=bare) if sep else entry,
+                     account if sep else None)
     v = entry.view
     distance, pct = stop_distance(row["side"], row["mark_price"], row["stop_price"])
     row.update(distance=distance, distance_pct=pct, trailing=trailing_state(v, mode),

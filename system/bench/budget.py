@@ -1,8 +1,10 @@
-"""Bench section 8: stop lag under Binance's real order budget (system/bench/stoplag.py).
+"""Bench section 8: stop lag under the venue's real order budget (system/bench/stoplag.py).
 
 Its own simulator and engine at `stop_lag_rtt_ms` (60 ms by default), with the order budget
-NOT lifted: the engine keeps its configured budget (exchange.orders_per_10s / _per_min) and
-the simulator enforces Binance's 300 / 10 s and 1,200 / min. Every symbol ticks once a second
+NOT lifted: the engine keeps its configured budget (exchange.orders_per_10s / _per_min, in
+the venue's own windows and held to the adapter's ceiling: Binance 250 / 10 s and 1,000 /
+min; Bybit 8 / s and 480 / min) and the simulator enforces the venue's limits (Binance 300 /
+10 s and 1,200 / min; Bybit 10 / s per endpoint: create, amend and cancel each). Every symbol ticks once a second
 on a steady trend, so every tick wants a move; at 100 symbols that is far more than the
 budget allows, and the question is how far the resting stops fall behind the policy.
 
@@ -22,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from actors.protection import MarketRules, Side
+from system.bench import orders
 from system.bench import rtt as rttmod
 from system.bench import stats, stoplag
 from system.bench.reaction import Placed, Tick, attribute
@@ -69,9 +72,7 @@ def stop_lag(config_path: str, overrides: list[str], opts: Any, fl: dict | None,
                 real_budget=True) as target:
         say(f"starting the engine ({opts.store} store, real order budget) ...")
         target.start()
-        ex = target.k.config.exchange
-        out["budget"] = {"engine_orders_per_10s": ex.orders_per_10s,
-                         "engine_orders_per_min": ex.orders_per_min}
+        out["budget"] = budget_of(target)
         hist = History()
         active: list[str] = []
         for n, level in enumerate(levels):
@@ -95,6 +96,32 @@ def stop_lag(config_path: str, overrides: list[str], opts: Any, fl: dict | None,
             _recover_if_collapsed(target, active, window, say)
             out["levels"].append(window)
     return out
+
+
+def budget_of(target: Target) -> dict:
+    """The order budget in force on the target: the engine's (as configured, and as the pool
+    applies it: held to the venue adapter's ceiling, in the venue's windows) and the
+    simulator's venue limits."""
+    import venues
+    ex = target.k.config.exchange
+    lim = venues.adapter(ex.name).limits
+    short, long = lim.order_windows_secs
+    per_short, per_long = ex.orders_per_10s, ex.orders_per_min
+    if lim.order_ceiling is not None:
+        per_short = min(per_short, lim.order_ceiling[0])
+        per_long = min(per_long, lim.order_ceiling[1])
+    sim = target.sim.settings
+    if sim.venue == "bybit":
+        venue = (f"{sim.bybit_order_limit_per_sec}/s per endpoint (create, amend, cancel "
+                 "each)")
+    else:
+        venue = f"{sim.orders_per_10s}/10 s, {sim.orders_per_min}/min"
+    return {"venue": ex.name,
+            "engine_orders_per_10s": ex.orders_per_10s,
+            "engine_orders_per_min": ex.orders_per_min,
+            "engine_windows_secs": [short, long],
+            "engine_effective": [per_short, per_long],
+            "venue_limits": venue}
 
 
 def lag_window(target: Target, active: list[str], secs: float, fl: dict, hist: History,
@@ -122,6 +149,7 @@ def lag_window(target: Target, active: list[str], secs: float, fl: dict, hist: H
         "uncovered_samples": uncovered, "positions_skipped": len(skipped),
         "skipped": skipped[:10],
         "ticks": react.ticks, "moves": react.moves, "missed": react.missed,
+        "orders": orders.per_move(data["placements"], data["cancels"], react.moves),
         "reaction": stats.with_ratio(stats.summary(react.samples_ms), fl["reaction_floor_ms"]),
     }
 

@@ -9,7 +9,10 @@ reads the exchange's truth and the journal: every acknowledged open (CommandResu
 at seq S) must be in the journal at seq S, every position must end PROTECTED by exactly one
 resting stop, and re-sending an acknowledged open must be refused as a duplicate.
 
-Used by the I-1 scenario test (which asserts) and by `posguard bench` (which counts).
+Used by the I-1 scenario test (which asserts) and by `posguard bench` (which counts), on
+either venue (`run_trial(..., venue="bybit")`: the simulator serves Bybit's front, `extra`
+must then set exchange.name=bybit, the held reply is on Bybit's order path, and the resting
+stop is matched by Bybit's orderId).
 """
 
 from __future__ import annotations
@@ -45,6 +48,18 @@ FIRST_ACK_WAIT_SECS = 30.0
 """How long an after-first-ack trial waits for its first acknowledged open (each ask is
 bounded at 5 s; a system that acknowledges nothing in 30 s fails the trial)."""
 SIM_SETTINGS = SimSettings(walk_interval_ms=3_600_000, mark_stream_interval_ms=50)
+HELD_PATHS = {"binanceusdm": ("/fapi/v1/order", "/fapi/v1/algoOrder"),
+              # Bybit places market orders and stops on one path; amends move the stops.
+              "bybit": ("/v5/order/create", "/v5/order/amend")}
+"""Per venue, the REST paths whose reply a trial may hold (the outcome unknown at the kill)."""
+
+
+def venue_order_id(venue: str, sim_id: int | str) -> str:
+    """The venue's id (the engine's stop_order_id) of the simulator's order `sim_id`."""
+    if venue == "bybit":
+        from system.sim.bybit.ids import order_id
+        return order_id(int(sim_id))
+    return str(sim_id)
 
 
 @dataclasses.dataclass
@@ -89,10 +104,16 @@ class Trial:
 
 
 def _open_all(admin: Admin, trial: Trial, lock: threading.Lock) -> list[threading.Thread]:
+    # The config's one account's supervisor, looked up here, outside the threads: a failure
+    # to find it is the trial's error, not an open the kill went unanswered.
+    sup = admin.sups[admin.accounts[0]]
+    if sup is None:
+        raise RuntimeError(f"account {admin.accounts[0]}: no supervisor registered")
+
     def one(sym: str, cid: str) -> None:
         try:
             with admin.asys.private() as ctx:
-                r = ctx.ask(admin.sup, OpenPosition(sym, "long", Decimal(QTY[sym]), cid),
+                r = ctx.ask(sup, OpenPosition(sym, "long", Decimal(QTY[sym]), cid),
                             timedelta(seconds=5))
         except Exception:  # noqa: BLE001 - the system was killed under the ask: no ack
             return
@@ -122,7 +143,7 @@ def _move_prices(control: SimControl, rng: random.Random, until: float, *,
         time.sleep(rng.uniform(0.02, 0.15))
 
 
-def unsettled(admin: Admin, control: SimControl) -> str | None:
+def unsettled(admin: Admin, control: SimControl, venue: str = "binanceusdm") -> str | None:
     """None when the exchange and posguard agree everything is protected, else what is not."""
     truth = control.state()
     st = admin.status()
@@ -135,7 +156,7 @@ def unsettled(admin: Admin, control: SimControl) -> str | None:
         view = admin.view(sym) if row is not None and row.pid else None
         state = getattr(view, "state", None)
         if amount != 0 and (state != "PROTECTED" or len(stops) != 1
-                            or str(stops[0]["algoId"]) != view.stop_order_id):
+                            or venue_order_id(venue, stops[0]["algoId"]) != view.stop_order_id):
             return f"{sym}: position {amount}, state {state}, {len(stops)} resting stops"
         if amount == 0 and stops:
             return f"{sym}: no position but {len(stops)} resting stops"
@@ -144,14 +165,14 @@ def unsettled(admin: Admin, control: SimControl) -> str | None:
 
 def run_trial(trial: Trial, workdir: Path, config_path: Path, rng: random.Random, *,
               extra: tuple[str, ...] = (), cwd: Path | None = None,
-              hold_replies: bool = True) -> Trial:
+              hold_replies: bool = True, venue: str = "binanceusdm") -> Trial:
     """Run one trial (see the module doc); fills in and returns `trial`.
 
     `extra` are --set values for both launches (e.g. the store backend). The trial's own
     failures to run (a launch that never came up) raise LaunchError; what it measures is in
     the returned record.
     """
-    sim = SimServer(dataclasses.replace(SIM_SETTINGS, seed=trial.n))
+    sim = SimServer(dataclasses.replace(SIM_SETTINGS, seed=trial.n, venue=venue))
     sim.start()
     control = SimControl(sim.url, timeout_secs=5.0)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -163,7 +184,7 @@ def run_trial(trial: Trial, workdir: Path, config_path: Path, rng: random.Random
         first.start()
         admin = Admin(load_config(config_path, first.sets), 5)
         if hold_replies and rng.random() < 0.5:  # the outcome is unknown when the kill lands
-            trial.held_reply = rng.choice(["/fapi/v1/order", "/fapi/v1/algoOrder"])
+            trial.held_reply = rng.choice(HELD_PATHS[venue])
             control.timeout_next("POST", trial.held_reply, hold_ms=rng.randint(200, 1500))
         lock = threading.Lock()
         threads = _open_all(admin, trial, lock)
@@ -184,7 +205,8 @@ def run_trial(trial: Trial, workdir: Path, config_path: Path, rng: random.Random
         second.start()
         admin2 = Admin(load_config(config_path, second.sets), 5)
         deadline = time.monotonic() + SETTLE_SECS
-        while (why := unsettled(admin2, control)) is not None and time.monotonic() < deadline:
+        while ((why := unsettled(admin2, control, venue)) is not None
+               and time.monotonic() < deadline):
             time.sleep(0.1)
         trial.unsettled = why
         trial.recovered_secs = time.monotonic() - t0

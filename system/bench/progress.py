@@ -19,7 +19,18 @@ def plan(opts) -> list[tuple[str, str]]:
 
     With one RTT (the bench without --rtt-ms) the titles are as they always were; with
     several, each RTT's sections say which RTT they run at and their keys end in `@<rtt>`.
+    With several venues each venue's sections say which venue they run on (`bybit: ...`)
+    and their keys end in `#<venue>`; the store appends run once, at the end.
     """
+    venues = tuple(getattr(opts, "venues", ("binanceusdm",)))
+    out = []
+    for venue in venues:
+        tag, key = ("", "") if len(venues) == 1 else (f"{venue}: ", f"#{venue}")
+        out += [(k + key, tag + title) for k, title in _venue_plan(opts)]
+    return out + [("store", "store appends")]
+
+
+def _venue_plan(opts) -> list[tuple[str, str]]:
     levels = tuple(sorted(opts.levels))
     rtts = tuple(getattr(opts, "rtt_ms", (0.0,)))
     burst = getattr(opts, "open_burst", 0)
@@ -46,7 +57,7 @@ def plan(opts) -> list[tuple[str, str]]:
     for level in sorted(getattr(opts, "stop_lag_levels", ())):
         out.append((f"stop lag {level}", f"stop lag at {level} symbols, real order budget, "
                                          f"RTT {opts.stop_lag_rtt_ms:g} ms"))
-    return out + [("durability", "durability"), ("store", "store appends")]
+    return out + [("durability", "durability")]
 
 
 class Progress:
@@ -58,14 +69,20 @@ class Progress:
         self._where = "?"
         self._title = "starting"
         self._suffix = "" if len(tuple(getattr(opts, "rtt_ms", (0.0,)))) == 1 else "@"
+        self._venues = len(tuple(getattr(opts, "venues", ("binanceusdm",)))) > 1
         self.rtt: float | None = None
         """The RTT whose sections run now (None: a section that is not per RTT)."""
+        self.venue: str | None = None
+        """The venue whose sections run now (None: a section that is not per venue)."""
 
     def section(self, key: str) -> None:
         """Section `key` of the plan starts (an unknown key is shown as it is)."""
         keys = [k for k, _ in self._plan]
-        if self._suffix and self.rtt is not None and f"{key}@{self.rtt:g}" in keys:
+        venue = f"#{self.venue}" if self._venues and self.venue is not None else ""
+        if self._suffix and self.rtt is not None and f"{key}@{self.rtt:g}{venue}" in keys:
             key = f"{key}@{self.rtt:g}"
+        if venue and f"{key}{venue}" in keys:
+            key = f"{key}{venue}"
         if key in keys:
             i = keys.index(key)
             self._where, self._title = str(i + 1), self._plan[i][1]

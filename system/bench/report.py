@@ -36,16 +36,31 @@ HEAD = f"{'':<32}{'N':>6}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}"
 
 
 def format_table(r: dict) -> str:
-    """Everything the bench measured, one section per figure of the issue."""
+    """Everything the bench measured, one section per figure of the issue; with several
+    venues a table with a column per venue first, then every section per venue."""
+    from system.bench.report_venues import venue_table
     m, o = r["machine"], r["options"]
     quick = " (QUICK: a smoke run, not figures)" if o["quick"] else ""
+    vs = r.get("venues") or []
+    load = m.get("load_average")
     out = [f"posguard bench: {m['cores']} cores, Python {m['python']}, store {o['store']}, "
            f"{o['duration_secs']:g} s windows, RTT "
            f"{', '.join(f'{x:g}' for x in o.get('rtt_ms', (0,)))} ms"
-           f"{', order budget kept' if o.get('real_budget') else ''}{quick}"]
-    for section in (_floor, _reaction, _profile, _unprotected, _routing, _recovery, _durability,
-                    _scale, stop_lag, targets):
-        out += ["", *section(r)]
+           f"{', order budget kept' if o.get('real_budget') else ''}"
+           f"{', venues ' + ', '.join(v['venue'] for v in vs) if vs else ''}"
+           f"{f', load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}' if load else ''}"
+           f"{quick}"]
+    table = venue_table(r)
+    if table:
+        out += ["", *table]
+    for v in vs or [r]:
+        view = {**r, **v}
+        if len(vs) > 1:
+            out += ["", f"==== {v['venue']} " + "=" * 60]
+        for section in (_floor, _reaction, _profile, _unprotected, _routing, _recovery,
+                        _durability, _scale, stop_lag):
+            out += ["", *section(view)]
+    out += ["", *targets(r)]
     out += ["", f"elapsed {r['elapsed_secs']:.0f} s; /fl = multiple of that RTT's floor "
             "(reaction: stream one-way + half a REST round trip; routing: stream one-way; "
             "open -> stop: min(half a round trip, stream one-way) + half a round trip)"]
@@ -67,6 +82,10 @@ def _windows(r: dict):
                     yield x["rtt_ms"], lv, w
 
 
+def _per_move(o: dict | None) -> str:
+    return "-" if not o or o.get("orders_per_move") is None else f"{o['orders_per_move']:g}"
+
+
 def _floor(r: dict) -> list[str]:
     out = ["1. floor (bare simulator, same run; RTT = the simulator's latency model)", HEAD]
     for x in _rtts(r):
@@ -85,16 +104,18 @@ def _reaction(r: dict) -> list[str]:
            "clock)",
            f"  {'RTT':>5}{'symbols':>8} {'ticks':<8}{'demanded':>9}{'moves':>7}{'missed':>7}"
            f"{'N':>7}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'p50/fl':>8}{'p99/fl':>8}"
-           f"{'actor p50':>10}{'p99':>8}{'drain s':>9}"]
+           f"{'actor p50':>10}{'p99':>8}{'drain s':>9}{'ord/move':>9}"]
     for rtt, lv, w in _windows(r):
         s, a = w["reaction"], w["mark_routing"]
         out.append(f"  {rtt:>5g}{lv['symbols']:>8} {w['phase']:<8}{w['ticks']:>9}"
                    f"{w['moves']:>7}{w['missed']:>7}{s['n']:>7}{_ms(s['p50_ms'])}"
                    f"{_ms(s['p99_ms'])}{_ms(s['max_ms'])}{_x(s['p50_x_floor']):>8}"
                    f"{_x(s['p99_x_floor']):>8}{_ms(a['p50_ms']):>10}{_ms(a['p99_ms'])}"
-                   f"{_drained(w.get('drain_secs')):>9}")
+                   f"{_drained(w.get('drain_secs')):>9}{_per_move(w.get('orders')):>9}")
     out.append("  drain = seconds until every symbol was PROTECTED again after the window "
                "(the backlog; '>120' = never caught up)")
+    out.append("  ord/move = orders the venue accepted per move (creates + amends + cancels, "
+               "from the simulator's probe: Binance places new and cancels old, Bybit amends)")
     out.append("  actor = of which: tick frame read -> applied in the symbol actor (the stop "
                "move committed and its request sent to the exchange pool)")
     for rtt, lv, w in _windows(r):

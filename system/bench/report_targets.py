@@ -75,9 +75,11 @@ def _burst(name: str, b: dict | None) -> dict:
 def targets(r: dict) -> list[str]:
     """The targets as report lines."""
     out = ["targets (issue 15)"]
+    several = len(r.get("venues") or ()) > 1
     for t in r.get("targets") or evaluate(r):
         mark = {True: "met   ", False: "MISSED", None: "  -   "}[t["met"]]
-        out.append(f"  [{mark}] {t['target']}: {t['figure']}")
+        venue = f"{t['venue']}: " if several and t.get("venue") else ""
+        out.append(f"  [{mark}] {venue}{t['target']}: {t['figure']}")
     return out
 
 
@@ -87,13 +89,18 @@ def stop_lag(r: dict) -> list[str]:
     if not sl:
         return ["8. stop lag: not measured"]
     b = sl.get("budget", {})
+    if "engine_effective" in b:
+        (short, long), (n_short, n_long) = b["engine_windows_secs"], b["engine_effective"]
+        budget = f"engine {n_short}/{short:g} s, {n_long}/{long:g} s; venue {b['venue_limits']}"
+    else:  # a result from before the venues
+        budget = (f"engine {b.get('engine_orders_per_10s')}/10 s, "
+                  f"{b.get('engine_orders_per_min')}/min; venue 300/10 s, 1200/min")
     out = [f"8. stop lag: ideal stop (the policy on the true mark path) - resting stop, bps of "
            f"the mark, sampled every 100 ms; RTT {sl['rtt_ms']:g} ms, real order budget "
-           f"(engine {b.get('engine_orders_per_10s')}/10 s, {b.get('engine_orders_per_min')}"
-           f"/min; venue 300/10 s, 1200/min)",
+           f"({budget})",
            f"  {'symbols':>7}{'N':>8}{'p50 bps':>9}{'p99 bps':>9}{'max bps':>9}"
            f"{'floor p99':>10}{'uncovered':>10}{'moves':>7}{'missed':>8}{'react p99':>10}"
-           f"{'drain s':>9}"]
+           f"{'drain s':>9}{'orders/move':>12}"]
     for lv in sl["levels"]:
         s, f, rc = lv["stop_lag"], lv["floor_lag"], lv["reaction"]
         drain = ">120" if lv.get("drain_secs") is None else f"{lv['drain_secs']:.1f}"
@@ -102,7 +109,7 @@ def stop_lag(r: dict) -> list[str]:
                    f"{_b(s['max_bps'])}{_b(f['p99_bps']):>10}{lv['uncovered_samples']:>10}"
                    f"{lv['moves']:>7}{lv['missed']:>8}"
                    f"{react:>10}"
-                   f"{drain:>9}")
+                   f"{drain:>9}{_per_move(lv.get('orders')):>12}")
         if lv.get("open_burst"):
             from system.bench.report import _burst
             out.append(f"  {'':<7}{_burst(lv['open_burst'])}")
@@ -111,6 +118,10 @@ def stop_lag(r: dict) -> list[str]:
     out.append("  floor p99 = the lag of a perfect engine behind this RTT's reaction floor; "
                "uncovered = samples with no stop resting (must be 0)")
     return out
+
+
+def _per_move(o: dict | None) -> str:
+    return "-" if not o or o.get("orders_per_move") is None else f"{o['orders_per_move']:g}"
 
 
 def _b(v: float | None) -> str:

@@ -61,17 +61,23 @@ def with_rtt(settings: Any, rtt_ms: float) -> Any:
 
 
 def floor(config_path: str, overrides: list[str], rtt_ms: float, say: Any) -> dict:
-    """REST round trips and order -> user-stream events on a bare simulator at `rtt_ms`.
+    """REST round trips and order -> user-stream events on a bare simulator at `rtt_ms`, on
+    the front of the config's venue (Binance: system/sim/bench.py; Bybit: floor_bybit.py).
 
     300 round trips at loopback (as before); 100 under latency, where each takes the RTT.
     """
     from system.config import load_config
     from system.sim.bench import bench_sim
     requests = 300 if rtt_ms == 0 else 100
-    say(f"{requests} REST round trips and 100 user-stream events on a bare simulator ...")
     settings = dataclasses.replace(load_config(config_path, overrides).exchange.simulator,
                                    host="127.0.0.1", port=0)
-    r = bench_sim(with_rtt(settings, rtt_ms), requests=requests, events=100)
+    say(f"{requests} REST round trips and 100 user-stream events on a bare simulator "
+        f"({settings.venue}) ...")
+    if settings.venue == "bybit":  # the front follows exchange.name (system/config_accounts)
+        from system.bench.floor_bybit import bench_bybit
+        r = bench_bybit(with_rtt(settings, rtt_ms), requests=requests, events=100)
+    else:
+        r = bench_sim(with_rtt(settings, rtt_ms), requests=requests, events=100)
     return floors(rtt_ms, r["rest_round_trip"], r["user_stream_latency"])
 
 

@@ -11,6 +11,12 @@
 
 Sections 1-4 and the open burst run once per --rtt-ms value, each RTT on its own simulator
 and engine (system/bench/rtt.py); recovery, cold restart and aligned ticks at the first.
+
+Sections 1-6 and 8 run once per venue of --venues (default both: binanceusdm, bybit), each
+venue on its own simulator front (the config's account with `exchange.name` set to it) and
+engine; the store appends (venue-free) run once. The result's "venues" holds one entry per
+venue; its top-level keys of before (floor, levels, rtt, recovery, ...) are the first
+venue's, so a reader of the old JSON reads what it always read.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from system.bench import orders
 from system.bench import rtt as rttmod
 from system.bench import stats
 from system.bench.progress import RECOVERY_LEVEL, Progress, recovery_level
@@ -36,7 +43,21 @@ from system.bench.recovery import cold_restart, recovery
 from system.bench.report_targets import evaluate
 from system.bench.target import BenchError, Target, synthetic
 
-__all__ = ["RECOVERY_LEVEL", "Options", "run"]
+__all__ = ["RECOVERY_LEVEL", "VENUES", "Options", "run", "venue_overrides"]
+
+VENUES = ("binanceusdm", "bybit")
+"""The venues the bench can run on (their simulator fronts: system/sim/settings.SIM_VENUES)."""
+PER_VENUE = ("rtt", "floor", "levels", "unprotected", "recovery", "cold_restart", "stop_lag",
+             "durability", "orders_per_move")
+"""Result keys measured per venue; at the top level they are the first venue's."""
+
+
+def venue_overrides(venue: str) -> list[str]:
+    """`--set` values that make the config's (first) account trade on `venue`: the engine's
+    adapter and the simulator's front both follow exchange.name."""
+    if venue not in VENUES:
+        raise ValueError(f"{venue!r}: the bench runs on {', '.join(VENUES)}")
+    return [f"exchange.name={venue}"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -61,11 +82,14 @@ class Options:
     """Symbol counts of the stop-lag section (empty: not run)."""
     stop_lag_rtt_ms: float = 60.0
     """The RTT of the stop-lag section."""
+    venues: tuple[str, ...] = ("binanceusdm",)
+    """The venues every per-venue section runs on, in this order (the first one's figures
+    are also the result's top-level keys). `posguard bench` defaults to both (VENUES)."""
 
     @staticmethod
     def quick_run(store: str = "sqlite", seed: int = 1) -> Options:
-        """Two or three minutes: two small levels, few trials, a 10-position burst, stop lag at
-        10 symbols (a smoke run, not figures)."""
+        """About a minute per venue: two small levels, few trials, a 10-position burst, stop
+        lag at 10 symbols (a smoke run, not figures)."""
         return Options(levels=(1, 10), duration_secs=4.0, store=store, recovery_trials=3,
                        durability_trials=1, appends=100, seed=seed, quick=True,
                        open_burst=10, stop_lag_levels=(10,), stop_lag_rtt_ms=0.0)
@@ -78,40 +102,72 @@ def run(opts: Options, config_path: str, overrides: list[str], say: Say) -> dict
     """Everything, in order; the result dict is what --json prints.
 
     `say` hears which section runs and how far the run is (system/bench/progress.py).
-    "rtt" holds one entry per RTT; "floor", "levels" and "unprotected" are the first RTT's
-    (the bench without --rtt-ms: RTT 0, as before).
+    "venues" holds one entry per venue (venue_section); per venue, "rtt" one entry per RTT
+    and "floor", "levels" and "unprotected" the first RTT's (the bench without --rtt-ms: RTT
+    0, as before). The top-level keys of PER_VENUE are the first venue's.
     """
-    from system.bench.budget import stop_lag
     started = time.time()
     progress = Progress(say, opts)
-    say = progress  # every line below names its section and how far the run is
     result: dict[str, Any] = {
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform()},
+                    "platform": platform.platform(), "load_average": _load()},
         "options": dataclasses.asdict(opts),
         "command": "posguard " + " ".join(sys.argv[1:]) if sys.argv else "posguard bench",
+        "venues": [],
     }
-    result["rtt"] = []
-    for i, rtt in enumerate(opts.rtt_ms):
-        progress.rtt = rtt
-        result["rtt"].append(rtt_section(opts, rtt, i == 0, config_path, overrides, result,
-                                         progress))
-    first = result["rtt"][0]
-    result.update(floor=first["floor"], levels=first["levels"],
-                  unprotected=first["unprotected"])
-    if opts.stop_lag_levels:
-        progress.rtt = None
-        fl = next((r["floor"] for r in result["rtt"] if r["rtt_ms"] == opts.stop_lag_rtt_ms),
-                  None)
-        result["stop_lag"] = stop_lag(config_path, overrides, opts, fl, progress)
-    progress.rtt = None
-    progress.section("durability")
-    result["durability"] = durability(config_path, opts, say)
+    for venue in opts.venues:
+        progress.venue = venue
+        result["venues"].append(venue_section(opts, venue, config_path,
+                                              [*overrides, *venue_overrides(venue)], progress))
+    progress.venue = None
+    first = result["venues"][0]
+    result.update({k: first[k] for k in PER_VENUE if k in first})
     progress.section("store")
-    result["store_append"] = store_append(opts, say)
-    result["targets"] = evaluate(result)
+    result["store_append"] = store_append(opts, progress)
+    result["targets"] = [{**t, "venue": v["venue"]} for v in result["venues"]
+                         for t in evaluate(v)]
+    result["machine"]["load_average_end"] = _load()
     result["elapsed_secs"] = round(time.time() - started, 1)
     return result
+
+
+def _load() -> list[float]:
+    """The machine's 1, 5 and 15 minute load averages now (the bench shares the machine)."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def venue_section(opts: Options, venue: str, config_path: str, overrides: list[str],
+                  progress: Progress) -> dict:
+    """Every per-venue section on `venue` (`overrides` already name it)."""
+    from system.bench.budget import stop_lag
+    out: dict[str, Any] = {"venue": venue, "load_average": _load(), "rtt": []}
+    for i, rtt in enumerate(opts.rtt_ms):
+        progress.rtt = rtt
+        out["rtt"].append(rtt_section(opts, rtt, i == 0, config_path, overrides, out,
+                                      progress))
+    first = out["rtt"][0]
+    out.update(floor=first["floor"], levels=first["levels"], unprotected=first["unprotected"])
+    if opts.stop_lag_levels:
+        progress.rtt = None
+        fl = next((r["floor"] for r in out["rtt"] if r["rtt_ms"] == opts.stop_lag_rtt_ms),
+                  None)
+        out["stop_lag"] = stop_lag(config_path, overrides, opts, fl, progress)
+    progress.rtt = None
+    out["orders_per_move"] = orders_per_move(out)
+    progress.section("durability")
+    out["durability"] = durability(config_path, opts, progress, venue)
+    out["load_average_end"] = _load()
+    return out
+
+
+def orders_per_move(v: dict) -> dict:
+    """Orders the venue accepted per stop move over the venue's windows: with the budget
+    lifted (the reaction windows of every RTT) and under the real budget (stop lag)."""
+    lifted = [w["orders"] for x in v["rtt"] for lv in x["levels"]
+              for w in (lv, lv.get("burst")) if w and "orders" in w]
+    real = [lv["orders"] for lv in (v.get("stop_lag") or {}).get("levels", ())
+            if "orders" in lv]
+    return {"budget_lifted": orders.merge(lifted), "real_budget": orders.merge(real)}
 
 
 def rtt_section(opts: Options, rtt: float, first: bool, config_path: str,
@@ -229,6 +285,7 @@ def measure(target: Target, active: list[str], secs: float, phase: str, fl: dict
     cpu = {k: round((cpu1[k] - v) / elapsed, 3) for k, v in cpu0.items() if k in cpu1}
     return {
         "phase": phase, "window_secs": secs, "drain_secs": drained, "collapsed": collapsed,
+        "orders": orders.per_move(data["placements"], data["cancels"], react.moves),
         "ticks": react.ticks,
         "moves": react.moves,
         "missed": react.missed, "unattributed": react.unattributed,
@@ -286,29 +343,34 @@ def unprotected(target: Target) -> dict:
 # ---------------------------------------------------------------------------- 6 durability
 
 
-def durability(config_path: str, opts: Options, say: Say) -> list[dict]:
-    """Whole-system SIGKILL trials on each store backend: acknowledged vs found."""
+def durability(config_path: str, opts: Options, say: Say, venue: str = "binanceusdm"
+               ) -> list[dict]:
+    """Whole-system SIGKILL trials on each store backend, on `venue`: acknowledged vs
+    found."""
     from system.bench.durability import Trial, run_trial
     from system.bench.target import DSN_ENV
     out = []
     rng = random.Random(opts.seed)
     for backend in ("sqlite", "postgres"):
-        say(f"{opts.durability_trials} whole-system SIGKILL trials on {backend} ...")
+        say(f"{opts.durability_trials} whole-system SIGKILL trials on {backend} ({venue}) ...")
         pg = None
         base = Path(tempfile.mkdtemp(prefix="posguard-bench-dur-"))
         trials: list[Trial] = []
         try:
-            extra: tuple[str, ...] = ()
+            extra: tuple[str, ...] = tuple(venue_overrides(venue))
             if backend == "postgres":
                 pg = _pg_server()
-                extra = ("store.backend=postgres", f"store.postgres_dsn_env={DSN_ENV}")
+                extra += ("store.backend=postgres", f"store.postgres_dsn_env={DSN_ENV}")
             for n in range(opts.durability_trials):
                 if pg is not None:
                     os.environ[DSN_ENV] = _fresh_database(pg)
                 say(f"trial {n + 1}/{opts.durability_trials} ({backend}) ...")
-                trial = Trial(n, backend, rng.uniform(0.2, 2.5), after_first_ack=n % 2 == 1)
+                # The first trial (and every second) counts its kill from the first
+                # acknowledged open: a run of one trial then proves something about an
+                # acknowledged open (its kill cannot land before every acknowledgement).
+                trial = Trial(n, backend, rng.uniform(0.2, 2.5), after_first_ack=n % 2 == 0)
                 run_trial(trial, base / f"trial{n}", Path(config_path).resolve(), rng,
-                          extra=extra)
+                          extra=extra, venue=venue)
                 trials.append(trial)
         finally:
             if pg is not None:
@@ -316,7 +378,7 @@ def durability(config_path: str, opts: Options, say: Say) -> list[dict]:
                 os.environ.pop(DSN_ENV, None)
             shutil.rmtree(base, ignore_errors=True)
         out.append({
-            "backend": backend, "trials": len(trials),
+            "backend": backend, "venue": venue, "trials": len(trials),
             "acknowledged": sum(len(t.acked) for t in trials),
             "found": sum(len(t.acked) - len(t.lost) for t in trials),
             "lost": sum(len(t.lost) for t in trials),

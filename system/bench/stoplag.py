@@ -88,11 +88,16 @@ def resting_stops(side: Side, placed: Iterable[StopPlaced],
     """The protecting resting stop over time (the tightest of those resting; None: none).
 
     At equal times a placement counts before a cancel: a move placed and its predecessor
-    cancelled in the same instant leaves the position covered, as the venue saw it.
+    cancelled in the same instant leaves the position covered, as the venue saw it. An
+    amend in place (Bybit) is recorded as a cancel and a placement of the SAME stop at the
+    same instant (the old trigger gone, the new one resting: system/sim/engine_attached.py);
+    that cancel counts first, so the amended stop rests on at its new trigger.
     """
+    amended = {(p.t, p.stop_id) for p in placed} & {(c.t, c.stop_id) for c in cancelled}
     events: list[tuple[float, int, str, Decimal | None]] = (
         [(p.t, 0, p.stop_id, p.trigger) for p in placed]
-        + [(c.t, 1, c.stop_id, None) for c in cancelled])
+        + [(c.t, -1 if (c.t, c.stop_id) in amended else 1, c.stop_id, None)
+           for c in cancelled])
     events.sort(key=lambda e: (e[0], e[1]))
     resting: dict[str, Decimal] = {}
     out: Steps = []

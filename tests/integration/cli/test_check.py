@@ -66,16 +66,18 @@ def test_the_readme_gives_one_check_command_per_venue():
     assert set(readme_venue_commands()) == {"live", "demo", "testnet"}
 
 
-@pytest.mark.parametrize("venue", ["live", "demo", "testnet"])
+@pytest.mark.parametrize("environment", ["live", "demo", "testnet"])
 def test_the_readme_command_for_each_venue_passes_against_the_simulator_placing_nothing(
-        sim, keys, venue):
+        sim, keys, environment):
+    # not named `venue`: that is the fixture of tests/fixtures/venues.py (sim_settings reads it)
+    venue = environment
     args = readme_venue_commands()[venue]
     r = _check(*args, *_at_sim(sim), "--json", env=keys)
     assert r.returncode == 0, r.stdout + r.stderr
     out = json.loads(r.stdout)
     assert out["venue"] == venue and out["ok"] is True
     assert [c["name"] for c in out["checks"]] == ["clock", "key", "futures", "position mode",
-                                                  "user stream", "market stream"]
+                                                  "user stream", "market stream", "symbols"]
     assert all(c["status"] == "ok" for c in out["checks"])
     state = SimControl(sim.url, timeout_secs=5).state()
     assert state["open_orders"] == [] and state["open_algo_orders"] == []

@@ -56,7 +56,7 @@ def test_a_running_systems_metrics_match_its_status_and_the_exchange(systems, si
     m = wait_metrics(port, lambda m: value(m, "posguard_stop_moves_total", symbol=SYM) == 1
                      and value(m, "posguard_store_append_seconds_count") == row["seq"]
                      and value(m, "posguard_stop_distance_bps", symbol=SYM) is not None
-                     and (value(m, "posguard_order_budget_sent", window="1m") or 0) >= 3
+                     and (value(m, "posguard_order_budget_sent", window="1m", account="main") or 0) >= 3
                      and (value(m, "posguard_stream_frames_total", stream="market") or 0) > 0
                      and value(m, "posguard_stream_event_lag_seconds", stream="market")
                      is not None,
@@ -81,11 +81,11 @@ def test_a_running_systems_metrics_match_its_status_and_the_exchange(systems, si
     assert ours is not None and ours > 0 and abs(ours - meter["total_ms"] / 1000) < 2.0
     # Order budget: at least three placements (the open, the first stop, the moved stop; a
     # slow reply may add a lookup's re-placement). posguard is the account's only client.
-    sent = value(m, "posguard_order_budget_sent", window="1m")
-    server = value(m, "posguard_exchange_order_count", window="1m")
+    sent = value(m, "posguard_order_budget_sent", window="1m", account="main")
+    server = value(m, "posguard_exchange_order_count", window="1m", account="main")
     assert sent is not None and sent >= 3 and server is not None and 1 <= server <= sent
-    assert value(m, "posguard_order_budget_used", window="1m") == sent
-    assert value(m, "posguard_order_budget_limit", window="1m") == 1000  # config.yaml's
+    assert value(m, "posguard_order_budget_used", window="1m", account="main") == sent
+    assert value(m, "posguard_order_budget_limit", window="1m", account="main") == 1000  # config.yaml's
     if truth["clock"]["now_ms"] // 60_000 == minute:
         # The exchange's fixed minute has not rolled over since before the open: its count is
         # every order, the last reply's header said so, and the pool sent exactly those.

@@ -26,9 +26,10 @@ def _entry(system: Launched, symbol: str) -> dict | None:
 
 
 def _registered_supervisor(port: int) -> object:
-    """The address registered as "posguard" on the admin (None: none), looked up read-only."""
+    """The address registered as "posguard:main" (the one account's supervisor) on the admin
+    (None: none), looked up read-only."""
     asys = actor_system.connect("127.0.0.1", port)
-    return actor_system.lookup(asys, "posguard", 5)
+    return actor_system.lookup(asys, "posguard:main", 5)
 
 
 def _resting(system: Launched, symbol: str) -> list[str]:

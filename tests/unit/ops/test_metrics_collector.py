@@ -260,15 +260,37 @@ def test_streams_show_connection_frames_reconnects_age_and_lag():
 def test_the_order_budget_is_shown_against_the_servers_counters():
     m = Scraper().observe(status(pool_status=pool(server_orders_10s=None, paused_secs=2.5)))
 
-    assert value(m, "posguard_order_budget_limit", window="10s") == 250
-    assert value(m, "posguard_order_budget_used", window="1m") == 30
-    assert value(m, "posguard_order_budget_sent", window="1m") == 12
-    assert value(m, "posguard_exchange_order_count", window="1m") == 30
-    assert value(m, "posguard_exchange_order_count", window="10s") is None, "no fresh reading"
-    assert value(m, "posguard_exchange_used_weight_1m") == 41
-    assert value(m, "posguard_request_weight_used_1m") == 45
-    assert value(m, "posguard_request_weight_limit_1m") == 2400
-    assert value(m, "posguard_pool_paused_seconds") == 2.5
+    assert value(m, "posguard_order_budget_limit", window="10s", account="main") == 250
+    assert value(m, "posguard_order_budget_used", window="1m", account="main") == 30
+    assert value(m, "posguard_order_budget_sent", window="1m", account="main") == 12
+    assert value(m, "posguard_exchange_order_count", window="1m", account="main") == 30
+    assert value(m, "posguard_exchange_order_count", window="10s", account="main") is None, \
+        "no fresh reading"
+    assert value(m, "posguard_exchange_used_weight_1m", account="main") == 41
+    assert value(m, "posguard_request_weight_used_1m", account="main") == 45
+    assert value(m, "posguard_request_weight_limit_1m", account="main") == 2400
+    assert value(m, "posguard_pool_paused_seconds", account="main") == 2.5
+
+
+def test_with_several_accounts_every_pool_metric_and_symbol_names_its_account():
+    """The launcher merges the accounts' statuses (system/account_run.ops_status): each
+    account's pool is its own series, and symbols and streams carry `account:` names."""
+    from system.account_run import ops_status
+    btc = ActorEntry("symbol", "BTCUSDT", 60, "running", 0, None)
+    main = dataclasses.replace(status(btc, pool_status=pool()), account="main",
+                               venue="binanceusdm")
+    by = dataclasses.replace(status(btc, pool_status=pool(orders_limit_10s=8,
+                                                          paused_secs=600.0)),
+                             account="by", venue="bybit")
+    m = Scraper().observe(ops_status({"main": main, "by": by}))
+
+    assert value(m, "posguard_order_budget_limit", window="10s", account="main") == 250
+    assert value(m, "posguard_order_budget_limit", window="10s", account="by") == 8
+    assert value(m, "posguard_pool_paused_seconds", account="main") == 0.0
+    assert value(m, "posguard_pool_paused_seconds", account="by") == 600.0
+    assert {d["account"] for d in names(m, "posguard_pool_queued_requests")} == {"main", "by"}
+    assert {d["symbol"] for d in names(m, "posguard_actor_restarts_total")
+            if d["kind"] == "symbol"} == {"main:BTCUSDT", "by:BTCUSDT"}
 
 
 def test_before_any_status_the_endpoint_has_its_families_and_no_samples():

@@ -43,12 +43,12 @@ def test_a_quarantined_symbol_without_an_actor_shows_its_reason_as_last_error():
 
 
 def test_table_aligns_columns_and_shows_missing_values_as_dashes():
-    rows = [symbol_row(_view("BTCUSDT", "PROTECTED"), _entry("BTCUSDT", "PROTECTED"))]
+    rows = [symbol_row(_view("BTCUSDT", "PROTECTED"), _entry("BTCUSDT", "PROTECTED"), "by")]
 
     lines = table(rows, STATUS_COLUMNS).splitlines()
 
-    assert lines[0].split()[:3] == ["SYMBOL", "STATE", "SIDE"]
-    assert lines[1].split()[:4] == ["BTCUSDT", "PROTECTED", "long", "1"]
+    assert lines[0].split()[:4] == ["ACCOUNT", "SYMBOL", "STATE", "SIDE"]
+    assert lines[1].split()[:5] == ["by", "BTCUSDT", "PROTECTED", "long", "1"]
     assert lines[1].rstrip().endswith("-")  # last_error missing
     assert lines[0].index("STATE") == lines[1].index("PROTECTED")
 

@@ -15,8 +15,8 @@ def test_a_slow_but_alive_supervisor_keeps_its_children_and_is_not_recreated():
     kernel = Kernel(load_config(REPO / "config.yaml"))
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        kernel.pids.add(os.getpid(), "supervisor")  # alive: this process stands in for it
-        kernel.pids.add(child.pid, "symbol")
+        kernel.pids.add(os.getpid(), "supervisor", "main")  # alive: this process stands in
+        kernel.pids.add(child.pid, "symbol", "main")
 
         kernel.recreate_supervisor()
 

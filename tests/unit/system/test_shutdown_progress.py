@@ -71,7 +71,7 @@ def test_the_launchers_drain_tells_its_narrator_which_symbols_it_waits_for(monke
     kernel.supervisor = object()
     answers = [ShutdownAccepted(("BTCUSDT", "ETHUSDT")), ShutdownAccepted(("ETHUSDT",)),
                ShutdownAccepted(())]
-    monkeypatch.setattr(kernel, "ask", lambda msg, timeout_secs=None: answers.pop(0))
+    monkeypatch.setattr(kernel, "ask", lambda msg, timeout_secs=None, account=None: answers.pop(0))
     steps: list[str] = []
 
     kernel.drain(10.0, narrator=type("N", (), {"step": lambda self, t: steps.append(t)})())

@@ -31,11 +31,13 @@ class FakeStore:
         if self.failing:
             raise StoreUnavailable("SQLite store x: add_alert failed: disk I/O error")
 
-    def add_alert(self, *, kind, severity, symbol, text, payload, created_at_ms, channels):
+    def add_alert(self, *, kind, severity, symbol, text, payload, created_at_ms, channels,
+                  account=None):
         self._check()
         alert_id = len(self.alerts) + 1
         self.alerts[alert_id] = dict(kind=kind, severity=severity, symbol=symbol, text=text,
-                                     payload=payload, created_at_ms=created_at_ms)
+                                     payload=payload, created_at_ms=created_at_ms,
+                                     account=account)
         for c in channels:
             self.deliveries[(alert_id, c)] = dict(attempts=0, next_at_ms=created_at_ms,
                                                   last_error=None, delivered_at_ms=None)
@@ -296,3 +298,20 @@ def test_every_alert_is_logged_with_its_severity(world, caplog):
     assert [lvl for lvl, _ in levels] == [logging.CRITICAL, logging.INFO]
     assert "SYM1USDT QUARANTINED" in levels[0][1]
     assert list(store.alerts) == [1, 2], "kept in the outbox with no channel configured"
+
+
+def test_an_alert_row_names_its_account(world):
+    store, clock, hook, bot, make = world
+    one = make()
+    one.account = "main"  # one account configured: a symbol's alert is about it
+    several = make()      # several: the launcher names symbols account:SYMBOL
+    one.submit(Findings((_alert(1),)))
+    several.submit(Findings((Alert("quarantined", "critical", "by:SYM2USDT QUARANTINED", T0,
+                                   "by:SYM2USDT"),
+                             Alert("lock_lost", "critical", "lock lost", T0))))
+
+    one.step()
+    several.step()
+
+    assert [(a["account"], a["symbol"]) for a in store.alerts.values()] == [
+        ("main", "SYM1USDT"), ("by", "SYM2USDT"), (None, None)]
