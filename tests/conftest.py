@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.sim",
     "tests.fixtures.engine",
     "tests.fixtures.launcher",
+    "tests.fixtures.venues",
 ]

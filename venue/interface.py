@@ -43,6 +43,14 @@ class Capabilities:
     stop_history: bool
     """The venue can say what became of a stop of ours after the fact (its fill, its price):
     a close that happened while posguard was away is journaled with it."""
+    native_trailing_follows_position: bool = False
+    """The native trailing stop is attached to the position (Bybit's trading-stop): one per
+    position, sized by the venue to the whole position with every fill, replaced by the next
+    placement, cleared by the venue when the position closes, and carrying no client id of
+    its own (its origin is the order id our placement read back). posguard then never
+    re-places it for a size change and never cancels it to replace it (it would cancel the
+    only trailing stop); False (Binance): an order of its own qty and client id, resized
+    new-first."""
 
     def client_id_ok(self, client_id: str) -> bool:
         """True when the venue accepts `client_id` as a client order id."""
@@ -72,6 +80,26 @@ class RateLimits:
     """Weight of an operation not named in `weights`."""
     weight_per_explained_stop: int
     """Extra weight of a FetchSymbol per stop whose history it reads (`explain`)."""
+    order_ceiling: tuple[int, int] | None = None
+    """The venue's own order limit per window of `order_windows_secs`: the budget never
+    exceeds it whatever the configuration says (Bybit's 1 s window under a budget configured
+    for Binance's 10 s one); None: the configured budget stands (Binance)."""
+    cancel_window: tuple[float, int] | None = None
+    """(window secs, cancels) when the venue limits cancels on their own (Bybit: 10 a
+    second per account); None: a cancel costs request weight only (Binance)."""
+    ban_http_status: int = 418
+    """The HTTP status of the venue's IP ban (Binance 418, Bybit 403): every request waits
+    `default_ban_secs` (or its Retry-After)."""
+    weight_reported: bool = True
+    """The venue reports the weight used on its responses (Binance's X-MBX-USED-WEIGHT-1M;
+    until the first one the pool does not pace by weight); False (Bybit: per-endpoint
+    counters only, and its IP limit bans for 10 min): the pool counts the weight it sent in
+    the last weight_window_secs itself."""
+    hold_until_reply: bool = False
+    """An order's (and a counted cancel's) slot in its windows runs from its reply, not its
+    send: the venue counts a request when it arrives, and with a 1 s window (Bybit) the
+    spread of send-to-arrival delays is a visible share of it; False: from the send
+    (Binance's 10 s and 1 min windows)."""
 
     def weight_of(self, op: Any) -> int:
         """The request weight `op` costs on the venue's counter."""

@@ -18,9 +18,16 @@ likewise, no symbol unsettled for more than 30 s; after the faults stop, `status
 equal to the exchange; after shutdown every process gone, every journal contiguous, no
 launcher traceback.
 
-POSGUARD_CHAOS_MINUTES=5 POSGUARD_CHAOS_SEED=N replays or lengthens a run; the seed, the
-figures, and each violation with the timeline of the faults before it are in the failure
-message, and report.txt / timeline.txt / the logs stay in the test's tmp_path.
+The run is on one venue (tests/fixtures/venues.py), once per venue in CI, each with its own
+schedule; the seed picks the venue (settings.py venue_of) as it picks exchange.workers, and
+every fault kind is aimed at that venue's paths (tests/fixtures/chaos/paths.py). Bybit has no
+listen key: its `stream_expire` is the venue refusing the private socket's auth; it also
+gets its public socket cut and stalled (market_close, market_silence).
+
+POSGUARD_CHAOS_MINUTES=5 POSGUARD_CHAOS_SEED=N replays or lengthens a run (only the venue
+test the seed names runs; the other is skipped saying so); the seed, the figures, and each
+violation with the timeline of the faults before it are in the failure message, and
+report.txt / timeline.txt / the logs stay in the test's tmp_path.
 """
 
 from __future__ import annotations
@@ -29,15 +36,16 @@ import signal
 
 import pytest
 
-from system.sim.client import SimControlError
+from system.sim.client import SimControl, SimControlError
 from tests.fixtures.chaos import report
 from tests.fixtures.chaos.invariants import CoverageCheck, StopCheck, Violations
 from tests.fixtures.chaos.run import ChaosRun
 from tests.fixtures.chaos.schedule import run_schedule
-from tests.fixtures.chaos.settings import from_env
+from tests.fixtures.chaos.settings import VENUES, from_env, seed_on, venue_of
 from tests.fixtures.chaos.settle import finish, settle
 from tests.fixtures.chaos.timeline import Timeline
 from tests.fixtures.chaos.tracker import FaultTracker
+from tests.fixtures.venues import BYBIT
 
 SETTINGS = from_env()
 
@@ -51,10 +59,14 @@ def _no_sigpipe():
 
 
 @pytest.mark.timeout(int(SETTINGS.minutes * 90) + 600)  # every wait inside is bounded too
-def test_mixed_faults_never_leave_a_position_naked_or_a_symbol_wedged(tmp_path):
-    print(f"\nchaos: seed {SETTINGS.seed}, {SETTINGS.minutes:g} min; replay with "
-          f"{SETTINGS.replay}; artifacts in {tmp_path}", flush=True)
-    with ChaosRun(tmp_path, SETTINGS) as run:
+@pytest.mark.parametrize("venue_name", VENUES)
+def test_mixed_faults_never_leave_a_position_naked_or_a_symbol_wedged(tmp_path, venue_name):
+    settings = SETTINGS.on(venue_name)
+    if settings.venue != venue_name:
+        pytest.skip(f"POSGUARD_CHAOS_SEED={settings.seed} replays a run on {settings.venue}")
+    print(f"\nchaos: seed {settings.seed} ({settings.venue}), {settings.minutes:g} min; "
+          f"replay with {settings.replay}; artifacts in {tmp_path}", flush=True)
+    with ChaosRun(tmp_path, settings) as run:
         try:
             run_schedule(run)
             if run.fatal is None:
@@ -165,3 +177,46 @@ def test_the_venue_cancel_hook_takes_a_stop_away_as_the_venue_would(ccxt_sync, s
     assert gap is not None and gap["kind"] == "coverage_lost"
     with pytest.raises(SimControlError, match="no resting algo order"):
         sim_control.cancel_algo("BTCUSDT")
+
+
+def test_the_seed_picks_the_venue_and_a_ci_run_per_venue_keeps_its_seed_otherwise():
+    assert [venue_of(s) for s in range(4)] == ["binanceusdm", "binanceusdm", "bybit", "bybit"]
+    for venue in VENUES:
+        for seed in (0, 1, 6, 2 ** 31 + 5):
+            moved = seed_on(venue, seed)
+            assert venue_of(moved) == venue and moved & ~2 == seed & ~2   # workers bit kept
+
+
+def test_the_harness_matches_a_bybit_stop_only_fault_apart_from_a_market_one():
+    # Bybit places market orders and stops on one path; a stop-only fault (with_param) is
+    # used only by a stop, so its window must not open when the market order's fault goes.
+    t, clock = _timeline(400.0)
+    tracker = FaultTracker(t)
+    create = "/v5/order/create"
+    tracker.armed(("POST", create, "triggerPrice"), "rest_fail_place", "stop 10016", 1.5)
+    tracker.armed(("POST", create), "rest_fault_market", "market 10016", 1.5)
+    clock.now = 401.0
+    pending = _state(401.0)
+    pending["faults"]["http"] = [{"method": "POST", "path": create, "with_param": "triggerPrice"}]
+    tracker.observe(pending, 401.0)                    # the market fault went, the stop's waits
+    assert [x.why for x in t.excuses] == ["rest_fault_market"]
+    assert [a.why for a in tracker.pending] == ["rest_fail_place"]
+
+
+def test_the_venue_cancel_hook_takes_a_stop_away_on_bybit_too(ccxt_bybit, bybit_sim):
+    btc = "BTC/USDT:USDT"
+    control = SimControl(bybit_sim.url)
+    ccxt_bybit.create_order(btc, "market", "buy", 0.01)
+    stop = ccxt_bybit.create_order(btc, "market", "sell", 0.01, None,
+                                   {"triggerPrice": 59000, "triggerDirection": "descending",
+                                    "reduceOnly": True, "orderLinkId": "pg-main-1-BTC-sl-1"})
+
+    said = control.cancel_algo("BTCUSDT")
+
+    assert BYBIT.order_id(said["algoId"]) == stop["id"]
+    state = control.state()
+    assert state["open_algo_orders"] == []
+    gap = state["unprotected"]["per_symbol"]["BTCUSDT"]["open_gap"]
+    assert gap is not None and gap["kind"] == "coverage_lost"
+    [row] = ccxt_bybit.fetch_canceled_and_closed_orders(btc, params={"orderFilter": "StopOrder"})
+    assert row["id"] == stop["id"] and row["status"] == "canceled"

@@ -11,6 +11,12 @@ ever accepted, working, filled or cancelled) and the client ids `pg-<epoch>-<SYM
   trading (exits non-zero, its actor processes gone, its stops left resting); a new
   instance then starts with a higher epoch and takes the positions over, a write with the
   old epoch is refused (StaleEpoch), and every order carries the epoch of its placer.
+
+Both run on every venue (`venue` fixture). The lock and the epoch are the store's, so the
+cases are the same; what differs is read from the venue: Bybit's stop ids are UUIDs
+(`venue.order_id`), its client ids are `orderLinkId`s (charset [A-Za-z0-9_-], max 36), the
+refused instance must not open a private socket either (`bybit_streams`), and the second
+instance's trail move of the first's stop is an amend of the same order.
 """
 
 from __future__ import annotations
@@ -54,8 +60,17 @@ def _orders(sim: Any) -> dict[str, str]:
                                **{a.client_algo_id: a.symbol for a in s.engine.algos.values()}})
 
 
-def _resting(system: Launched) -> dict[str, str]:
-    return {o["symbol"]: str(o["algoId"]) for o in system.control.state()["open_algo_orders"]}
+def _resting(system: Launched, venue: Any) -> dict[str, str]:
+    """Symbol -> the venue's id of the stop resting for it."""
+    return {o["symbol"]: venue.order_id(o["algoId"])
+            for o in system.control.state()["open_algo_orders"]}
+
+
+def _streams(system: Launched) -> tuple[Any, Any]:
+    """The simulator's user-stream sessions: Binance's listenKey and connections, Bybit's
+    private sockets."""
+    truth = system.control.state()
+    return truth["user_stream"], truth.get("bybit_streams")
 
 
 def _open(system: Launched, symbol: str, side: str, qty: str) -> dict[str, Any]:
@@ -73,13 +88,13 @@ def _assert_placed_by(orders: dict[str, str], epoch: int) -> None:
 
 
 def test_a_second_run_on_the_same_store_is_refused_naming_the_holder_and_the_first_serves_on(
-        store_sets, systems, sim):  # store first: dropped after the runs
+        store_sets, systems, sim, venue):  # store first: dropped after the runs
     before_ms = time.time() * 1000
     first = systems(*store_sets)
     after_ms = time.time() * 1000
     _open(first, "BTCUSDT", "long", "0.010")
     epoch = first.json("status")["epoch"]
-    exchange_before = (_orders(sim), first.control.state()["user_stream"])
+    exchange_before = (_orders(sim), _streams(first))
 
     second = first.cli("run", "--duration-secs", "5", timeout_secs=WAIT_SECS)
 
@@ -91,11 +106,11 @@ def test_a_second_run_on_the_same_store_is_refused_naming_the_holder_and_the_fir
     assert (host, int(pid), int(held_epoch)) == (socket.gethostname(), first.proc.pid, epoch)
     since_ms = dt.datetime.fromisoformat(since).timestamp() * 1000
     assert before_ms - 1 <= since_ms <= after_ms + 1, f"start time {since} is not the holder's"
-    assert (_orders(sim), first.control.state()["user_stream"]) == exchange_before, (
+    assert (_orders(sim), _streams(first)) == exchange_before, (
         "the refused instance touched the exchange")
     assert first.proc.poll() is None
     row = _open(first, "ETHUSDT", "short", "0.100")
-    assert _resting(first)["ETHUSDT"] == row["stop_order_id"]
+    assert _resting(first, venue)["ETHUSDT"] == row["stop_order_id"]
     assert first.json("status")["epoch"] == epoch
 
 
@@ -120,14 +135,14 @@ def _stopped_trading(system: Launched, pids: list[int]) -> int:
 
 @pytest.mark.postgres
 def test_a_cut_lock_session_stops_the_instance_and_the_next_one_fences_its_epoch_out(
-        pg_dsn, systems, monkeypatch, sim):  # database first: dropped after the runs
+        pg_dsn, systems, monkeypatch, sim, venue):  # database first: dropped after the runs
     monkeypatch.setenv("POSGUARD_PG_DSN", pg_dsn)
     first = systems("store.backend=postgres")
     first.control.set_price("BTCUSDT", "60000", mark="60000")
     _open(first, "BTCUSDT", "long", "0.010")
     old_epoch = first.json("status")["epoch"]
     pids = [a["pid"] for a in first.actors() if a["pid"]]
-    stops = _resting(first)
+    stops = _resting(first, venue)
 
     with psycopg.connect(pg_dsn, autocommit=True) as admin:
         assert admin.execute("SELECT pg_terminate_backend(%s)", (_lock_backend(admin),)
@@ -135,7 +150,7 @@ def test_a_cut_lock_session_stops_the_instance_and_the_next_one_fences_its_epoch
 
     assert _stopped_trading(first, pids) != 0, "it went on trading without its lock"
     assert "stopping at once" in first.tail(), first.tail()
-    assert _resting(first) == stops
+    assert _resting(first, venue) == stops
     placed_by_first = _orders(sim)
     _assert_placed_by(placed_by_first, old_epoch)
 
@@ -144,7 +159,8 @@ def test_a_cut_lock_session_stops_the_instance_and_the_next_one_fences_its_epoch
     assert new_epoch > old_epoch
     assert second.wait_state("BTCUSDT", "PROTECTED")["stop_order_id"] == stops["BTCUSDT"]
     _open(second, "ETHUSDT", "short", "0.100")
-    second.control.set_price("BTCUSDT", "61000", mark="61000")  # the second instance moves the first's stop
+    # The second instance moves the first's stop.
+    second.control.set_price("BTCUSDT", "61000", mark="61000")
     second.wait_for(lambda: (s := second.symbols()["BTCUSDT"])["trailing_active"]
                     and s["state"] == "PROTECTED", "the stop trailed by the second instance")
 
@@ -158,4 +174,4 @@ def test_a_cut_lock_session_stops_the_instance_and_the_next_one_fences_its_epoch
     orders = _orders(sim)
     assert {c: s for c, s in orders.items() if c in placed_by_first} == placed_by_first
     _assert_placed_by({c: s for c, s in orders.items() if c not in placed_by_first}, new_epoch)
-    assert sorted(_resting(second)) == ["BTCUSDT", "ETHUSDT"]
+    assert sorted(_resting(second, venue)) == ["BTCUSDT", "ETHUSDT"]

@@ -30,6 +30,13 @@ working, filled or cancelled), not posguard's view.
   old epoch, which includes what we read before stopping it), and the first row after them
   is the recovered actor's own `recovery_started`, not the write that failed.
 
+Every case runs on every venue (`venue` fixture); the store is the venue's neither, so the
+cases are the same. On Bybit a move is an amend of the resting stop, which adds no client id
+to the book: the exchange's book is therefore read as every order's client id plus every
+stop's (client id, status, trigger) (`_book`), so an amend sent after the failed write shows
+as well as a new stop; a moved stop is told by its trigger (on Bybit it keeps its id). The
+start-up refusal also asserts that no Bybit socket was opened (`bybit_streams`).
+
 Restoring 14 of 14 trailing stops with their activation flag, peak, stop price and order
 ids after a restart (the rest of I-3) is proved by tests/integration/actors/test_recovery.py.
 """
@@ -37,6 +44,7 @@ ids after a restart (the rest of I-3) is proved by tests/integration/actors/test
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +71,15 @@ def _client_ids(sim: Any) -> list[str]:
                            + [a.client_algo_id for a in s.engine.algos.values()]))
 
 
-def _resting(system: Launched, symbol: str) -> list[str]:
-    return [str(o["algoId"]) for o in system.control.state()["open_algo_orders"]
+def _book(sim: Any) -> tuple[list[str], list[tuple[str, str, str]]]:
+    """Every client id the simulator ever accepted, and every stop's (client id, status,
+    trigger): an amend in place (Bybit) changes the second, a new order the first."""
+    return _client_ids(sim), sorted(sim.call(lambda s: [
+        (a.client_algo_id, a.status, str(a.trigger_price)) for a in s.engine.algos.values()]))
+
+
+def _resting(system: Launched, symbol: str, venue: Any) -> list[str]:
+    return [venue.order_id(o["algoId"]) for o in system.control.state()["open_algo_orders"]
             if o["symbol"] == symbol]
 
 
@@ -87,10 +102,14 @@ def _journal(conn: psycopg.Connection) -> list[Row]:
 
 
 def _recovered_and_trailed(system: Launched) -> dict[str, Any]:
-    return system.wait_for(
-        lambda: (s := system.symbols().get(SYM)) and s["state"] == "PROTECTED"
-        and s["trailing_active"] and s, "the symbol recovered, PROTECTED and trailing",
-        WAIT_SECS)
+    try:
+        return system.wait_for(
+            lambda: (s := system.symbols().get(SYM)) and s["state"] == "PROTECTED"
+            and s["trailing_active"] and s, "the symbol recovered, PROTECTED and trailing",
+            WAIT_SECS)
+    except Exception as e:
+        raise AssertionError(f"{SYM} now: {system.symbols().get(SYM)}; exchange: "
+                             f"{system.control.state()['open_algo_orders']}") from e
 
 
 def _assert_nothing_invented(before: list[Row], after: list[Row]) -> None:
@@ -126,7 +145,7 @@ def _unwritable_folder(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_a_store_unavailable_at_start_ends_run_with_exit_3_before_any_exchange_call(
-        backend, tmp_path, sim, sim_control, monkeypatch):
+        backend, tmp_path, sim, sim_control, monkeypatch, venue):
     if backend == "postgres":
         socket_dir = f"/nonexistent/posguard-{os.getpid()}"
         monkeypatch.setenv("POSGUARD_PG_DSN",
@@ -137,7 +156,7 @@ def test_a_store_unavailable_at_start_ends_run_with_exit_3_before_any_exchange_c
         folder = _unwritable_folder(tmp_path)
         extra = (f"store.sqlite_path={folder / 'posguard.sqlite3'}",)
         problem = str(folder / "posguard.sqlite3")
-    system = Launched(tmp_path, sim, sim_control, extra)
+    system = Launched(tmp_path, sim, sim_control, (*venue.overrides(), *extra))
 
     r = system.cli("run", "--duration-secs", "5", timeout_secs=WAIT_SECS)
 
@@ -148,6 +167,10 @@ def test_a_store_unavailable_at_start_ends_run_with_exit_3_before_any_exchange_c
     assert _client_ids(sim) == []
     assert truth["user_stream"]["listen_key"] is None, "a listenKey was created"
     assert (truth["user_stream"]["connections"], truth["market_stream_connections"]) == (0, 0)
+    if "bybit_streams" in truth:
+        assert truth["bybit_streams"] == {"private_connections": 0, "private_authenticated": 0,
+                                          "public_connections": 0}, truth["bybit_streams"]
+    assert truth["venue"] == venue.name
     assert system_pids("127.0.0.1", system.port) == [], "an actor system was started"
 
 
@@ -156,7 +179,7 @@ def test_a_store_unavailable_at_start_ends_run_with_exit_3_before_any_exchange_c
 
 @pytest.mark.postgres
 def test_postgresql_stopped_mid_run_stops_trading_and_the_next_run_recovers_the_snapshot(
-        make_pg_server, systems, monkeypatch, sim):  # server first: torn down after the runs
+        make_pg_server, systems, monkeypatch, sim, venue):  # server first: torn down after the runs
     server = make_pg_server()
     monkeypatch.setenv("POSGUARD_PG_DSN", server.dsn())
     first = systems("store.backend=postgres")
@@ -164,24 +187,25 @@ def test_postgresql_stopped_mid_run_stops_trading_and_the_next_run_recovers_the_
     epoch = first.json("status")["epoch"]
     with psycopg.connect(server.dsn(), autocommit=True) as conn:
         journal_before = _journal(conn)  # a late stream event may still add a row: see below
-    orders_before = _client_ids(sim)
+    orders_before = _book(sim)
 
     server.stop()
-    first.control.set_price(SYM, TRAILING_MOVE, mark=TRAILING_MOVE)  # the actor must journal before moving
+    # The actor must journal before moving.
+    first.control.set_price(SYM, TRAILING_MOVE, mark=TRAILING_MOVE)
 
     assert first.proc is not None
     rc = first.proc.wait(timeout=WAIT_SECS)
     assert rc != 0, "the launcher went on without its instance lock"
     assert "stopping at once" in first.tail(), first.tail()
-    assert _client_ids(sim) == orders_before, "an order was placed after the store went away"
-    assert _resting(first, SYM) == [protected["stop_order_id"]]
+    assert _book(sim) == orders_before, "an order was placed after the store went away"
+    assert _resting(first, SYM, venue) == [protected["stop_order_id"]]
 
     server.start()  # same data dir and port
     second = systems("store.backend=postgres")
     after = _recovered_and_trailed(second)
 
     assert second.json("status")["epoch"] > epoch
-    assert _resting(second, SYM) == [after["stop_order_id"]]
+    assert _resting(second, SYM, venue) == [after["stop_order_id"]]
     with psycopg.connect(server.dsn(), autocommit=True) as conn:
         journal = _journal(conn)
     committed_by_first = [r for r in journal if r[1] == epoch]
@@ -229,13 +253,13 @@ def _cut_everyone_but(admin: psycopg.Connection, dbname: str, *keep: int) -> Non
 
 @pytest.mark.postgres
 def test_database_gone_for_the_actors_restarts_the_symbol_with_backoff_until_it_recovers(
-        pg_server, pg_dsn, systems, monkeypatch, sim):  # database first: dropped after the run
+        pg_server, pg_dsn, systems, monkeypatch, sim, venue):  # database first: dropped after it
     monkeypatch.setenv("POSGUARD_PG_DSN", pg_dsn)
     dbname = psycopg.conninfo.conninfo_to_dict(pg_dsn)["dbname"]
     system = systems("store.backend=postgres", *RETRYING)
     protected = _open_protected(system)
     epoch = system.json("status")["epoch"]
-    orders_before = _client_ids(sim)
+    orders_before = _book(sim)
 
     with psycopg.connect(pg_server.dsn(), autocommit=True) as admin, \
             psycopg.connect(pg_dsn, autocommit=True) as reader:
@@ -243,9 +267,10 @@ def test_database_gone_for_the_actors_restarts_the_symbol_with_backoff_until_it_
         _cut_everyone_but(admin, dbname, lock_pid, reader.info.backend_pid)
         journal_before = _journal(reader)  # exactly what was committed before the outage
         try:
-            system.control.set_price(SYM, TRAILING_MOVE, mark=TRAILING_MOVE)  # the actor must journal first
+            # The actor must journal first.
+            system.control.set_price(SYM, TRAILING_MOVE, mark=TRAILING_MOVE)
             reasons = _restarts_while_down(system, 3)
-            orders_during = _client_ids(sim)
+            orders_during = _book(sim)
             still_locked = _lock_backend(admin, dbname) == lock_pid
         finally:
             admin.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true')
@@ -254,8 +279,10 @@ def test_database_gone_for_the_actors_restarts_the_symbol_with_backoff_until_it_
     assert reasons and all("store" in r for r in reasons), reasons
     assert still_locked and system.proc is not None and system.proc.poll() is None
     after = _recovered_and_trailed(system)
-    assert after["stop_order_id"] != protected["stop_order_id"], "the stop never moved"
-    assert _resting(system, SYM) == [after["stop_order_id"]]
+    assert Decimal(after["stop_price"]) > Decimal(protected["stop_price"]), "the stop never moved"
+    if not venue.amends:  # new-first: a new order; Bybit amends the same one in place
+        assert after["stop_order_id"] != protected["stop_order_id"], "the stop never moved"
+    assert _resting(system, SYM, venue) == [after["stop_order_id"]]
     with psycopg.connect(pg_dsn, autocommit=True) as conn:
         journal = _journal(conn)
     _assert_nothing_invented(journal_before, journal)

@@ -8,6 +8,11 @@ tests/integration/actors/test_symbol_actor.py
 with no actor at all on the running system is tests/integration/system/test_running_system.py
 (test_an_event_for_a_symbol_without_an_actor_...). Here: the orders that test does not cover,
 and the incident's own first event, an ACCOUNT_UPDATE for a symbol posguard never saw.
+
+Both run on every venue (`venue` fixture). The simulator's stream faults count engine events,
+which each front translates, so the arrangements are the same on Bybit: the market order's
+order New, execution + order Filled, then position + wallet; "account update" is Bybit's
+position push. The foreign order is placed with the venue's own unmodified ccxt client.
 """
 
 from __future__ import annotations
@@ -15,7 +20,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import ccxt
 import pytest
+
+from tests.fixtures.sim import bybit_ccxt_config, point_ccxt_bybit
+from venues.binance.ccxt_factory import make_binanceusdm
 
 SYM, QTY = "SKLUSDT", "308"
 
@@ -54,10 +63,10 @@ def _only_the_order_events(control: Any) -> None:
                          ids=["account-update-first", "only-account-update",
                               "only-order-events"])
 def test_fill_events_before_the_open_reply_are_applied_and_nothing_is_rolled_back(
-        engine, sim, arrangement):
+        engine, sim, venue, arrangement):
     engine.register(SYM)
     engine.wait_state(SYM, "FLAT")
-    engine.control.timeout_next("POST", "/fapi/v1/order", hold_ms=3000)
+    venue.timeout_next(engine.control, venue.place_market, hold_ms=3000)
     arrangement(engine.control)
 
     result = engine.open(SYM, "long", QTY, "cmd-i5")
@@ -83,12 +92,24 @@ def test_fill_events_before_the_open_reply_are_applied_and_nothing_is_rolled_bac
     assert engine.view(SYM).state == "PROTECTED"
 
 
+def _foreign_client(sim: Any, venue: Any) -> Any:
+    """The venue's own ccxt client (sync) on the simulator, markets loaded: not posguard."""
+    s = sim.settings
+    if venue.name == "bybit":
+        ex = point_ccxt_bybit(ccxt.bybit(bybit_ccxt_config(s.api_key, s.api_secret)), sim.url)
+    else:
+        ex = make_binanceusdm(sim.url, s.api_key, s.api_secret, timeout_ms=5000)
+    ex.load_markets()
+    return ex
+
+
 def test_account_update_for_a_symbol_never_seen_creates_its_actor_and_is_protected(
-        engine, sim, ccxt_sync):
+        engine, sim, venue):
+    client = _foreign_client(sim, venue)
     assert engine.address(SYM) is None
     engine.control.reorder_events(4)  # as in the incident, the ACCOUNT_UPDATE comes first
 
-    ccxt_sync.create_order("SKL/USDT:USDT", "market", "sell", int(QTY))  # not posguard's
+    client.create_order("SKL/USDT:USDT", "market", "sell", int(QTY))  # not posguard's
 
     view = engine.wait_state(SYM, "PROTECTED", timeout_secs=20)
     assert (view.side, Decimal(view.qty)) == ("short", Decimal(QTY))
