@@ -30,7 +30,6 @@ measured user-stream delivery p50 2.7 s at 100 symbols moving once a second.
 from __future__ import annotations
 
 import os
-import signal
 import threading
 import time
 from datetime import timedelta
@@ -290,12 +289,6 @@ class Supervisor(SupervisorAdmin, SupervisorChildren, SupervisorStreams, Supervi
 
     def _housekeeping(self) -> None:
         assert self.init is not None
-        # Thespian learns of a child's death only when a SIGCHLD makes it re-check its
-        # children; deaths at nearly the same moment (every market shard killed at once)
-        # were seen to leave some never reported, so never replaced. A SIGCHLD to ourselves
-        # each housekeeping makes Thespian re-check them all (one waitpid per child).
-        if in_actor_process(self):
-            os.kill(os.getpid(), signal.SIGCHLD)
         self._passivate_idle(self.init.supervisor.passivate_after_secs)
         if self.subs_dirty:
             self.subs_dirty = False
