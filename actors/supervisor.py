@@ -38,6 +38,7 @@ from typing import Any
 from thespian.actors import ActorExitRequest, DeadEnvelope, WakeupMessage
 
 from actors.child_status import ALIVE, ChildStatus
+from actors.child_watch import LostExits
 from actors.lifecycle import Lifecycle, in_actor_process
 from actors.messages import (
     SUPERVISOR_TIMERS,
@@ -96,6 +97,8 @@ class Supervisor(SupervisorAdmin, SupervisorChildren, SupervisorStreams, Supervi
         self.last_stop_check = float("-inf")
         """time.monotonic() of the last sweep that read the open algo orders too."""
         self.carried: dict[tuple[str, str | None], int] = {}
+        self.lost_exits = LostExits()
+        """Children seen dead whose exit notice has not come (actors/child_watch.py)."""
         """Restart counts the previous supervisor had (SupervisorInit.restarts)."""
         self.pool_status: PoolStatus | None = None
         """The exchange pool's latest budget status (for the metrics)."""
@@ -290,6 +293,7 @@ class Supervisor(SupervisorAdmin, SupervisorChildren, SupervisorStreams, Supervi
     def _housekeeping(self) -> None:
         assert self.init is not None
         self._passivate_idle(self.init.supervisor.passivate_after_secs)
+        self._handle_lost_exits()
         if self.subs_dirty:
             self.subs_dirty = False
             self._send_tables()

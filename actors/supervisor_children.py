@@ -19,6 +19,7 @@ from typing import Any
 from thespian.actors import ActorExitRequest, ChildActorExited, PoisonMessage
 
 from actors.child_status import ChildEvent, ChildStatus, move
+from actors.child_watch import LostExits
 from actors.forking import prepare_fork
 from actors.messages import (
     ChildFailing,
@@ -51,6 +52,7 @@ class SupervisorChildren:
     others: Others
     intensity: RestartIntensity | None
     carried: dict[tuple[str, str | None], int]
+    lost_exits: LostExits
     poison: int
     stopping: bool
     subs_dirty: bool
@@ -221,6 +223,18 @@ class SupervisorChildren:
                   child.restarts, backoff * 1000)
         self.wakeupAfter(timedelta(seconds=backoff),
                          payload=Respawn(child.gen, child.symbol))
+
+    def _handle_lost_exits(self) -> None:
+        """Every child seen dead without Thespian's exit notice is handled as exited
+        (actors/child_watch.py: notices of children dying together can be merged away)."""
+        if self.stopping:
+            return
+        watched = [(e.pid, e.address) for e in self.others
+                   if e.pid is not None and e.address is not None]
+        watched += [(c.pid, c.address) for c in self.routes.alive() if c.pid is not None]
+        for pid, address in self.lost_exits.due(watched, time.monotonic()):
+            log.error("child pid %d died but no exit notice came; handling it as exited", pid)
+            self.receiveMsg_ChildActorExited(ChildActorExited(address), None)
 
     def _respawn_due(self, t: Respawn) -> None:
         """The backoff of a restart is over: create the replacement (if still due)."""

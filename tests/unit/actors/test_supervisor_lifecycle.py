@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import itertools
 import logging
+import subprocess
+import sys
 from datetime import timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -16,8 +18,10 @@ from typing import Any
 import pytest
 from thespian.actors import ActorExitRequest, ChildActorExited, WakeupMessage
 
+from actors.child_watch import LostExits
 from actors.messages import (
     ChildFailing,
+    Housekeeping,
     ClosePosition,
     CommandResult,
     OpenPosition,
@@ -300,3 +304,29 @@ def test_an_exit_request_to_a_supervisor_outside_an_actor_process_arms_no_proces
     h.tell(ActorExitRequest(), _Addr(0))
 
     assert [t for t in threading.enumerate() if t.name == EXIT_TIMER_NAME] == []
+
+
+def test_a_child_dead_without_an_exit_notice_is_replaced_on_housekeeping():
+    # Thespian merges the notices of children dying together (all 8 shards SIGKILLed: 7 came).
+    h = Harness(streams=True)
+    h.sup.lost_exits = LostExits(grace_secs=0.0)
+    shard, user = h.kind_address("market_stream"), h.kind_address("user_stream")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait(timeout=30)
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        h.tell(Started("market_stream", dead.pid), shard)
+        h.tell(Started("user_stream", live.pid), user)
+        h.tell(WakeupMessage(timedelta(seconds=1), Housekeeping()), _Addr(0))
+
+        shards = [e for e in h.sup.others if e.kind == "market_stream"]
+        assert [e.address for e in shards] != [shard] and len(shards) == 1, shards
+        assert shards[0].restarts == 1 and h.sup.shards == [shards[0].address]
+        assert h.kind_address("user_stream") == user  # alive: left alone
+        # The real notice, late: nothing more is replaced.
+        h.tell(ChildActorExited(shard), _Addr(0))
+        assert [e.address for e in h.sup.others if e.kind == "market_stream"] == \
+            [shards[0].address]
+    finally:
+        live.kill()
+        live.wait(timeout=10)
