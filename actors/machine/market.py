@@ -49,7 +49,8 @@ def open_position(s: SymbolState, cmd: OpenPosition, ctx: Context) -> Step:
     if cmd.side not in ("long", "short"):
         return _rejected(s, cmd.command_id, f"side must be long or short, got {cmd.side!r}")
     if ctx.rules is None:
-        return _rejected(s, cmd.command_id, "market rules unknown (not reconciled yet)")
+        return _rejected(s, cmd.command_id, "market rules unknown: " + (
+            s.last_error or "not reconciled yet"))
     try:
         qty = truncate_qty(Decimal(cmd.qty), ctx.rules)
     except PolicyError as e:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from actors.machine.amend import refine_amend_lookup
 from actors.machine.core import (
+    TRANSIENT,
     Context,
     Step,
     backoff_ms,
@@ -27,6 +28,7 @@ from actors.machine.stop import STOP, would_trigger
 from actors.machine.trailing import TRAILING
 from actors.messages import (
     CancelStop,
+    ExchangeFailure,
     ExchangeReply,
     FailureKind,
     LookupOrder,
@@ -34,7 +36,7 @@ from actors.messages import (
     PlaceStop,
     SymbolSnapshot,
 )
-from actors.symbol_state import ReconcileProgress, SymbolState
+from actors.symbol_state import ReconcileProgress, State, SymbolState
 from venue.vocab import OrderStatus
 
 MAX_REFETCHES = 3
@@ -170,14 +172,37 @@ def snapshot(s: SymbolState, r: ExchangeReply, ctx: Context) -> Step:
     """The reconcile's fetch came back: fetch again if something happened meanwhile (at
     most MAX_REFETCHES times), else make the state agree with what it shows."""
     if r.failure is not None:
-        if r.failure.kind is FailureKind.HALT:
-            return quarantine(s, f"reconcile: {r.failure.message}", {})
-        return Step(s.replace(last_error=f"reconcile: {r.failure.message}"),
-                    "reconcile_retry_scheduled", payload(error=r.failure.message),
-                    retry_after_ms=backoff_ms(3))
+        return _fetch_failed(s, r.failure, ctx)
     progress = s.reconcile
     if progress.dirty and progress.refetches < MAX_REFETCHES:
         return Step(s.replace(reconcile=ReconcileProgress(False, progress.refetches + 1)),
                     "reconcile_refetch", {}, persist=False, refetch=True)
     snap = r.result if isinstance(r.result, SymbolSnapshot) else None
     return reconcile_with(s, snap, ctx)
+
+
+def _fetch_failed(s: SymbolState, f: ExchangeFailure, ctx: Context) -> Step:
+    """The reconcile's fetch failed. Transient: fetched again with backoff. HALT (auth,
+    permissions): quarantined. Refused as is (REJECTED: the venue does not list the symbol)
+    would fail the same way for ever: with a position or an order of ours known it
+    quarantines (the operator must look); with nothing known it settles FLAT, and the reason
+    is what an open on it is refused with (market.open_position)."""
+    err = f"reconcile: {f.message}"
+    if f.kind is FailureKind.HALT:
+        return quarantine(s, err, {})
+    if f.kind in TRANSIENT:
+        return Step(s.replace(last_error=err), "reconcile_retry_scheduled",
+                    payload(error=f.message), retry_after_ms=backoff_ms(3))
+    on = f" on account {ctx.account!r}" if ctx.account else ""
+    refused = f"reconcile refused by the venue{on}: {f.message} ({f.kind.value}, not retried)"
+    if _anything_known(s):
+        return quarantine(s.replace(last_error=err), refused, payload(error=f.message))
+    return Step(s.replace(state=State.FLAT, reconcile=ReconcileProgress(), last_error=refused),
+                "reconcile_refused", payload(error=f.message, code=f.code))
+
+
+def _anything_known(s: SymbolState) -> bool:
+    """A position, or an order of ours, that the refused fetch leaves unaccounted for."""
+    return (s.has_position or s.stop is not None or s.trailing is not None
+            or s.pending_stop is not None or s.pending_trailing is not None
+            or s.open_order is not None or s.close_order is not None or bool(s.cancelling))

@@ -181,6 +181,40 @@ def test_failed_fetch_retries_and_halt_quarantines():
     assert step.state.state is State.QUARANTINED
 
 
+UNLISTED = "unknown symbol BTCUSDT"
+
+
+def test_a_fetch_the_venue_refuses_for_a_symbol_we_know_nothing_of_ends_flat_not_retried():
+    """REJECTED is "do not retry as is" (venue/errors.py): a fresh symbol's fetch refused (the
+    venue does not list it) is not retried for ever; the actor settles FLAT and says why."""
+    fresh = SymbolState(SYMBOL, State.RECONCILING)
+    step = handle(fresh, Trigger.SNAPSHOT,
+                  reply(FetchSymbol(SYMBOL), fail=failure(FailureKind.REJECTED, -1121,
+                                                          UNLISTED)), ctx(rules=None))
+    assert step.state.state is State.FLAT and step.kind == "reconcile_refused"
+    assert step.retry_after_ms is None and not step.refetch and not step.requests
+    assert UNLISTED in step.state.last_error
+
+
+def test_a_refused_fetch_with_a_position_known_quarantines_naming_the_refusal():
+    step = handle(had_position(), Trigger.SNAPSHOT,
+                  reply(FetchSymbol(SYMBOL), fail=failure(FailureKind.REJECTED, -1121,
+                                                          UNLISTED)), ctx())
+    assert step.state.state is State.QUARANTINED and step.retry_after_ms is None
+    assert UNLISTED in step.state.quarantine_reason
+
+
+def test_an_open_after_the_venue_refused_the_fetch_is_refused_with_that_reason():
+    from actors.messages import OpenPosition
+    fresh = SymbolState(SYMBOL, State.RECONCILING)
+    flat = handle(fresh, Trigger.SNAPSHOT,
+                  reply(FetchSymbol(SYMBOL), fail=failure(FailureKind.REJECTED, -1121,
+                                                          UNLISTED)), ctx(rules=None)).state
+    step = handle(flat, Trigger.OPEN, OpenPosition(SYMBOL, "long", "1", "c1"), ctx(rules=None))
+    assert step.outcome is not None and step.outcome[0] == "rejected"
+    assert UNLISTED in step.outcome[1] and not step.requests
+
+
 def test_reconciled_state_survives_the_snapshot_codec():
     step = run(had_position(), snapshot("0.010", "60000"))
     assert from_dict(to_dict(step.state)) == step.state
