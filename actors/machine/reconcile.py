@@ -22,7 +22,7 @@ from actors.machine.reprice import reprice
 from actors.machine.slot import protect, resize_trigger
 from actors.machine.stop import STOP
 from actors.messages import OrderInfo, StopPurpose, SymbolSnapshot
-from actors.protection import initial_trail_state
+from actors.protection import initial_trail_state, on_mark
 from actors.symbol_state import ReconcileProgress, State, StopOrder, SymbolState
 
 
@@ -75,7 +75,28 @@ def reconcile_with(s: SymbolState, snap: SymbolSnapshot | None, ctx: Context) ->
                                 if new.pending_stop else None}, requests=tuple(ops))
     else:
         step = _keep_stop(known, keep, extras, ctx, info)
-    return trailing.reconcile(step, s, trailing_found, ctx)
+    return _follow_known_mark(trailing.reconcile(step, s, trailing_found, ctx), ctx)
+
+
+def _follow_known_mark(step: Step, ctx: Context) -> Step:
+    """Reconciled PROTECTED with nothing placed: the mark the fetch showed (or the last tick)
+    is followed now, as a tick would be. A quiet market may send no tick for a long time
+    (Bybit's tickers push on change only), and a restart after a move that died with its
+    store write (I-3) must still make that move."""
+    s = step.state
+    if (s.state is not State.PROTECTED or s.stop is None or s.mark_price is None
+            or s.trail is None or s.side is None or s.entry_price is None or ctx.rules is None
+            or s.pending_stop is not None or s.pending_trailing is not None):
+        return step
+    d = on_mark(s.side, s.entry_price, s.mark_price, s.trail, ctx.policy, ctx.rules,
+                ctx.now_ms)
+    if d.move_to is None:
+        return dataclasses.replace(step, state=s.replace(trail=d.state))
+    new, op = reprice(s.replace(trail=d.state), ctx, d.move_to, purpose=StopPurpose.MOVE)
+    return dataclasses.replace(
+        step, state=new, requests=(*step.requests, op),
+        payload={**step.payload, "then_move_to": str(d.move_to), "mark": str(s.mark_price),
+                 "then_client_id": op.client_id})
 
 
 def _keep_stop(s: SymbolState, keep: OrderInfo, extras: list[StopOrder], ctx: Context,

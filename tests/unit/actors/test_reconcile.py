@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from actors.messages import (
     CancelStop,
     FailureKind,
@@ -11,11 +13,15 @@ from actors.messages import (
     PlaceMarket,
     PlaceStop,
     ReconcileRequest,
+    StopPurpose,
 )
 from actors.protection import Side, TrailState, initial_trail_state
 from actors.symbol_machine import Trigger, handle
 from actors.symbol_state import State, StopOrder, SymbolState, from_dict, to_dict
+from venue.requests import AmendStop
 from tests.fakes.machine import (
+    AMEND_CAPS,
+    CAPABILITIES,
     RULES,
     SYMBOL,
     ctx,
@@ -179,6 +185,39 @@ def test_failed_fetch_retries_and_halt_quarantines():
     step = handle(had_position(), Trigger.SNAPSHOT,
                   reply(op, fail=failure(FailureKind.HALT, -1022)), ctx())
     assert step.state.state is State.QUARANTINED
+
+
+def before_the_trail_activated() -> SymbolState:
+    """Recovered after a restart: PROTECTED at the initial stop, the trail not yet active
+    (the move the price asked for died with the store write, I-3)."""
+    trail = initial_trail_state(Side.LONG, D("60000"), policy(), RULES)
+    return SymbolState(SYMBOL, State.RECONCILING, Side.LONG, QTY, D("60000"), trail=trail,
+                       order_counter=3, stop=StopOrder(NEW_ID, "4000000003", trail.stop_price,
+                                                       QTY, "STOP_MARKET"))
+
+
+@pytest.mark.parametrize("venue", [CAPABILITIES, AMEND_CAPS], ids=["new-first", "amend"])
+def test_reconciled_protected_follows_the_mark_the_fetch_showed_without_waiting_for_a_tick(
+        venue):
+    """A quiet market sends no tick (Bybit's tickers push on change): the mark the fetch
+    returned past the activation moves the stop in the same step, as a tick would."""
+    s = before_the_trail_activated()
+    snap = snapshot("0.010", "60000", (stop_info(NEW_ID, str(s.stop.trigger_price)),),
+                    mark_price="61000")
+    step = handle(s, Trigger.SNAPSHOT, reply(FetchSymbol(SYMBOL), snap), ctx(venue=venue))
+    assert step.state.state is State.MOVING_STOP and step.state.trail.active
+    [op] = [r for r in step.requests if isinstance(r, (PlaceStop, AmendStop))]
+    assert isinstance(op, AmendStop if venue.amend_in_place else PlaceStop)
+    assert op.trigger_price > s.stop.trigger_price and op.purpose is StopPurpose.MOVE
+
+
+def test_reconciled_protected_below_the_activation_moves_nothing():
+    s = before_the_trail_activated()
+    snap = snapshot("0.010", "60000", (stop_info(NEW_ID, str(s.stop.trigger_price)),),
+                    mark_price="60100")
+    step = run(s, snap)
+    assert step.state.state is State.PROTECTED and step.kind == "reconciled_protected"
+    assert not step.requests and not step.state.trail.active
 
 
 UNLISTED = "unknown symbol BTCUSDT"
