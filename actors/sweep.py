@@ -28,6 +28,7 @@ from actors import client_ids
 from actors.child_status import ALIVE, ChildStatus
 from actors.messages import AccountSnapshot, OrderInfo, PositionInfo, StopCheck
 from actors.routing import Child
+from venue.vocab import OrderKind
 
 SETTLED = ("FLAT", "PROTECTED", "OPEN_UNPROTECTED")
 
@@ -67,10 +68,14 @@ class StopPlan:
 
 
 def ours_by_symbol(orders: tuple[OrderInfo, ...]) -> dict[str, list[OrderInfo]]:
-    """The algo orders posguard placed (client id pg-<epoch>-<SYMBOL>-...), by symbol."""
+    """The algo orders posguard placed (client id pg-<epoch>-<SYMBOL>-...), by symbol, and
+    every trailing stop without a client id: a position-attached one (Bybit trading-stop)
+    has none, and only the symbol's actor can tell whether it is ours (by its order id,
+    actors/machine/trailing.py `claimed_id`)."""
     out: dict[str, list[OrderInfo]] = defaultdict(list)
     for o in orders:
-        if client_ids.is_ours(o.client_id, o.symbol):
+        if client_ids.is_ours(o.client_id, o.symbol) or (
+                not o.client_id and o.order_type == OrderKind.TRAILING):
             out[o.symbol].append(o)
     return dict(out)
 

@@ -134,7 +134,9 @@ def differences(s: SymbolState, chk: StopCheck, ctx: Context | None = None
     stops = chk.stops
     if ctx is not None:
         stops = tuple(claim_rows(s, stops, ctx))
-    resting = {o.client_id: o for o in stops}
+    # A trailing stop without a client id that is not claimed is someone else's (the sweep
+    # hands every one over, actors/sweep.py): not ours to want or cancel.
+    resting = {o.client_id: o for o in stops if o.client_id}
     for stop in (s.stop, s.trailing):
         if stop is None:
             continue

@@ -160,5 +160,43 @@ def test_the_sweep_check_matches_the_attached_trailing_stop_by_its_order_id():
     rows = (stop_info(STOP_ID, "58800"), trailing_info("", algo_id=SYSTEM_ID))
     chk = StopCheck(s.symbol, QTY, rows, 0)
     assert differences(s, chk, ctx(pol=NATIVE, venue=ATTACHED)) == []
-    # without the venue's word the row is an order of nobody's, and ours is missing
-    assert [k for k, _ in differences(s, chk)] == ["missing", "extra"]
+    # without the venue's word the row is an order of nobody's (not an extra of ours to
+    # cancel), and ours is missing
+    assert [k for k, _ in differences(s, chk)] == ["missing"]
+
+
+def test_the_sweep_hands_the_actor_its_attached_trailing_stop_and_the_actor_finds_no_difference():
+    """The account read lists the attached trailing stop without a client id: the sweep's
+    plan keeps it for its symbol (actors/sweep.py), the actor claims it by its order id and
+    sees nothing missing; without it every sweep would reconcile a stop that rests."""
+    from actors.child_status import ChildStatus
+    from actors.messages import AccountSnapshot, PositionInfo, SymbolView
+    from actors.routing import Child
+    from actors.sweep import plan_stop_checks
+    from tests.fakes.machine import SYMBOL, T0
+
+    s = native_protected().replace(orders_changed_ms=T0)
+    system_order = trailing_info("", algo_id=SYSTEM_ID)
+    snap = AccountSnapshot((PositionInfo(SYMBOL, QTY, D("60000")),),
+                           (stop_info(STOP_ID, "58800"), system_order), T0 + 60_000)
+    view = SymbolView(SYMBOL, "PROTECTED", "long", str(QTY), None, None, None, None, None,
+                      False, None, 1, None, 0, 1)
+    plan = plan_stop_checks(snap, {SYMBOL: Child(SYMBOL, address=object(),
+                                                 status=ChildStatus.RUNNING, view=view)})
+    [chk] = plan.checks
+    assert system_order in chk.stops
+    step = attached(s=s, now_ms=T0 + 60_050).apply(Trigger.STOP_CHECK, chk, advance_ms=0)
+    assert step is None, step
+
+
+def test_an_attached_trailing_stop_that_is_not_ours_is_no_difference():
+    """A trailing stop the trader set by hand (no client id, another order id) while ours
+    is managed: neither missing, nor an extra to cancel."""
+    from actors.messages import StopCheck
+    from tests.fakes.machine import SYMBOL, T0
+
+    s = native_protected(trailing=None).replace(orders_changed_ms=T0)
+    chk = StopCheck(SYMBOL, QTY, (stop_info(STOP_ID, "58800"),
+                                  trailing_info("", algo_id="999")), T0 + 60_000)
+    d = Driver(venue=ATTACHED, s=s, now_ms=T0 + 60_050)
+    assert d.apply(Trigger.STOP_CHECK, chk, advance_ms=0) is None
