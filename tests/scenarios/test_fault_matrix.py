@@ -418,10 +418,17 @@ def test_a_stop_whose_trigger_is_already_past_closes_the_position_at_market(
     system.wait_state(SYM, "FLAT")
     truth, book = _truth(system), _book(sim)
     assert truth["amount"] == 0 and truth["stops"] == [] and len(truth["fills"]) == 2
-    assert [(c.split("-")[-2], s) for c, _, s, _ in book["orders"]] == [
-        ("op", "FILLED"), ("cl", "FILLED")]
-    assert book["algos"] == []
     kinds = _kinds(system)
+    assert [(c.split("-")[-2], s) for c, _, s, _ in book["orders"]] == [
+        ("op", "FILLED"), ("cl", "FILLED")], (book, kinds)
+    # Nothing rests and no stop ever fired. A stop placed after the close was sent is legal
+    # only as a reconcile's protection of the position it still found (the close's outcome
+    # not known yet; seen once on a loaded CI machine): it must then be cancelled, never left.
+    assert all(status == "CANCELED" for _, _, status, _ in book["algos"]), (book, kinds)
+    if book["algos"]:
+        after = kinds[kinds.index("stop_would_trigger_close"):]
+        assert {"open_recovered", "stop_missing_replaced", "position_adopted"} & set(after), \
+            (book, kinds)
     assert kinds.index("stop_would_trigger_close") < kinds.index("closed_at_market"), kinds
 
 
