@@ -145,7 +145,7 @@ class MarketStreamActor(StreamActor):
             events = self.venue.parse_frame(raw, received_mono=received_mono)
         except FrameError as e:
             self.bad_frames += 1
-            log.warning("market stream: malformed frame rejected (%s): %.200s", e, raw)
+            log.warning("%s: malformed frame rejected (%s): %.200s", self.who, e, raw)
             return
         for ev in events:
             if isinstance(ev, MarkPrice):

@@ -129,6 +129,12 @@ class StreamActor(Lifecycle):
             return ThespianWatch([self.ws.sock.fileno()])
         return None
 
+    @property
+    def who(self) -> str:
+        """How log lines name this stream: "account NAME: user stream" (or "user stream")."""
+        account = self.settings.account if self.settings is not None else ""
+        return f"account {account}: {self.kind} stream" if account else f"{self.kind} stream"
+
     def crash_reason(self, msg: Any, e: Exception) -> str:
         """A crashed stream's exit reason (the supervisor replaces it)."""
         return f"{self.kind} stream crashed: {type(e).__name__}: {e}"
@@ -220,8 +226,8 @@ class StreamActor(Lifecycle):
         self.last_rx = self.connected_at = self.heartbeat_at = time.monotonic()
         self.unanswered = len(frames)
         if self.unanswered:
-            log.info("%s stream open (connection #%d); waiting for the venue's answer to its "
-                     "greeting", self.kind, self.connections)
+            log.info("%s open (connection #%d); waiting for the venue's answer to its "
+                     "greeting", self.who, self.connections)
             self.send(self.parent_addr, self.status())
             return
         self._ready()
@@ -230,7 +236,7 @@ class StreamActor(Lifecycle):
         """The connection is usable (open, its greeting answered)."""
         self.attempts = 0
         self.state = "connected"
-        log.info("%s stream connected (connection #%d)", self.kind, self.connections)
+        log.info("%s connected (connection #%d)", self.who, self.connections)
         self.on_connected()
         self.send(self.parent_addr, self.status())
 
@@ -239,7 +245,7 @@ class StreamActor(Lifecycle):
         assert self.settings is not None
         self.last_error = why
         if self.ws is not None:
-            log.warning("%s stream: %s; reconnecting", self.kind, why)
+            log.warning("%s: %s; reconnecting", self.who, why)
             # Closing a broken socket may fail too: nothing more to do about it.
             with contextlib.suppress(OSError, websocket.WebSocketException):
                 self.ws.close(timeout=0.2)

@@ -88,14 +88,14 @@ class UserStreamActor(StreamActor):
             self.reconnect("listen key expired")
             return
         except StreamAuthError as e:
-            log.error("user stream: %s refused the private stream's authentication: %s "
+            log.error("%s: %s refused the private stream's authentication: %s "
                       "(check the API key and secret); reconnecting after the backoff",
-                      self.venue.name, e)
+                      self.who, self.venue.name, e)
             self.reconnect(f"{self.venue.name} refused the authentication: {e}")
             return
         except FrameError as e:
             self.bad_frames += 1
-            log.warning("user stream: malformed frame rejected (%s): %.200s", e, raw)
+            log.warning("%s: malformed frame rejected (%s): %.200s", self.who, e, raw)
             if self.unanswered:  # a refused subscription: connected, the stream would be mute
                 self.reconnect(f"{self.venue.name} did not accept the stream's greeting: {e}")
             return

@@ -160,7 +160,7 @@ class AccountRun:
                               st.reconnect_backoff_min_ms, st.reconnect_backoff_max_ms,
                               venue=venues.adapter(ex.name), market_shards=st.market_shards,
                               paper_secret=ex.simulator.api_secret if paper else None,
-                              api_secret_env=ex.api_secret_env)
+                              api_secret_env=ex.api_secret_env, account=ex.account)
 
     def learn(self, status: Any) -> None:
         """Remember the status's restart counts (handed to a successor supervisor)."""

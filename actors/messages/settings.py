@@ -132,6 +132,8 @@ class StreamSettings:
     api_secret_env: str = field(default="", kw_only=True)
     """Env variable holding the live API secret (read inside the user-stream actor only,
     for Venue.user_stream_greeting; Binance's listenKey needs none)."""
+    account: str = field(default="", kw_only=True)
+    """The account these streams serve, named in every log line ("" before accounts)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -253,7 +253,7 @@ def _log(p: Pair) -> list[str]:
 
 def test_metrics_status_page_and_logs_name_the_account(pair: Pair):
     """Each account's pool is its own labelled series; the page's rows and the supervisors'
-    log lines name the account."""
+    and stream actors' log lines name the account."""
     from prometheus_client.parser import text_string_to_metric_families
     p = pair
 
@@ -283,3 +283,6 @@ def test_metrics_status_page_and_logs_name_the_account(pair: Pair):
     for account in ("main", "by"):
         assert any(f"posguard.supervisor" in line and f"account {account}: supervisor" in line
                    for line in lines), [x for x in lines if "supervisor" in x][:10]
+        for kind in ("user", "market"):
+            assert any(f"account {account}: {kind} stream connected" in line
+                       for line in lines), [x for x in lines if "stream" in x][:10]
