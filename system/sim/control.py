@@ -240,28 +240,27 @@ def c_clear(sim, body):
     return sim.faults.describe()
 
 
+def _market_front(sim):
+    """The front's market-data connections: Bybit's /v5/public/linear, or Binance's
+    /market, /public and legacy paths."""
+    if sim.settings.venue == "bybit":
+        from system.sim.bybit.ws_public import public_streams
+        return public_streams(sim)
+    return sim.market_streams
+
+
 def c_close_market_streams(sim, body):
-    """POST /_sim/fault/close_market_streams: close every Bybit /v5/public/linear connection."""
-    _bybit_only(sim, "close_market_streams")
-    from system.sim.bybit.ws_public import public_streams
-    return {"closed": public_streams(sim).close_all()}
+    """POST /_sim/fault/close_market_streams: close every market-data connection."""
+    return {"closed": _market_front(sim).close_all()}
 
 
 def c_silence_market_streams(sim, body):
-    """POST /_sim/fault/silence_market_streams {"secs"}: Bybit's public connections send and
-    answer nothing for `secs`."""
-    _bybit_only(sim, "silence_market_streams")
-    from system.sim.bybit.ws_public import public_streams
+    """POST /_sim/fault/silence_market_streams {"secs"}: the open market-data connections
+    send and answer nothing for `secs`."""
     secs = _get(body, "secs", float)
     if not 0 < secs <= MAX_SILENCE_SECS:
         raise ControlError(f"0 < secs <= {MAX_SILENCE_SECS:g}, got {secs!r}")
-    return {"silenced": public_streams(sim).silence(secs), "secs": secs}
-
-
-def _bybit_only(sim, route: str) -> None:
-    if sim.settings.venue != "bybit":
-        raise ControlError(f"{route}: only the Bybit front has it (this simulator serves "
-                           f"{sim.settings.venue})")
+    return {"silenced": _market_front(sim).silence(secs), "secs": secs}
 
 
 CONTROL_ROUTES = {

@@ -58,6 +58,8 @@ class _MarketConn:
     """Ends the push loop's wait: set by its timer or by a subscription change."""
     out: DelayLine | None = None
     """Server -> client frames under the latency model (None: sent at once)."""
+    silent_until: float = 0.0
+    """Stalled until then (sim clock, MarketStreams.silence): no ticks, answers or pongs."""
 
     async def emit(self, text: str) -> None:
         """Send one frame, through the delay line when there is one (never waits on it)."""
@@ -128,6 +130,8 @@ class MarketStreams:
         """Records every tick right before it is sent, when set (Sim sets it)."""
         self.conns: set[web.WebSocketResponse] = set()
         """Open connections of every route (closed by the server on shutdown)."""
+        self._served: set[_MarketConn] = set()
+        """This front's own open connections (the faults below act on them)."""
 
     @property
     def phase(self) -> str:
@@ -161,13 +165,17 @@ class MarketStreams:
         delay = self.delay if self.delay is not None and self.delay.active else None
         if delay is not None:
             await delay.connect()
-        ws = web.WebSocketResponse(heartbeat=None)
+        # autoping off: pings are answered below, which a silenced connection does not.
+        ws = web.WebSocketResponse(heartbeat=None, autoping=False)
         await ws.prepare(request)
         conn = _MarketConn(ws, route, combined)
         conn.add([n for n in (streamnames.parse(s) for s in streams) if n is not None])
         self.conns.add(ws)
+        self._served.add(conn)
 
         async def handle(text: str) -> None:
+            if self._silent(conn):
+                return  # a dead peer: the request is never answered
             await conn.emit(json.dumps(wscontrol.answer(text, conn)))
             conn.changed = True  # the push loop re-reads the subscriptions
             conn.wake.set()
@@ -179,6 +187,12 @@ class MarketStreams:
         pusher = asyncio.ensure_future(self._push(conn))
         try:
             async for msg in ws:
+                if msg.type == WSMsgType.PING:
+                    if not self._silent(conn):
+                        await ws.pong(msg.data)
+                    continue
+                if msg.type == WSMsgType.PONG:
+                    continue
                 if msg.type != WSMsgType.TEXT:
                     break
                 if inbound is None:
@@ -191,7 +205,28 @@ class MarketStreams:
                 if line is not None:
                     line.close()
             self.conns.discard(ws)
+            self._served.discard(conn)
         return ws
+
+    # ---- faults (/_sim/fault/close_market_streams, silence_market_streams) ------------------
+    def close_all(self) -> int:
+        """Close every market-data connection of this front (a server-side cut, no frame
+        before it); returns how many."""
+        for conn in list(self._served):
+            asyncio.ensure_future(conn.ws.close())
+        return len(self._served)
+
+    def silence(self, secs: float) -> int:
+        """Stall every connection open now for `secs`: no ticks, no answers, no pongs (a dead
+        peer). Ticks due meanwhile are never sent (a later tick carries the price); later
+        connections are not stalled."""
+        until = self.clock.monotonic() + secs
+        for conn in self._served:
+            conn.silent_until = until
+        return len(self._served)
+
+    def _silent(self, conn: _MarketConn) -> bool:
+        return self.clock.monotonic() < conn.silent_until
 
     def _slot(self, key: str, after: float) -> float:
         offset = stream_offset(key, self.interval) if self.phase == "spread" else 0.0
@@ -236,7 +271,8 @@ class MarketStreams:
             nxt = self._slot(key, due)
             # Fallen a whole interval behind: skip the missed slots rather than burst.
             self._schedule(conn, key, nxt if nxt > now else self._slot(key, now))
-            await self._send(conn, conn.subs[key])
+            if not self._silent(conn):
+                await self._send(conn, conn.subs[key])
 
     async def _send(self, conn: _MarketConn, name: StreamName) -> None:
         data = self.payloads(name)

@@ -9,10 +9,9 @@ engine says, the broken venue's stop still rests (the venue's own stop protects 
 posguard cannot reach it), and neither simulator's unprotected meter ever ran.
 
 Bybit has no listenKey to expire: its user-stream faults are the auth refusal (the frame Bybit
-sends when it refuses `op: auth`), a server-side cut and a silence. The Binance front has no
-market-stream fault in the simulator (close/silence of market streams is Bybit-only), so the
-Binance-down case breaks its user stream (listenKey expired, cut, silence) and its REST API
-(5xx, 429 -1015, 418 ban) only.
+sends when it refuses `op: auth`), a server-side cut and a silence. The Binance-down case
+breaks its user stream (listenKey expired, cut, silence), its market streams (cut, silence)
+and its REST API (5xx, 429 -1015, 418 ban).
 """
 
 from __future__ import annotations
@@ -40,6 +39,7 @@ exchanges:
   - account: by
     name: bybit
 streams: {stream_silence_secs: 5}
+actor_system: {shutdown_grace_secs: 3}
 """
 SYM, NEW_SYM, QTY, NEW_QTY = "BTCUSDT", "ETHUSDT", "0.010", "0.100"
 ENTRY, PEAK, NEW_ENTRY = "60000", "60700", "3000"
@@ -47,6 +47,8 @@ PROTECTED_WITHIN_SECS = 10
 """A new position on the healthy venue: protected within this (the scenarios' usual bound)."""
 OUTAGE_SECS = 20
 """How long the broken venue's streams stay silent."""
+# The stop at teardown may find requests to the broken venue in flight; a shorter grace
+# (CONFIG's actor_system.shutdown_grace_secs, 10 s by default) only makes it end sooner.
 
 
 class Pair:
@@ -182,7 +184,8 @@ def test_bybit_down_leaves_binance_protected(pair: Pair):
 
 def test_binance_down_leaves_bybit_protected(pair: Pair):
     """Binance: REST refused (HTTP 503 -1001, 429 -1015, then a 418 ban) on the stop's
-    new-first placement, the listenKey expired, the user stream cut and silenced."""
+    new-first placement, the listenKey expired, the user and market streams cut and
+    silenced."""
     p, bn = pair, pair.ctl["main"]
     trigger = p.row("main", SYM)["stop_price"]
     for code, status in ((-1001, 503), (-1015, 429), (-1003, 418)):
@@ -193,8 +196,10 @@ def test_binance_down_leaves_bybit_protected(pair: Pair):
                       "to be met", 20)
     bn.expire_listen_key()
     bn.close_user_streams()
+    bn.close_market_streams()
     time.sleep(1)
     bn.silence_user_streams(OUTAGE_SECS)
+    bn.silence_market_streams(OUTAGE_SECS)
 
     _healthy_venue_protects(p, "by")
     accounts = {a["account"]: a for a in p.system.json("status")["accounts"]}

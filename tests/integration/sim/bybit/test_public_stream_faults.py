@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from system.sim.client import SimControl, SimControlError
+from system.sim.client import SimControl
 from tests.integration.sim.wsutil import closes_within, connect, read_for, read_until
 
 pytestmark = pytest.mark.timeout(60)
@@ -44,8 +44,3 @@ def test_silenced_public_connections_send_no_ticker_deltas(bybit_sim):
         assert any(m.get("type") == "delta" for m in after), after
     finally:
         ws.close()
-
-
-def test_market_stream_faults_are_refused_on_the_binance_front(sim):
-    with pytest.raises(SimControlError, match="only the Bybit front"):
-        SimControl(sim.url).close_market_streams()
