@@ -5,31 +5,16 @@ itself. The Bybit front's twin is tests/integration/sim/bybit/test_public_stream
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 import websocket
 
 from system.sim.client import SimControl, SimControlError
-from tests.integration.sim.wsutil import closes_within, connect, read_until
+from tests.integration.sim.wsutil import closes_within, connect, frames_for, read_until
 
 pytestmark = pytest.mark.timeout(60)
 
 MARK = "/market/ws/btcusdt@markPrice@1s"
-
-
-def _frames_for(ws: websocket.WebSocket, secs: float) -> list[tuple[int, bytes]]:
-    """Every frame (control frames too: a pong) that arrives within `secs`."""
-    out: list[tuple[int, bytes]] = []
-    end = time.monotonic() + secs
-    while (left := end - time.monotonic()) > 0:
-        ws.settimeout(left)
-        try:
-            opcode, frame = ws.recv_data_frame(control_frame=True)
-        except websocket.WebSocketTimeoutException:
-            break
-        out.append((opcode, frame.data))
-    return out
 
 
 def _is_tick(m: dict) -> bool:
@@ -42,12 +27,12 @@ def test_a_silenced_market_stream_sends_no_tick_and_no_pong_then_resumes(sim):
     try:
         read_until(ws, _is_tick, 3.0)
         ws.ping("alive?")
-        assert any(op == websocket.ABNF.OPCODE_PONG for op, _ in _frames_for(ws, 0.5))
+        assert any(op == websocket.ABNF.OPCODE_PONG for op, _ in frames_for(ws, 0.5))
 
         assert control.silence_market_streams(2.0) == {"silenced": 1, "secs": 2.0}
         ws.ping("alive?")
         ws.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 7}))
-        assert _frames_for(ws, 1.5) == []  # a 1 s stream: one tick due, none sent
+        assert frames_for(ws, 1.5) == []  # a 1 s stream: one tick due, none sent
 
         read_until(ws, _is_tick, 3.0)  # the silence ends by itself
     finally:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import websocket
 
 from system.sim.client import SimControlError
-from tests.integration.sim.wsutil import connect, read_for, read_until
+from tests.integration.sim.wsutil import connect, frames_for, read_for, read_until
 from tests.waiting import wait_for
 
 BTC = "BTC/USDT:USDT"
@@ -29,16 +27,8 @@ def user_ws(sim, listen_key):
 def _pong_within(ws: websocket.WebSocket, secs: float) -> bool:
     """Ping; True if a pong comes back within `secs` (other frames are skipped)."""
     ws.ping(b"are-you-there")
-    end = time.monotonic() + secs
-    while (left := end - time.monotonic()) > 0:
-        ws.settimeout(left)
-        try:
-            opcode, frame = ws.recv_data_frame(control_frame=True)
-        except websocket.WebSocketTimeoutException:
-            return False
-        if opcode == websocket.ABNF.OPCODE_PONG:
-            return frame.data == b"are-you-there"
-    return False
+    pong = (websocket.ABNF.OPCODE_PONG, b"are-you-there")
+    return pong in frames_for(ws, secs, until=lambda *f: f == pong)
 
 
 def test_injected_frame_reaches_every_user_stream_unchanged(sim, user_ws, listen_key,

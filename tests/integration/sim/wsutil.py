@@ -59,3 +59,20 @@ def closes_within(ws, secs: float) -> bool:
         except websocket.WebSocketTimeoutException:
             return False
     return False
+
+
+def frames_for(ws, secs: float, until=None) -> list[tuple[int, bytes]]:
+    """Every frame, control frames too (a pong), as (opcode, data), that arrives within
+    `secs`; stops early after the first frame for which `until(opcode, data)` is true."""
+    out: list[tuple[int, bytes]] = []
+    end = time.monotonic() + secs
+    while (left := end - time.monotonic()) > 0:
+        ws.settimeout(left)
+        try:
+            opcode, frame = ws.recv_data_frame(control_frame=True)
+        except websocket.WebSocketTimeoutException:
+            break
+        out.append((opcode, frame.data))
+        if until is not None and until(opcode, frame.data):
+            break
+    return out
