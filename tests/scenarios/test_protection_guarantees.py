@@ -226,15 +226,19 @@ def test_on_bybit_an_amend_refused_as_not_resting_reconciles_and_moves_the_same_
                              msg="order not exists or too late to replace")
     system.control.set_price(SYM, "60700", mark="60700")
     system.wait_for(lambda: "reconciled_protected" in _journal_kinds(system), "reconciled", 15)
-    (kept,) = _resting(system)
-    system.control.set_price(SYM, "60800", mark="60800")  # the next tick moves it
-    system.wait_for(lambda: "stop_amended" in _journal_kinds(system), "the stop amended", 15)
-    # Assert: the reconcile found the stop resting at its old trigger; the next tick amended
-    # it; nothing was placed or cancelled: one stop
-    kinds = _journal_kinds(system)
+    system.control.set_price(SYM, "60800", mark="60800")  # the next tick moves it further
+    system.wait_for(lambda: Decimal(_resting(system)[0]["triggerPrice"]) == Decimal("60496"),
+                    "the stop amended to the next tick's trail", 15)
+    # Assert: the reconcile found the one stop resting (kept, its id unchanged) and moved it
+    # at once to the trail of the mark it read (60700 -> 60396.5, not waiting for a tick);
+    # the next tick amended it again; nothing was placed or cancelled: one stop
+    journal = system.json("journal", SYM)
+    kinds = [r["kind"] for r in journal]
     assert kinds.index("stop_amend_not_resting") < kinds.index("reconciled_protected") \
         < kinds.index("stop_amended"), kinds
-    assert Decimal(kept["triggerPrice"]) == Decimal("58800")
+    reconciled = next(r for r in journal if r["kind"] == "reconciled_protected")
+    assert reconciled["payload"]["kept"] == first["stop_client_id"], reconciled
+    assert Decimal(reconciled["payload"]["then_move_to"]) == Decimal("60396.5"), reconciled
     (now,) = _resting(system)
     assert Decimal(now["triggerPrice"]) == Decimal("60496")
     assert [cid for cid, _ in _algos_ever(sim)] == [first["stop_client_id"]]
