@@ -20,6 +20,7 @@ import ccxt
 
 from venue.errors import ExchangeFailure, FailureKind, RateUsage
 from venue.interface import ExchangeError
+from venues.ccxt_errors import CCXT_CLASS_KINDS
 
 RATE_LIMIT_CODES = (-1003, -1015)
 """-1003: too much request weight; -1015: too many new orders."""
@@ -32,26 +33,9 @@ _CODE_KINDS = {
     -1015: FailureKind.TEMPORARY,
 }
 
-# Order matters: subclasses before their bases (isinstance walks this list top down).
+# Binance's own row first: a subclass before its base (isinstance walks the rows top down).
 _CLASS_KINDS: tuple[tuple[type[Exception], FailureKind], ...] = (
-    (ccxt.OrderImmediatelyFillable, FailureKind.WOULD_TRIGGER),
-    (ccxt.OrderNotFound, FailureKind.NOT_FOUND),
-    (ccxt.RequestTimeout, FailureKind.UNKNOWN_OUTCOME),
-    (ccxt.AuthenticationError, FailureKind.HALT),
-    (ccxt.PermissionDenied, FailureKind.HALT),
-    (ccxt.AccountSuspended, FailureKind.HALT),
-    (ccxt.InvalidNonce, FailureKind.TEMPORARY),
-    (ccxt.DDoSProtection, FailureKind.TEMPORARY),
-    (ccxt.RateLimitExceeded, FailureKind.TEMPORARY),
-    (ccxt.ExchangeNotAvailable, FailureKind.TEMPORARY),
-    (ccxt.OnMaintenance, FailureKind.TEMPORARY),
-    (ccxt.NetworkError, FailureKind.TEMPORARY),
-    (ccxt.InvalidOrder, FailureKind.REJECTED),
-    (ccxt.InsufficientFunds, FailureKind.REJECTED),
-    (ccxt.BadRequest, FailureKind.REJECTED),
-    (ccxt.BadSymbol, FailureKind.REJECTED),
-    (ccxt.ExchangeError, FailureKind.REJECTED),
-)
+    (ccxt.OrderImmediatelyFillable, FailureKind.WOULD_TRIGGER), *CCXT_CLASS_KINDS)
 _STATUS = re.compile(r"^\S+ (418|429) ")
 
 

@@ -4,8 +4,9 @@
   with keys from the environment.
 - ccxt errors are translated once (venues/binance/errors.py) into errors grouped by
   remedy (FailureKind); which calls an operation makes, and its reply, are written once too
-  (venues/binance/operations.py), shared with the asynchronous gateway (async_gateway.py).
-  This one runs one call at a time (`posguard check`, the I/O bench's baseline).
+  (venues/binance/operations.py), shared with the asynchronous gateway (async_gateway.py);
+  both run on the driver every venue shares (venues/driver.py). This one runs one call at a
+  time (`posguard check`, the I/O bench's baseline).
 - Order placement is never retried: a timeout becomes UNKNOWN_OUTCOME and the caller looks
   the order up by its deterministic client id. Reads retry with jittered exponential backoff.
 - Account-wide order budgets are enforced by the caller (the exchange pool), not here; the
@@ -16,18 +17,14 @@ Runs only where ccxt may be imported (ccxt costs ~64 MB of memory per process).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import ccxt
 
-from venue.errors import RateUsage
-from venue.interface import ExchangeError
 from venues.binance import operations
-from venues.binance.calls import Call, CallReport, failed
+from venues.binance.calls import CallReport, failed
 from venues.binance.hosts import VENUES
-from venues.binance.operations import Program
+from venues.driver import Dialect, SyncGateway
 
 
 def build_client(*, venue: str, base_url: str | None, api_key: str, secret: str,
@@ -61,76 +58,12 @@ def build_client(*, venue: str, base_url: str | None, api_key: str, secret: str,
     return client
 
 
-class Gateway:
-    """Typed exchange operations over one sync ccxt client, one call at a time."""
+DIALECT = Dialect(operations.warm_up, operations.program, CallReport, failed)
+"""Binance's programs and call translation, for the shared driver (venues/driver.py)."""
 
-    def __init__(self, client: ccxt.binanceusdm, *, read_attempts: int = 4,
-                 backoff_base_secs: float = 0.2, sleep: Callable[[float], None] = time.sleep,
-                 now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000) -> None:
-        self._ex = client
-        self._read_attempts = read_attempts
-        self._backoff = backoff_base_secs
-        self._sleep = sleep
-        self._now_ms = now_ms
-        self._report = CallReport()
 
-    # ---- the venue's rate-limit counters (read by the caller after every operation)
+class Gateway(SyncGateway):
+    """Typed exchange operations over one sync ccxt.binanceusdm, one call at a time."""
 
-    def begin_call(self) -> None:
-        """Forget the previous call's headers: a call that gets no response reports none."""
-        self._ex.last_response_headers = None
-        self._report = CallReport()
-
-    def rate_usage(self) -> RateUsage | None:
-        """The last response's counters, and its 429/418 refusal if it was one."""
-        return self._report.usage()
-
-    # ---- operations
-
-    def warm_up(self) -> int:
-        """Load the market list (once, before the first order); its size."""
-        return self._drive(operations.warm_up(self._ex))
-
-    def execute(self, op: Any) -> Any:
-        """Run one operation message (venue/requests.py); raise ExchangeError."""
-        return self._drive(operations.program(self._ex, op, self._now_ms))
-
-    # ---- the driver
-
-    def _drive(self, program: Program) -> Any:
-        value: Any = None
-        error: ExchangeError | None = None
-        while True:
-            try:
-                call = program.send(value) if error is None else program.throw(error)
-            except StopIteration as done:
-                return done.value
-            value, error = None, None
-            try:
-                value = self._call(call)
-            except ExchangeError as e:
-                error = e
-
-    def _call(self, call: Call) -> Any:
-        fn = getattr(self._ex, call.method)
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                value = fn(*call.args)
-            except ccxt.BaseError as e:
-                self._saw_response()
-                err, delay = failed(call, e, self._report, attempt, self._read_attempts,
-                                    self._backoff)
-                if delay is None:
-                    raise err from e
-                self._sleep(delay)
-                continue
-            self._saw_response()
-            return value
-
-    def _saw_response(self) -> None:
-        # A call that got no response leaves the headers of this operation's latest one
-        # (begin_call cleared the previous operation's): as the async gateway reports.
-        if self._ex.last_response_headers is not None:
-            self._report.headers = self._ex.last_response_headers
+    def __init__(self, client: ccxt.binanceusdm, **kw: Any) -> None:
+        super().__init__(client, DIALECT, **kw)

@@ -28,6 +28,7 @@ import ccxt
 
 from venue.errors import ExchangeFailure, FailureKind, RateUsage
 from venue.interface import ExchangeError
+from venues.ccxt_errors import CCXT_CLASS_KINDS
 
 RATE_LIMIT_CODE = 10006
 IP_LIMIT_STATUS = 403
@@ -44,24 +45,7 @@ _CODE_KINDS = {
     10000: FailureKind.TEMPORARY,
 }
 
-_CLASS_KINDS: tuple[tuple[type[Exception], FailureKind], ...] = (
-    (ccxt.OrderNotFound, FailureKind.NOT_FOUND),
-    (ccxt.RequestTimeout, FailureKind.UNKNOWN_OUTCOME),
-    (ccxt.AuthenticationError, FailureKind.HALT),
-    (ccxt.PermissionDenied, FailureKind.HALT),
-    (ccxt.AccountSuspended, FailureKind.HALT),
-    (ccxt.InvalidNonce, FailureKind.TEMPORARY),
-    (ccxt.DDoSProtection, FailureKind.TEMPORARY),
-    (ccxt.RateLimitExceeded, FailureKind.TEMPORARY),
-    (ccxt.ExchangeNotAvailable, FailureKind.TEMPORARY),
-    (ccxt.OnMaintenance, FailureKind.TEMPORARY),
-    (ccxt.NetworkError, FailureKind.TEMPORARY),
-    (ccxt.InvalidOrder, FailureKind.REJECTED),
-    (ccxt.InsufficientFunds, FailureKind.REJECTED),
-    (ccxt.BadRequest, FailureKind.REJECTED),
-    (ccxt.BadSymbol, FailureKind.REJECTED),
-    (ccxt.ExchangeError, FailureKind.REJECTED),
-)
+_CLASS_KINDS = CCXT_CLASS_KINDS
 _RET_CODE = re.compile(r'"ret_?[cC]ode"\s*:\s*"?(-?\d+)')
 _HTTP_STATUS = re.compile(r"^bybit (?:GET|POST|PUT|DELETE) \S+ (\d{3}) ")
 _WOULD_TRIGGER = re.compile(r"expect (Rising|Falling), but trigger_price")
