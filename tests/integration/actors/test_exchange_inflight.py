@@ -29,7 +29,7 @@ from tests.integration.actors.test_request_deadlines import (  # noqa: F401 - th
 from tests.waiting import wait_for
 
 N = 50
-HOLD_MS = 20_000
+HOLD_MS = 8_000
 """Far longer than it takes to send 50 requests even on a loaded 2-core box."""
 
 
