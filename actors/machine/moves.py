@@ -43,7 +43,7 @@ def urgency_of(s: SymbolState, ctx: Context) -> float | None:
                        mark)
 
 
-def _wanted(s: SymbolState, ctx: Context) -> MoveWanted:
+def wanted(s: SymbolState, ctx: Context) -> MoveWanted:
     # A wish that cannot be weighed still wants: 0 bps (the least urgent, never dropped).
     u = urgency_of(s, ctx)
     return MoveWanted(s.symbol, 0.0 if u is None else u)
@@ -82,7 +82,7 @@ def move_deferred(s: SymbolState, ev: MoveDeferred, ctx: Context) -> Step | None
         return Step(new, "stop_move_deferred", {**info, "then": "resize"}, requests=(op,))
     wish = s.move_wish or MoveWish(ctx.now_ms)
     new = s.replace(state=State.PROTECTED, move_wish=wish)
-    return Step(new, "stop_move_deferred", info, notices=(_wanted(new, ctx),))
+    return Step(new, "stop_move_deferred", info, notices=(wanted(new, ctx),))
 
 
 def move_deferred_elsewhere(s: SymbolState, ev: MoveDeferred, ctx: Context) -> Step | None:
@@ -113,7 +113,7 @@ def wish_on_mark(s: SymbolState, ev: MarkPrice, ctx: Context) -> Step:
         d = on_mark(s.side, s.entry_price, ev.price, s.trail, ctx.policy, ctx.rules,
                     ctx.now_ms)
         moved = s.replace(trail=d.state)
-    notice = (_wanted(moved, ctx),)
+    notice = (wanted(moved, ctx),)
     if moved.trail != s.trail:
         trail = moved.trail
         assert trail is not None

@@ -16,7 +16,7 @@ import dataclasses
 from decimal import Decimal
 
 from actors import away_close, client_ids
-from actors.machine import trailing
+from actors.machine import moves, trailing
 from actors.machine.core import Context, Step, cancel_ops, on_tick, payload, side_of
 from actors.machine.reprice import reprice
 from actors.machine.slot import protect, resize_trigger
@@ -92,6 +92,12 @@ def _follow_known_mark(step: Step, ctx: Context) -> Step:
                 ctx.now_ms)
     if d.move_to is None:
         return dataclasses.replace(step, state=s.replace(trail=d.state))
+    if s.move_wish is not None:
+        # A move already wished for is placed at the latest target on the pool's grant; the
+        # pool hears the wish again (it may not know it: a restart starts a new pool).
+        moved = s.replace(trail=d.state)
+        return dataclasses.replace(step, state=moved, notices=(
+            *step.notices, moves.wanted(moved, ctx)))
     new, op = reprice(s.replace(trail=d.state), ctx, d.move_to, purpose=StopPurpose.MOVE)
     return dataclasses.replace(
         step, state=new, requests=(*step.requests, op),

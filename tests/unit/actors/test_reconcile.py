@@ -357,3 +357,17 @@ def test_trailing_order_of_ours_is_never_taken_for_the_fixed_stop():
     (place,) = requests_of(step, PlaceStop)
     assert place.order_type == "STOP_MARKET" and place.trigger_price == D("58800")
     assert step.state.trailing.client_id == NATIVE_TR_ID
+
+
+def test_a_move_already_wished_for_is_left_to_the_pools_grant_and_the_wish_is_heard_again():
+    """Reconciled PROTECTED with a move the pool deferred (MoveWish): nothing is placed now
+    (the grant places it at the latest target); the pool is told the wish again."""
+    from actors.messages import MoveWanted
+    from actors.symbol_state import MoveWish
+    s = before_the_trail_activated().replace(move_wish=MoveWish(1))
+    snap = snapshot("0.010", "60000", (stop_info(NEW_ID, str(s.stop.trigger_price)),),
+                    mark_price="61000")
+    step = run(s, snap)
+    assert step.state.state is State.PROTECTED and not step.requests
+    assert step.state.trail.active and step.state.move_wish == MoveWish(1)
+    assert [type(n) for n in step.notices] == [MoveWanted]
