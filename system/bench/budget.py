@@ -87,7 +87,7 @@ def stop_lag(config_path: str, overrides: list[str], opts: Any, fl: dict | None,
                 say(f"opening {burst_n} more positions at once while {len(active)} trail ...")
                 burst = rttmod.burst_symbols(len(active), burst_n)
                 window["open_burst"] = rttmod.open_burst(target, burst, fl, say)
-                active += burst
+                active += window["open_burst"].pop("opened")
                 hist.add(target.probe())
             target.pause(True)
             window["drain_secs"] = _drain(target, active)

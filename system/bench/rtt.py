@@ -112,8 +112,11 @@ def open_burst(target: Any, symbols: list[str], fl: dict, say: Any) -> dict:
     sent = target.open_at_once(symbols)
     gaps = _first_stops(target, symbols, since, 60 + len(symbols) / 2)
     rest_p50 = fl["rest_round_trip"]["p50_ms"]
+    held = [s for s, p in target.positions(symbols).items() if p["amt"] != 0]
     return {
         "positions": len(symbols), "sent_within_secs": sent["spread_secs"],
+        # An open refused or never answered may have no position: only these are tracked on.
+        "opened": held, "holding": len(held),
         "acknowledged": sent["acknowledged"], "refused": sent["refused"][:5],
         "open_to_stop": stats.with_ratio(stats.summary(gaps), fl["open_floor_ms"]),
         "floor_ms": fl["open_floor_ms"],

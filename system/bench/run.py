@@ -214,7 +214,7 @@ def rtt_section(opts: Options, rtt: float, first: bool, config_path: str,
                 progress.section("open burst")
                 burst = rttmod.burst_symbols(len(active), opts.open_burst)
                 out["open_burst"] = rttmod.open_burst(target, burst, fl, say)
-                active += burst
+                active += out["open_burst"].pop("opened")
         out["unprotected"] = unprotected(target)
     return out
 
