@@ -168,7 +168,8 @@ def _unprotected(r: dict) -> list[str]:
 def _burst(b: dict) -> str:
     s = b["open_to_stop"]
     return (f"open burst: {b['positions']} opened within {b['sent_within_secs']} s "
-            f"({b.get('holding', b['positions'])} holding a position), fill -> first stop resting N {s['n']}, p50 {_ms(s['p50_ms']).strip()} / p99 "
+            f"({b.get('holding', b['positions'])} holding a position), fill -> first stop "
+            f"resting N {s['n']}, p50 {_ms(s['p50_ms']).strip()} / p99 "
             f"{_ms(s['p99_ms']).strip()} ms ({_x(s['p50_x_floor']).strip()} / "
             f"{_x(s['p99_x_floor']).strip()} floor), target <= {b['target_ms']} ms"
             f"{_verdict(_le(s['p99_ms'], b['target_ms']) if b['target_ms'] else None)}")
