@@ -21,8 +21,8 @@ launcher traceback.
 The run is on one venue (tests/fixtures/venues.py), once per venue in CI, each with its own
 schedule; the seed picks the venue (settings.py venue_of) as it picks exchange.workers, and
 every fault kind is aimed at that venue's paths (tests/fixtures/chaos/paths.py). Bybit has no
-listen key: its `stream_expire` is the venue refusing the private socket's auth; it also
-gets its public socket cut and stalled (market_close, market_silence).
+listen key: its `stream_expire` is the venue refusing the private socket's auth. On both
+venues the market-data sockets are cut and stalled too (market_close, market_silence).
 
 POSGUARD_CHAOS_MINUTES=5 POSGUARD_CHAOS_SEED=N replays or lengthens a run (only the venue
 test the seed names runs; the other is skipped saying so); the seed, the figures, and each
