@@ -120,7 +120,9 @@ BY_TRIGGER: dict[Trigger, dict[State, Row]] = {
         **rows((CLOSING,), stream.position_changed_while_closing, CLOSING, FLAT, RECONCILING),
         **rows((PROTECTED,), stream.position_changed_protected,
                PROTECTED, MOVING_STOP, FLAT, RECONCILING),
-        **rows((QUARANTINED,), stream.position_while_quarantined, QUARANTINED, FLAT)},
+        **rows((QUARANTINED,), stream.position_while_quarantined, QUARANTINED, FLAT),
+        **rows((RECONCILING,), stream.position_during_reconcile, RECONCILING)},
+    Trigger.STALE_POSITION: rows(ALL, stream.stale_position, SAME),
     Trigger.ORDER: stream_rows(ignored),
     Trigger.OPEN_ORDER_UPDATE: {**stream_rows(ignored),
                                 **rows((OPENING,), market.open_order_update,
@@ -219,6 +221,7 @@ TABLE: dict[tuple[State, Trigger], Row] = {
 """The one transition table: (state, trigger) -> Row."""
 
 _REFINED = {
+    Trigger.POSITION: stream.refine_position,
     Trigger.ORDER: stream.refine_order, Trigger.ALGO: stream.refine_algo,
     Trigger.MARKET_REPLY: market.refine_market, Trigger.LOOKUP_REPLY: replies.refine_lookup,
     Trigger.STOP_REPLY: replies.refine_stop_reply, Trigger.AMEND_REPLY: amend.refine_amend_reply,

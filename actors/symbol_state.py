@@ -130,6 +130,9 @@ class SymbolState:
     stop_failures: int = 0
     last_error: str | None = None
     last_event_ms: int = 0
+    # the venue's time of the newest position report applied (stream `T`/`updatedTime`, else
+    # its event time; the REST read's update time): an older report is stale and ignored
+    position_ms: int = 0
     quarantine_reason: str | None = None
     adopted: bool = False
     # consecutive failures of each retried operation, keyed "lookup:<cid>", "cancel:<cid>", ...
@@ -200,6 +203,7 @@ def to_dict(s: SymbolState) -> dict[str, Any]:
         "order_counter": s.order_counter, "command_ids": list(s.command_ids),
         "realized_pnl": str(s.realized_pnl), "stop_failures": s.stop_failures,
         "last_error": s.last_error, "last_event_ms": s.last_event_ms,
+        "position_ms": s.position_ms,
         "quarantine_reason": s.quarantine_reason, "adopted": s.adopted,
         "op_failures": dict(s.op_failures),
         "reconcile": {"dirty": s.reconcile.dirty, "refetches": s.reconcile.refetches},
@@ -240,7 +244,8 @@ def from_dict(d: dict[str, Any]) -> SymbolState:
         order_counter=d["order_counter"], command_ids=tuple(d.get("command_ids", ())),
         realized_pnl=Decimal(d.get("realized_pnl", "0")),
         stop_failures=d.get("stop_failures", 0), last_error=d.get("last_error"),
-        last_event_ms=d.get("last_event_ms", 0), quarantine_reason=d.get("quarantine_reason"),
+        last_event_ms=d.get("last_event_ms", 0),
+        position_ms=d.get("position_ms", 0), quarantine_reason=d.get("quarantine_reason"),
         adopted=d.get("adopted", False), op_failures=dict(d.get("op_failures") or {}),
         reconcile=_progress_in(d), release_on_stop=_release_in(d),
         unprotected_since_ms=d.get("unprotected_since_ms"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,9 @@ class SymbolSnapshot:
     """The symbol's trading rules (from the cached market list)."""
     stop_history: tuple[StopOutcome, ...] = ()
     """Flat while FetchSymbol.explain named stops: what the history says about each."""
+    position_ms: int = 0
+    """The venue's time of the position's last change (Binance positionRisk `updateTime`,
+    Bybit `updatedTime`); 0 when it gives none. A stream report older than it is stale."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,3 +153,13 @@ class AccountLimits:
     """ORDERS per 1 MINUTE."""
     weight_per_min: int | None
     """REQUEST_WEIGHT per 1 MINUTE."""
+
+
+def venue_ms(value: Any) -> int:
+    """A venue timestamp in ms (a number or a numeric string) as an int; 0 when it is absent
+    or not a whole non-negative number (the time is then unknown, never guessed)."""
+    try:
+        ms = int(str(value))
+    except (TypeError, ValueError):
+        return 0
+    return max(ms, 0)

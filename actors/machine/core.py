@@ -74,6 +74,8 @@ class Trigger(Enum):
     """The pool did not send our stop move (the order budget binds): actors/dispatch.py."""
     MOVE_GRANT = "move_grant"
     """The pool has budget for the move we wished for: place it at the latest target."""
+    # POSITION older than the newest report applied (stream.refine_position)
+    STALE_POSITION = "stale_position"
     # ORDER, by whose order it is
     OPEN_ORDER_UPDATE = "open_order_update"
     CLOSE_FILL = "close_fill"
@@ -326,6 +328,19 @@ def ignored(s: SymbolState, event: Any, ctx: Context) -> None:
 def note_event_time(s: SymbolState, event_ms: int) -> SymbolState:
     """`s` with the newest stream event time seen (what `posguard status` shows)."""
     return s.replace(last_event_ms=max(s.last_event_ms, event_ms))
+
+
+def report_ms(ev: Any) -> int:
+    """A position report's venue time: its transaction time (Binance `T`, Bybit's row
+    `updatedTime`), else the frame's event time."""
+    return ev.tx_ms or ev.event_ms
+
+
+def note_position(s: SymbolState, ev: Any) -> SymbolState:
+    """`s` with a position report applied: its event time seen, and its venue time the
+    newest position time (an older report is stale from now on)."""
+    return note_event_time(s, ev.event_ms).replace(
+        position_ms=max(s.position_ms, report_ms(ev)))
 
 
 def fetch_again(s: SymbolState) -> Step:

@@ -44,7 +44,8 @@ def reconcile_with(s: SymbolState, snap: SymbolSnapshot | None, ctx: Context) ->
     base = s.replace(reconcile=ReconcileProgress(),
                      mark_price=snap.mark_price or s.mark_price, pending_stop=None, amending=None,
                      pending_trailing=None, open_order=None, close_order=None, cancelling=(),
-                     op_failures={}, quarantine_reason=None, last_error=None)
+                     op_failures={}, quarantine_reason=None, last_error=None,
+                     position_ms=max(s.position_ms, snap.position_ms))
     side, qty = side_of(snap.amount), abs(snap.amount)
     info = payload(amount=snap.amount, entry=snap.entry_price, ours=len(ours),
                    foreign_stops=foreign or None)

@@ -19,7 +19,9 @@ from actors.machine.core import (
     fetch_again,
     go_flat,
     note_event_time,
+    note_position,
     payload,
+    report_ms,
     side_of,
     start_reconcile,
 )
@@ -90,6 +92,26 @@ def _trail_on_mark(s: SymbolState, ev: MarkPrice, ctx: Context) -> tuple[SymbolS
 # --------------------------------------------------------------------------- position
 
 
+def refine_position(s: SymbolState, ev: PositionUpdate) -> str:
+    """A report older than the newest one applied is stale (symbol_machine.refine): the
+    stream may deliver out of order, and applying an old size would resize the stop to a
+    position that no longer exists (a 1.00 short left with a 0.42 stop, chaos seed
+    3032071012). Equal times are applied: two changes in one ms cannot be ordered."""
+    return "STALE_POSITION" if report_ms(ev) < s.position_ms else "POSITION"
+
+
+def stale_position(s: SymbolState, ev: PositionUpdate, ctx: Context) -> Step:
+    """Journaled and otherwise ignored: a newer report (or REST read) already said more."""
+    return Step(note_event_time(s, ev.event_ms), "stale_position_ignored",
+                payload(amount=ev.amount, entry=ev.entry_price, reason=ev.reason,
+                        report_ms=report_ms(ev), newest_ms=s.position_ms))
+
+
+def position_during_reconcile(s: SymbolState, ev: PositionUpdate, ctx: Context) -> Step:
+    """RECONCILING: as any event (the fetch may predate it), and its time is the newest."""
+    return fetch_again(note_position(s, ev))
+
+
 def position_while_flat(s: SymbolState, ev: PositionUpdate, ctx: Context) -> Step | None:
     """A position appeared that we did not open: adopt it and protect it."""
     return _position_appeared(s, ev, ctx, adopted=True)
@@ -105,13 +127,13 @@ def _position_appeared(s: SymbolState, ev: PositionUpdate, ctx: Context, *, adop
     side = side_of(ev.amount)
     if side is None:
         return None
-    return new_position(note_event_time(s, ev.event_ms), side, abs(ev.amount), ev.entry_price,
+    return new_position(note_position(s, ev), side, abs(ev.amount), ev.entry_price,
                         ctx, f"stream:{ev.reason}", adopted=adopted)
 
 
 def position_while_quarantined(s: SymbolState, ev: PositionUpdate, ctx: Context) -> Step:
     """The operator decides, except that a closed position no longer needs its stop."""
-    s = note_event_time(s, ev.event_ms)
+    s = note_position(s, ev)
     if side_of(ev.amount) is None and s.has_position:
         new, ops = go_flat(s, "closed")
         return Step(new, "position_closed", payload(reason=ev.reason, was="QUARANTINED"),
@@ -122,19 +144,19 @@ def position_while_quarantined(s: SymbolState, ev: PositionUpdate, ctx: Context)
 def position_changed(s: SymbolState, ev: PositionUpdate, ctx: Context) -> Step | None:
     """An open position closed, flipped or changed size (the trailing order follows; the
     fixed stop's own placement in flight is re-sized when it is accepted)."""
-    return _position_changed(note_event_time(s, ev.event_ms), ev, ctx, resize_stop=False)
+    return _position_changed(note_position(s, ev), ev, ctx, resize_stop=False)
 
 
 def position_changed_protected(s: SymbolState, ev: PositionUpdate, ctx: Context
                                ) -> Step | None:
     """PROTECTED: as position_changed, and the resting stop is re-placed for a new size."""
-    return _position_changed(note_event_time(s, ev.event_ms), ev, ctx, resize_stop=True)
+    return _position_changed(note_position(s, ev), ev, ctx, resize_stop=True)
 
 
 def position_changed_while_closing(s: SymbolState, ev: PositionUpdate, ctx: Context
                                    ) -> Step | None:
     """CLOSING: as position_changed, but nothing is re-placed: the close takes it all."""
-    return _position_changed(note_event_time(s, ev.event_ms), ev, ctx, resize_stop=False,
+    return _position_changed(note_position(s, ev), ev, ctx, resize_stop=False,
                              resize_trailing=False)
 
 

@@ -22,6 +22,7 @@ from venue.replies import (
     MarketRulesInfo,
     PositionInfo,
     SymbolSnapshot,
+    venue_ms,
 )
 from venue.requests import (
     AmendStop,
@@ -137,13 +138,14 @@ def fetch_symbol(client: Any, op: FetchSymbol, now_ms: NowMs) -> Program:
     `op.explain`: also what the history says about each (venues/binance/history.py)."""
     unified = yield from _unified(client, op.symbol)
     positions = yield Call("fetch_positions", ([unified],))
-    amount, entry, mark = Decimal(0), Decimal(0), None
+    amount, entry, mark, changed_ms = Decimal(0), Decimal(0), None, 0
     for p in positions:
         info = p.get("info") or {}
         if info.get("symbol") == op.symbol and info.get("positionSide", "BOTH") == "BOTH":
             amount = Decimal(str(info.get("positionAmt", "0")))
             entry = Decimal(str(info.get("entryPrice", "0")))
             mark = decimal_or_none(info.get("markPrice"))
+            changed_ms = venue_ms(info.get("updateTime"))
     plain = yield Call("fetch_open_orders", (unified,))
     algo = yield Call("fetch_open_orders", (unified, None, None, {"trigger": True}))
     history = []
@@ -154,7 +156,7 @@ def fetch_symbol(client: Any, op: FetchSymbol, now_ms: NowMs) -> Program:
         op.symbol, amount, entry, mark,
         tuple(order_info(op.symbol, o["info"], algo=False) for o in plain),
         tuple(order_info(op.symbol, o["info"], algo=True) for o in algo),
-        now_ms(), market_rules(client, op.symbol), tuple(history))
+        now_ms(), market_rules(client, op.symbol), tuple(history), changed_ms)
 
 
 def positions(client: Any, op: FetchPositions, now_ms: NowMs) -> Program:

@@ -24,6 +24,7 @@ from venue.replies import (
     OrderInfo,
     PositionInfo,
     SymbolSnapshot,
+    venue_ms,
 )
 from venue.requests import (
     AmendStop,
@@ -260,11 +261,12 @@ def fetch_symbol(client: Any, op: FetchSymbol, now_ms: NowMs) -> Program:
     flat with stops named in `op.explain`: what became of each (history.py)."""
     market = yield from _market(client, op.symbol)
     held = yield from rows("privateGetV5PositionList", {"category": CAT, "symbol": op.symbol})
-    amount, entry, mark = Decimal(0), Decimal(0), None
+    amount, entry, mark, changed_ms = Decimal(0), Decimal(0), None, 0
     for r in held:
         if r.get("symbol") == op.symbol and int(r.get("positionIdx") or 0) == 0:
             amount, entry = _signed(r), _entry(r)
             mark = orders.decimal_or_none(r.get("markPrice"))
+            changed_ms = venue_ms(r.get("updatedTime"))
     live = yield from rows("privateGetV5OrderRealtime", {"category": CAT, "symbol": op.symbol})
     working = [orders.order_info(op.symbol, r) for r in live
                if r.get("orderStatus") in OPEN_STATUSES]
@@ -275,7 +277,7 @@ def fetch_symbol(client: Any, op: FetchSymbol, now_ms: NowMs) -> Program:
     return SymbolSnapshot(op.symbol, amount, entry, mark,
                           tuple(o for o in working if not o.algo),
                           tuple(o for o in working if o.algo), now_ms(),
-                          market_rules(market, op.symbol), tuple(history))
+                          market_rules(market, op.symbol), tuple(history), changed_ms)
 
 
 def positions(client: Any, op: FetchPositions, now_ms: NowMs) -> Program:

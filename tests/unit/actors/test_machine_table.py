@@ -53,6 +53,7 @@ from venue.requests import AmendStop
 
 D = Decimal
 REFINED = {
+    Trigger.POSITION: [Trigger.STALE_POSITION],
     Trigger.ORDER: [Trigger.OPEN_ORDER_UPDATE, Trigger.CLOSE_FILL, Trigger.STOP_FILL],
     Trigger.ALGO: [Trigger.STOP_ACCEPTED, Trigger.STOP_UPDATE, Trigger.TRAILING_ACCEPTED,
                    Trigger.TRAILING_UPDATE, Trigger.CANCELLING_UPDATE, Trigger.STRAY_UPDATE,
