@@ -134,7 +134,7 @@ class PgInstanceLock(InstanceLock):
                     conn, "UPDATE instance SET epoch = epoch + 1, host = %s, pid = %s, "
                     "started_at_ms = %s WHERE id = 1 RETURNING epoch", (host, pid, started))
         except BaseException:
-            conn.close()  # ends the session, which drops the advisory lock if we took it
+            _unlock_and_close(conn)  # the advisory lock, if we took it, is free at once
             raise
         self._conn = conn
         return HolderInfo(epoch, host, pid, started)
@@ -163,10 +163,24 @@ class PgInstanceLock(InstanceLock):
             raise LockLost(f"instance lock on PostgreSQL {self._where} is no longer held")
 
     def release(self) -> None:
-        """Unlock by closing the session; idempotent."""
+        """Unlock, then close the session; idempotent."""
         conn, self._conn = self._conn, None
         if conn is not None:
-            conn.close()
+            _unlock_and_close(conn)
+
+
+def _unlock_and_close(conn: Any) -> None:
+    """Release the session's advisory lock and close it. Closing alone frees the lock only
+    when the server has ended the session's backend, some time after the client left; a
+    restart in that window was refused as a second instance (seen in the suite under load).
+    A connection that cannot run the unlock is broken: its session's end drops the lock."""
+    try:
+        if not conn.closed:
+            conn.execute("SELECT pg_advisory_unlock_all()")
+    except Exception:  # a broken session frees its lock as it ends
+        pass
+    finally:
+        conn.close()
 
 
 def _pg_holder(conn: Any) -> str:
