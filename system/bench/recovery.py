@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from system.bench import stats
+from system.bench import orders, stats
 from system.bench.target import Target
 
 Say = Callable[[str], None]
@@ -79,11 +79,15 @@ def _restored_from(target: Target, symbol: str, seq: int) -> int:
 
 
 def cold_restart(target: Target, active: list[str], say: Say) -> dict:
-    """Stop the whole engine; start it again; time until every position is PROTECTED."""
+    """Stop the whole engine; start it again; time until every position is PROTECTED, and
+    the orders the venue accepted on the way (what the venue's order ceiling paces)."""
     say(f"stopping the engine, starting it again, waiting for all {len(active)} PROTECTED ...")
+    target.probe()  # what came before the restart is not the restart's
     t0 = time.monotonic()
     up = target.restart()
     target.wait_protected(active, 120)
     total = time.monotonic() - t0
+    seen = target.probe()
     return {"positions": len(active), "system_up_secs": round(up, 2),
-            "all_protected_secs": round(total, 2)}
+            "all_protected_secs": round(total, 2),
+            "orders": orders.count(seen["placements"], seen["cancels"])}

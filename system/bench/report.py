@@ -206,6 +206,10 @@ def _recovery(r: dict) -> list[str]:
                    f"{cold['system_up_secs']:.2f} s, all PROTECTED "
                    f"{cold['all_protected_secs']:.2f} s"
                    f"{_verdict(_le(cold['all_protected_secs'], 10.0))}")
+        if cold.get("orders"):
+            o = cold["orders"]
+            out.append(f"    orders on the way: {o['creates']} creates, {o['amends']} amends, "
+                       f"{o['cancels']} cancels")
     return out
 
 

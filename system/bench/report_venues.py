@@ -84,7 +84,12 @@ def _recovery(v: dict) -> str:
 
 def _cold(v: dict) -> str:
     c = v.get("cold_restart")
-    return "-" if not c else f"{c['positions']} positions in {c['all_protected_secs']:.1f} s"
+    if not c:
+        return "-"
+    o = c.get("orders")
+    spent = "" if o is None else (f" ({o['creates']} creates, {o['amends']} amends, "
+                                  f"{o['cancels']} cancels)")
+    return f"{c['positions']} positions in {c['all_protected_secs']:.1f} s{spent}"
 
 
 def _durability(v: dict) -> str:

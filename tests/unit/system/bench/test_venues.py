@@ -100,7 +100,8 @@ def _venue(name: str, react: float, per: int) -> dict:
         "floor": fl, "levels": [level], "unprotected": unprot,
         "recovery": {"trials": 3, "restored": _summary(100, 150, 3),
                      "reconciled": _summary(200, 250, 3), "seq_kept": 3, "failures": []},
-        "cold_restart": {"positions": 10, "system_up_secs": 2.0, "all_protected_secs": 6.0},
+        "cold_restart": {"positions": 10, "system_up_secs": 2.0, "all_protected_secs": 6.0,
+                         "orders": _opm(10, per)},
         "stop_lag": {"rtt_ms": 0.0, "floor": fl, "levels": [lag],
                      "budget": {"venue": name, "engine_orders_per_10s": 250,
                                 "engine_orders_per_min": 1000,
@@ -136,6 +137,9 @@ def test_the_report_has_a_column_per_venue_with_each_venues_own_figures():
     assert "engine 8/1 s, 480/60 s; venue 10/s per endpoint" in row[
         "order budget of the stop-lag section"]
     assert "sqlite 0 lost of 3" in row["I-1 durability trials"]
+    cold = row["cold restart -> all PROTECTED"]
+    assert cold.index("10 positions in 6.0 s (10 creates, 0 amends, 10 cancels)") < cold.index(
+        "10 positions in 6.0 s (0 creates, 10 amends, 0 cancels)")
     text = format_table(r)
     assert "==== binanceusdm" in text and "==== bybit" in text
     assert "[met   ] bybit: t: f" in text
