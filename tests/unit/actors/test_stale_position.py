@@ -131,4 +131,3 @@ def test_a_stale_report_while_reconciling_does_not_fetch_again():
     d.s = d.s.replace(state=State.RECONCILING)
     step = d.apply(Trigger.POSITION, report("0.010", T0 + 1000))
     assert step.kind == "stale_position_ignored" and not step.state.reconcile.dirty
-
