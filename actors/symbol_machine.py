@@ -143,6 +143,9 @@ BY_TRIGGER: dict[Trigger, dict[State, Row]] = {
         **rows((FLAT, OPENING, CLOSING), accepted.trailing_accepted_late, SAME),
         **rows((QUARANTINED,), accepted.trailing_accepted_while_quarantined, QUARANTINED),
         **rows((RECONCILING,), accepted.accepted_during_reconcile, RECONCILING)},
+    Trigger.PENDING_GONE: {
+        **stream_rows(ignored),
+        **rows((OPEN_UNPROTECTED, PROTECTED, MOVING_STOP), stream.pending_gone, RECONCILING)},
     Trigger.STOP_UPDATE: {
         **stream_rows(stream.stop_update, SAME, OPEN_UNPROTECTED),
         **rows((MOVING_STOP,), stream.stop_update_while_moving, MOVING_STOP, RECONCILING)},

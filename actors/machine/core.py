@@ -95,6 +95,9 @@ class Trigger(Enum):
     TRAILING_ACCEPTED = "trailing_accepted"
     """Also from TRAILING_REPLY and LOOKUP_REPLY: our trailing order rests."""
     STOP_UPDATE = "stop_update"
+    PENDING_GONE = "pending_gone"
+    """Our placement in flight (fixed stop or native trailing) is already cancelled, expired
+    or rejected (the stream beat its REST reply): the exchange's truth decides, not the reply."""
     TRAILING_UPDATE = "trailing_update"
     CANCELLING_UPDATE = "cancelling_update"
     STRAY_UPDATE = "stray_update"

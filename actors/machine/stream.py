@@ -27,7 +27,7 @@ from actors.machine.core import (
 )
 from actors.machine.reprice import reprice
 from actors.machine.slot import protect_new, resize_trigger
-from actors.machine.stop import resting_stop_event
+from actors.machine.stop import GONE, resting_stop_event
 from actors.machine.trailing import resting_trailing_event
 from actors.messages import AlgoUpdate, MarkPrice, OrderUpdate, PositionUpdate, StopPurpose
 from actors.protection import Side, on_mark
@@ -246,6 +246,21 @@ def stop_update_while_moving(s: SymbolState, ev: AlgoUpdate, ctx: Context) -> St
     return step
 
 
+def pending_gone(s: SymbolState, ev: AlgoUpdate, ctx: Context) -> Step:
+    """Our placement in flight (fixed stop or native trailing order) is already gone on the
+    exchange, before its REST reply came (the stream often beats it, I-5). A later
+    "accepted" reply would make us PROTECTED by an order that no longer exists, so the
+    exchange's truth decides now: reconcile (a new order if the position is open; a move's
+    old stop, if it rests, is kept)."""
+    field = "pending_stop" if s.pending_stop and s.pending_stop.client_id == ev.client_id \
+        else "pending_trailing"
+    err = f"{ev.client_id} {ev.status} on exchange before its placement's reply"
+    gone = note_event_time(s, ev.event_ms).replace(
+        **{field: None}, state=State.RECONCILING, last_error=err)
+    return Step(gone, "placement_gone", payload(client_id=ev.client_id, status=ev.status),
+                refetch=True)
+
+
 def trailing_update(s: SymbolState, ev: AlgoUpdate, ctx: Context) -> Step | None:
     """Our resting native trailing order triggered, finished or is gone (then it is placed
     again at once)."""
@@ -283,12 +298,17 @@ def refine_algo(s: SymbolState, ev: AlgoUpdate) -> str:
     amended = amend.refine_amend_update(s, ev)
     if amended is not None:
         return amended
-    if s.pending_stop and cid == s.pending_stop.client_id and new:
-        return "STOP_ACCEPTED"
+    if s.pending_stop and cid == s.pending_stop.client_id:
+        if new:
+            return "STOP_ACCEPTED"
+        if ev.status in GONE:
+            return "PENDING_GONE"
     if s.stop and cid == s.stop.client_id:
         return "STOP_UPDATE"
     if s.pending_trailing and cid == s.pending_trailing.client_id:
-        return "TRAILING_ACCEPTED" if new else "ALGO"  # in flight: only its NEW is news
+        if new:
+            return "TRAILING_ACCEPTED"
+        return "PENDING_GONE" if ev.status in GONE else "ALGO"
     if s.trailing and cid == s.trailing.client_id:
         return "TRAILING_UPDATE"
     if any(c.client_id == cid for c in s.cancelling):

@@ -57,7 +57,7 @@ REFINED = {
     Trigger.ORDER: [Trigger.OPEN_ORDER_UPDATE, Trigger.CLOSE_FILL, Trigger.STOP_FILL],
     Trigger.ALGO: [Trigger.STOP_ACCEPTED, Trigger.STOP_UPDATE, Trigger.TRAILING_ACCEPTED,
                    Trigger.TRAILING_UPDATE, Trigger.CANCELLING_UPDATE, Trigger.STRAY_UPDATE,
-                   Trigger.AMEND_ACCEPTED],
+                   Trigger.AMEND_ACCEPTED, Trigger.PENDING_GONE],
     Trigger.MARKET_REPLY: [Trigger.OPEN_REPLY, Trigger.CLOSE_REPLY],
     Trigger.STOP_REPLY: [Trigger.STOP_ACCEPTED, Trigger.STOP_WOULD_TRIGGER],
     Trigger.TRAILING_REPLY: [Trigger.TRAILING_ACCEPTED],
