@@ -22,11 +22,18 @@ from tests.integration.sim.wsutil import connect, read_for, read_until
 from tests.waiting import wait_for
 
 INTERVAL = 0.2
-TOLERANCE = 0.025
-"""Largest accepted distance of a tick from its slot (s); slots are 200 ms apart. 10 ms was
-exceeded on the 2-core CI-sized machine under the full suite (13.9 ms): the probe stamps on
-the simulator's loop, which other coroutines delay. An eighth of the slot spacing still
-tells aligned from spread and a wrong offset from the right one."""
+TOLERANCE = 0.05
+"""Largest accepted lateness of a tick after its slot (s); slots are 200 ms apart. The probe
+stamps on the simulator's loop, which other coroutines and other processes delay: 10 ms was
+exceeded under the full suite on the 2-core CI-sized machine (13.9 ms), 25 ms once the suite
+ran in two processes (26.3 ms). A tick is never early by more than EARLY, and the median
+lateness must stay under MEDIAN_LATE: that, not the worst case, tells a wrong offset from
+the right one."""
+EARLY = 0.002
+"""A tick may come this much before its slot (timer resolution), no more."""
+MEDIAN_LATE = 0.01
+WALK_TOLERANCE = 0.025
+"""The walk-step test's distance from its slot (one process, no socket I/O)."""
 NAMES = [f"sym{n:04d}usdt@markPrice@1s" for n in range(1, 21)]
 """As Binance spells them, and so as they are echoed; the spread offset hashes the lower case."""
 
@@ -42,9 +49,10 @@ def _stream(symbol: str) -> str:
 
 
 def _off_slot(t: float, offset: float) -> float:
-    """Distance of `t` from the nearest instant k * INTERVAL + offset."""
+    """How late `t` is after the last instant k * INTERVAL + offset (0 when at most EARLY
+    before the next one; earlier than that counts as almost a whole interval late)."""
     r = (t - offset) % INTERVAL
-    return min(r, INTERVAL - r)
+    return 0.0 if r >= INTERVAL - EARLY else r
 
 
 def _start_probe(sim) -> float:
@@ -106,6 +114,7 @@ def test_spread_phase_pushes_each_stream_at_its_crc32_offset(sim):
     errors = {t["symbol"]: _off_slot(t["t_mono"], stream_offset(_stream(t["symbol"]), INTERVAL))
               for t in ticks}
     assert max(errors.values()) < TOLERANCE, errors
+    assert sorted(errors.values())[len(errors) // 2] < MEDIAN_LATE, errors
     phases = [t["t_mono"] % INTERVAL for t in ticks]
     assert max(phases) - min(phases) > INTERVAL / 2  # spread over the interval, not a burst
 
@@ -191,8 +200,8 @@ def test_walk_steps_keep_their_phase_and_do_not_burst_after_an_overrun():
     on_phase = seen[:4] + seen[5:]
     errors = [min((t - seen[0]) % interval, interval - (t - seen[0]) % interval)
               for t in on_phase]
-    assert max(errors) < TOLERANCE, errors
+    assert max(errors) < WALK_TOLERANCE, errors
     gaps = [b - a for a, b in zip(seen, seen[1:], strict=False)]
-    assert gaps[3] == pytest.approx(0.25, abs=TOLERANCE)
-    assert gaps[4] == pytest.approx(0.05, abs=TOLERANCE)  # one late step, then on phase
+    assert gaps[3] == pytest.approx(0.25, abs=WALK_TOLERANCE)
+    assert gaps[4] == pytest.approx(0.05, abs=WALK_TOLERANCE)  # one late step, then on phase
     assert min(gaps) > 0.03, gaps  # never two steps back to back to catch up
