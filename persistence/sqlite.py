@@ -5,8 +5,9 @@ statement names it; live_accounts, symbol_accounts and the outbox read the whole
 
 Many processes (one per symbol actor) write the same file. Appends run under
 `BEGIN IMMEDIATE`, which takes the write lock up front, so the epoch and seq checks and the
-writes happen atomically with respect to every other writer; busy_timeout makes waiting
-writers queue instead of failing.
+writes happen atomically with respect to every other writer. Waiting writers queue in the
+kernel first (persistence/write_queue.py: an flock on `<file>-writelock`), then take
+SQLite's lock, which is then nearly always free.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from persistence.store import (
     StoreUnavailable,
     check_account,
 )
+from persistence.write_queue import WriteQueue, WriteQueueError, WriteQueueTimeout
 
 # SQLite's own clock in ms (julianday has ms resolution): recorded_at is the database's
 # commit-time clock, not the engine's injectable clock.
@@ -85,7 +87,7 @@ def translated(path: str, op: str) -> Iterator[None]:
     except sqlite3.IntegrityError as e:
         # Only reachable if two writers race one symbol past the seq check.
         raise SeqConflict(f"SQLite store {path}: {op}: {e}") from e
-    except sqlite3.Error as e:
+    except (sqlite3.Error, WriteQueueTimeout, WriteQueueError) as e:
         raise StoreUnavailable(f"SQLite store {path}: {op} failed: {e}") from e
 
 
@@ -148,11 +150,14 @@ def begin_immediate(conn: sqlite3.Connection, wait_ms: int) -> None:
 
 
 @contextlib.contextmanager
-def write_transaction(conn: sqlite3.Connection, wait_ms: int) -> Iterator[None]:
-    """begin_immediate ... COMMIT, rolled back on any exception (which then propagates)."""
-    begin_immediate(conn, wait_ms)
-    with _finish(conn):
-        yield
+def write_transaction(conn: sqlite3.Connection, wait_ms: int,
+                      queue: WriteQueue) -> Iterator[None]:
+    """The queue, then begin_immediate ... COMMIT, rolled back on any exception (which then
+    propagates); `wait_ms` bounds the whole wait, in the queue and for SQLite's lock."""
+    with queue.held(wait_ms) as left_ms:
+        begin_immediate(conn, left_ms)
+        with _finish(conn):
+            yield
 
 
 class SqliteStore(Store):
@@ -166,6 +171,7 @@ class SqliteStore(Store):
         self._clock = clock
         self._busy_timeout_ms = busy_timeout_ms
         self._conn: sqlite3.Connection | None = connect(path, busy_timeout_ms)
+        self._queue = WriteQueue(path)
         with translated(path, "open"):
             migrate.check_current(schema_version(self._conn), "sqlite", f"SQLite {path}")
 
@@ -185,7 +191,7 @@ class SqliteStore(Store):
         seq = expected_seq + 1
         acct, name = self.account, f"{self.account}:{symbol}"
         with translated(self.path, f"append {name} seq {seq}"), \
-                write_transaction(conn, self._busy_timeout_ms):
+                write_transaction(conn, self._busy_timeout_ms, self._queue):
             current_epoch = conn.execute("SELECT epoch FROM instance WHERE id = 1").fetchone()[0]
             if current_epoch != self.epoch:
                 raise StaleEpoch(f"append {name}: our epoch {self.epoch} is stale, the "
@@ -268,7 +274,8 @@ class SqliteStore(Store):
         params = outbox.alert_params(kind, severity, symbol, text, payload, self.epoch,
                                      created_at_ms, account)
         conn = self._c()
-        with translated(self.path, "add_alert"), write_transaction(conn, self._busy_timeout_ms):
+        with translated(self.path, "add_alert"), \
+                write_transaction(conn, self._busy_timeout_ms, self._queue):
             alert_id = int(conn.execute(_q(outbox.INSERT_ALERT), params).fetchone()[0])
             for channel in channels:
                 conn.execute(_q(outbox.INSERT_DELIVERY), (alert_id, channel,
@@ -297,8 +304,8 @@ class SqliteStore(Store):
         if not ids:
             return
         conn = self._c()
-        with translated(self.path, "mark alerts"), write_transaction(conn,
-                                                                     self._busy_timeout_ms):
+        with translated(self.path, "mark alerts"), write_transaction(
+                conn, self._busy_timeout_ms, self._queue):
             conn.execute(_q(outbox.in_list(sql, ids)), (*params, *map(int, ids)))
 
     def ping(self) -> None:
@@ -307,10 +314,11 @@ class SqliteStore(Store):
             self._c().execute("SELECT epoch FROM instance WHERE id = 1").fetchone()
 
     def close(self) -> None:
-        """Close the connection; idempotent."""
+        """Close the connection and this process's write-lock file; idempotent."""
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
+        self._queue.close()
 
 
 def _q(sql: str) -> str:

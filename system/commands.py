@@ -263,6 +263,9 @@ def _bench_args(p: argparse.ArgumentParser) -> None:
                         "-e '.[plot]')")
     p.add_argument("--appends", type=_positive_int, default=None,
                    help="durable appends per backend (default 500)")
+    p.add_argument("--writers", type=_count, default=None, metavar="N",
+                   help="store: writer processes appending at the same instants, 10 rounds "
+                        "(default 100; --quick 20; 0: none)")
     p.add_argument("--requests", type=_positive_int, default=200,
                    help="REST round trips for `bench sim`")
     p.add_argument("--events", type=_positive_int, default=100,
@@ -291,12 +294,21 @@ def _bench(args: argparse.Namespace, config: Config) -> int:
     if args.what == "store":
         from system.bench.store import bench_store, format_bench_store
         backends = ["sqlite", "postgres"] if args.store in (None, "both") else [args.store]
+        from system.bench.store import bench_contended, format_contended
         results = []
+        writers = 100 if args.writers is None else args.writers
         for backend in backends:
             appends = args.appends or 500
             print(f"bench store: {backend}, {appends} durable appends ...", file=sys.stderr)
-            results.append(bench_store(backend, appends=appends))
-        print(json.dumps(results, indent=1) if args.json else format_bench_store(results))
+            row = bench_store(backend, appends=appends)
+            if writers:
+                print(f"bench store: {backend}, {writers} writers appending at once, 10 rounds "
+                      "...", file=sys.stderr)
+            row["contended"] = bench_contended(backend, writers=writers) if writers else None
+            results.append(row)
+        contended = [r["contended"] for r in results if r["contended"]]
+        print(json.dumps(results, indent=1) if args.json else format_bench_store(results)
+              + ("\n\n" + format_contended(contended) if contended else ""))
         return EXIT_OK
     if args.what == "sim":
         from system.sim.bench import bench_sim, format_bench_sim
@@ -327,6 +339,7 @@ def _bench_options(args: argparse.Namespace) -> Any:
                                  ("recovery_trials", args.recovery_trials),
                                  ("durability_trials", args.durability_trials),
                                  ("appends", args.appends), ("rtt_ms", args.rtt_ms),
+                                 ("writers", args.writers),
                                  ("open_burst", args.open_burst),
                                  ("stop_lag_levels", args.stop_lag_symbols),
                                  ("stop_lag_rtt_ms", args.stop_lag_rtt_ms)) if v is not None}

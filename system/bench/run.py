@@ -70,6 +70,8 @@ class Options:
     recovery_trials: int = 20
     durability_trials: int = 6
     appends: int = 500
+    writers: int = 100
+    """Writer processes of the contended-append measurement (0: none)."""
     seed: int = 1
     quick: bool = False
     rtt_ms: tuple[float, ...] = (0.0,)
@@ -91,7 +93,7 @@ class Options:
         """About a minute per venue: two small levels, few trials, a 10-position burst, stop
         lag at 10 symbols (a smoke run, not figures)."""
         return Options(levels=(1, 10), duration_secs=4.0, store=store, recovery_trials=3,
-                       durability_trials=1, appends=100, seed=seed, quick=True,
+                       durability_trials=1, appends=100, writers=20, seed=seed, quick=True,
                        open_burst=10, stop_lag_levels=(10,), stop_lag_rtt_ms=0.0)
 
 
@@ -407,10 +409,16 @@ def _fresh_database(pg: Any) -> str:
 
 
 def store_append(opts: Options, say: Say) -> list[dict]:
-    """Durable single-writer append latency per backend (as a symbol actor commits)."""
-    from system.bench.store import bench_store
+    """Durable append latency per backend: one writer (as a symbol actor commits), then
+    `opts.writers` processes appending at the same instants (one aligned tick's commits)."""
+    from system.bench.store import bench_contended, bench_store
     out = []
     for backend in ("sqlite", "postgres"):
         say(f"{opts.appends} durable appends on {backend} ...")
-        out.append(bench_store(backend, appends=opts.appends))
+        row = bench_store(backend, appends=opts.appends)
+        if opts.writers:
+            say(f"{opts.writers} writers appending at once on {backend}, 10 rounds ...")
+        row["contended"] = bench_contended(backend, writers=opts.writers) \
+            if opts.writers else None
+        out.append(row)
     return out

@@ -84,6 +84,10 @@ def test_a_quick_bench_measures_every_section_on_both_venues_and_leaves_nothing_
     assert {t["venue"] for t in res["targets"]} == {"binanceusdm", "bybit"}
     assert any(t["target"].startswith("stop lag reported") and t["met"] for t in res["targets"])
     assert {s["backend"] for s in res["store_append"]} == {"sqlite", "postgres"}
+    for s in res["store_append"]:  # 20 writer processes x 10 aligned rounds (--quick)
+        c = s["contended"]
+        assert c["writers"] == 20 and c["n"] == 200 and c["p99_ms"] >= c["p50_ms"] > 0, c
+        assert c["cpu_ms_per_append"] > 0
     assert res["elapsed_secs"] < 400  # a smoke run stays one (about 130 s idle on 2 cores)
     assert not _ours(bench_tmp), "the bench left processes running"
 

@@ -142,12 +142,26 @@ def test_run_refuses_a_second_instance_naming_the_holder_and_stops_cleanly_on_si
 
 
 def test_bench_store_reports_latency_and_throughput_for_sqlite():
-    result = _cli("bench", "store", "--store", "sqlite", "--appends", "30", "--json")
+    result = _cli("bench", "store", "--store", "sqlite", "--appends", "30", "--writers", "12",
+                  "--json")
 
     assert result.returncode == 0, result.stderr
     [row] = json.loads(result.stdout)
     assert row["backend"] == "sqlite" and row["n"] == 30 and row["p99_ms"] >= row["p50_ms"] > 0
     assert row["cores"] == os.cpu_count()
+    # 12 writer processes appending at the same instants, 10 rounds: every append measured.
+    c = row["contended"]
+    assert c["writers"] == 12 and c["n"] == 120 and c["max_ms"] >= c["p99_ms"] >= c["p50_ms"] > 0
+    assert c["cpu_ms_per_append"] > 0
+
+
+def test_bench_store_writers_zero_skips_the_contended_run():
+    result = _cli("bench", "store", "--store", "sqlite", "--appends", "5", "--writers", "0",
+                  "--json")
+
+    assert result.returncode == 0, result.stderr
+    [row] = json.loads(result.stdout)
+    assert row["n"] == 5 and row["contended"] is None
 
 
 def test_run_with_an_unreachable_postgres_stops_with_a_clear_message_and_exit_3(tmp_path):
