@@ -12,6 +12,9 @@ venue may want on this socket too (Bybit's `op: ping`: actors/stream_base.py). T
 conflated twice: after each drain of the socket only the latest price per symbol is kept, and
 at most one tick per symbol actor is in Thespian's transport at a time (the next waits,
 replaced by any newer one, until the transport reports the last one delivered or failed).
+A symbol actor with a tick inbox (actors/tick_inbox.py, named in the supervisor's table) gets
+its ticks as datagrams, outside Thespian's transport and without the hold above; a tick the
+kernel does not take (the actor's queue is full, or the actor is gone) goes through Thespian.
 Thespian queues every send: a symbol actor slower than its ticks (a busy machine) made the
 queue grow to 950 per stream actor, where Thespian stops the actor reading anything (its
 "tx-only" mode) until it drains, so stale prices arrived seconds late and the stream did not even
@@ -34,6 +37,7 @@ from actors.lifecycle import in_actor_process
 from actors.log import ActorLogger
 from actors.messages import MarkPrice, StreamSettings, Subscriptions, SyncDue
 from actors.stream_base import StreamActor
+from actors.tick_inbox import TickOutbox
 from venue.interface import FrameError
 
 log = ActorLogger("posguard.market_stream")  # looked up per call: see actors/log.py
@@ -51,6 +55,9 @@ class MarketStreamActor(StreamActor):
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.routes: dict[str, Any] = {}
+        self.inboxes: dict[str, str] = {}
+        """symbol -> its actor's tick inbox (Subscriptions.inboxes)."""
+        self.outbox: TickOutbox | None = None
         self.subscribed: set[str] = set()
         self.latest: dict[str, MarkPrice] = {}
         self.ids = itertools.count(1)
@@ -72,6 +79,9 @@ class MarketStreamActor(StreamActor):
     def receiveMsg_Subscriptions(self, msg: Subscriptions, sender: Any) -> None:
         """The symbols that have actors now: subscribe / unsubscribe the difference."""
         self.routes = dict(msg.routes)
+        self.inboxes = dict(msg.inboxes)
+        if self.inboxes and self.outbox is None:
+            self.outbox = TickOutbox()
         self._sync()
 
     def open_socket(self) -> websocket.WebSocket:
@@ -156,6 +166,8 @@ class MarketStreamActor(StreamActor):
         """Send each symbol's latest tick to its actor (held while one is in flight to it)."""
         now = self.clock()
         for symbol, tick in self.latest.items():
+            if self._to_inbox(symbol, tick):
+                continue
             sent = self.in_flight.get(symbol)
             if sent is not None and now - sent < IN_FLIGHT_MAX_SECS:
                 self.held[symbol] = tick
@@ -163,7 +175,20 @@ class MarketStreamActor(StreamActor):
                 self._send_tick(symbol, tick)
         self.latest.clear()
 
+    def _to_inbox(self, symbol: str, tick: MarkPrice) -> bool:
+        """Send the tick as a datagram to the symbol's inbox; False: it has none, or the
+        kernel did not take it (then it goes through Thespian)."""
+        name = self.inboxes.get(symbol)
+        if name is None or self.outbox is None or symbol not in self.routes:
+            return False
+        if not self.outbox.send(name, tick):
+            return False
+        self.held.pop(symbol, None)  # newer than any held one
+        return True
+
     def _send_tick(self, symbol: str, tick: MarkPrice) -> None:
+        if self._to_inbox(symbol, tick):
+            return
         addr = self.routes.get(symbol)
         if addr is None:
             self.held.pop(symbol, None)

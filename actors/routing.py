@@ -29,6 +29,8 @@ class Child:
     status: ChildStatus = ChildStatus.STARTING
     """Has it an actor, and if not why (actors/child_status.py); changed only by `move`."""
     pid: int | None = None
+    tick_inbox: str | None = None
+    """Its actor's tick socket (Ready.tick_inbox); None until it says, and after it exits."""
     view: SymbolView | None = None
     restarts: int = 0
     poison: int = 0

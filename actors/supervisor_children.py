@@ -96,7 +96,7 @@ class SupervisorChildren:
         starting = move(child.status, ChildEvent.SPAWNED)  # checked before anything is made
         prepare_fork()  # the child shares this process's pages (actors/forking.py)
         child.address = self.createActor(SymbolActor)
-        child.status, child.pid, child.view = starting, None, None
+        child.status, child.pid, child.view, child.tick_inbox = starting, None, None, None
         child.last_active = time.monotonic()
         self.send(child.address, SymbolInit(
             child.symbol, self.init.epoch, self.init.store, self.pool,
@@ -123,6 +123,9 @@ class SupervisorChildren:
             return
         child.move(ChildEvent.READY)
         child.pid = msg.pid
+        if msg.tick_inbox != child.tick_inbox:
+            child.tick_inbox = msg.tick_inbox
+            self.subs_dirty = True  # its shard sends its ticks there from now on
         for waiter in child.waiters:
             self.send(waiter, RestartDone(child.symbol, True, f"restored at seq {msg.seq} "
                                           f"(state {msg.state}), reconciling", msg.pid,
@@ -192,7 +195,7 @@ class SupervisorChildren:
         if child is None:
             self._other_exited(msg.childAddress)
             return
-        child.address = None
+        child.address, child.tick_inbox = None, None
         reason, child.exit_note = child.exit_note or KILLED, None
         if self.stopping:
             child.move(ChildEvent.STOPPED)  # no actor, and none will be made

@@ -41,8 +41,8 @@ class SupervisorStreams:
         self.shards: list[Any] = []
         """Address of each market-stream shard (index = shard), None while it is replaced."""
         self.shard_health: list[StreamStatus | None] = []
-        self.shard_sent: list[tuple[tuple[str, Any], ...] | None] = []
-        """The part of the routing table each shard was sent last (None: send it again)."""
+        self.shard_sent: list[Subscriptions | None] = []
+        """The table each shard was sent last (None: send it again)."""
         self.shards_retired = Retired()
 
     @property
@@ -83,13 +83,19 @@ class SupervisorStreams:
         self.shards[index] = addr
         self.shard_health[index] = None
         self.others.add("market_stream", addr, restarts, reason)
-        part = () if self.stopping else self._parts()[index]
-        self.send(addr, Subscriptions(part))
+        part = Subscriptions(()) if self.stopping else self._parts()[index]
+        self.send(addr, part)
         self.shard_sent[index] = part
         self._combine()
 
-    def _parts(self) -> list[tuple[tuple[str, Any], ...]]:
-        return split(((c.symbol, c.address) for c in self.routes.alive()), len(self.shards))
+    def _parts(self) -> list[Subscriptions]:
+        """Each shard's table: its symbols' addresses, and the tick inboxes of those that
+        have one (actors/tick_inbox.py)."""
+        alive = self.routes.alive()
+        n = len(self.shards)
+        routes = split(((c.symbol, c.address) for c in alive), n)
+        inboxes = split(((c.symbol, c.tick_inbox) for c in alive if c.tick_inbox), n)
+        return [Subscriptions(r, i) for r, i in zip(routes, inboxes, strict=True)]
 
     def _send_tables(self) -> None:
         """Every stream gets the symbols it serves: the user stream all, each shard its part
@@ -97,11 +103,11 @@ class SupervisorStreams:
         alive = tuple((c.symbol, c.address) for c in self.routes.alive())
         if self.user is not None:
             self.send(self.user, Subscriptions(alive))
-        for i, part in enumerate(split(() if self.stopping else alive, len(self.shards))
-                                 if self.shards else ()):
+        parts = [Subscriptions(())] * len(self.shards) if self.stopping else self._parts()
+        for i, part in enumerate(parts if self.shards else ()):
             addr = self.shards[i]
             if addr is not None and part != self.shard_sent[i]:
-                self.send(addr, Subscriptions(part))
+                self.send(addr, part)
                 self.shard_sent[i] = part
 
     def _quiet_ticks(self) -> None:
@@ -115,9 +121,9 @@ class SupervisorStreams:
         if not self.stopping:
             return
         for i, addr in enumerate(self.shards):
-            if addr is not None and self.shard_sent[i] != ():
+            if addr is not None and self.shard_sent[i] != Subscriptions(()):
                 self.send(addr, Subscriptions(()))
-                self.shard_sent[i] = ()
+                self.shard_sent[i] = Subscriptions(())
 
     def _shard_index(self, address: Any) -> int | None:
         return next((i for i, a in enumerate(self.shards) if a is not None and a == address),

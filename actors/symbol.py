@@ -69,6 +69,7 @@ from actors.symbol_machine import (
     is_trailing,
 )
 from actors.symbol_state import ReconcileProgress, State, SymbolState, from_dict, to_dict
+from actors.symbol_ticks import TickIntake
 from actors.view_push import ViewPush
 from venue.requests import AmendStop
 
@@ -82,7 +83,7 @@ TIMING_SAMPLES = 4096
 """Routing-latency samples kept per series (the latest win): ~70 min of 1 s mark ticks."""
 
 
-class SymbolActor(ViewPush, Deadlines, Lifecycle):
+class SymbolActor(TickIntake, ViewPush, Deadlines, Lifecycle):
     """Owns one symbol; handles every message for it strictly one at a time."""
 
     def __init__(self, *args: Any, **kw: Any) -> None:
@@ -124,7 +125,8 @@ class SymbolActor(ViewPush, Deadlines, Lifecycle):
             return
         self.s = from_dict(loaded.state) if loaded.state else SymbolState(msg.symbol)
         self.seq = loaded.seq
-        self.send(sender, Ready(msg.symbol, self.seq, self.s.state.value, os.getpid()))
+        self.send(sender, Ready(msg.symbol, self.seq, self.s.state.value, os.getpid(),
+                                self.open_inbox()))
         recovering = Step(self.s.replace(state=State.RECONCILING, reconcile=ReconcileProgress()),
                           "recovery_started", {"reason": msg.reason, "was": self.s.state.value},
                           refetch=True)
@@ -136,7 +138,8 @@ class SymbolActor(ViewPush, Deadlines, Lifecycle):
         self.pre_init.clear()
 
     def receiveMsg_ActorExitRequest(self, msg: ActorExitRequest, sender: Any) -> None:
-        """Close the store connection; exchange stops stay where they are."""
+        """Close the store connection and the tick inbox; exchange stops stay where they are."""
+        self.close_inbox()
         if self.store is not None:
             self.store.close()
 
@@ -235,8 +238,12 @@ class SymbolActor(ViewPush, Deadlines, Lifecycle):
         self._event(Trigger.ALGO, msg)
 
     def receiveMsg_MarkPrice(self, msg: MarkPrice, sender: Any) -> None:
-        """Mark-price tick (latest wins upstream)."""
-        self._event(Trigger.MARK, msg)
+        """Mark-price tick by message (latest wins upstream; the inbox: actors/symbol_ticks.py)."""
+        self.take_tick(msg)
+
+    def on_tick(self, tick: MarkPrice) -> None:
+        """A tick newer than the last one applied (TickIntake.take_tick)."""
+        self._event(Trigger.MARK, tick)
 
     def receiveMsg_StopCheck(self, msg: StopCheck, sender: Any) -> None:
         """The periodic sweep's read of our stops on the exchange (actors/machine/coverage.py)."""
@@ -324,7 +331,8 @@ class SymbolActor(ViewPush, Deadlines, Lifecycle):
         return SymbolTimings(self.init.symbol if self.init else asked, os.getpid(),
                              tuple((r, ms) for r, ms, _ in route),
                              tuple((r, ms) for r, ms, _ in mark),
-                             tuple(d for _, _, d in route), tuple(d for _, _, d in mark))
+                             tuple(d for _, _, d in route), tuple(d for _, _, d in mark),
+                             self.inbox_ticks, self.inbox.rejected if self.inbox else 0)
 
     # ------------------------------------------------------------------ core
 

@@ -44,6 +44,10 @@ class SymbolTimings:
     """Per `route` sample (same index): ms from received to the handler starting."""
     mark_delivery: tuple[float, ...] = ()
     """Per `mark` sample (same index): ms from received to the handler starting."""
+    inbox_ticks: int = 0
+    """Ticks this actor took from its datagram inbox (actors/tick_inbox.py) since it started."""
+    inbox_rejected: int = 0
+    """Datagrams its inbox read and did not apply (not a tick, or from another user)."""
 
 
 @dataclass(frozen=True, slots=True)

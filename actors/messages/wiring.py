@@ -29,6 +29,8 @@ class Ready:
     """State after loading."""
     pid: int
     """Its process id."""
+    tick_inbox: str | None = None
+    """The name of its tick socket (actors/tick_inbox.py); None: ticks by message only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +77,5 @@ class Subscriptions:
 
     routes: tuple[tuple[str, Any], ...]
     """(symbol, ActorAddress) for every symbol that has a running actor."""
+    inboxes: tuple[tuple[str, str], ...] = ()
+    """(symbol, tick socket name) for those whose actor has one (market shards only)."""

@@ -9,6 +9,7 @@ test_supervisor_lifecycle), and the shard's WebSocket is a stand-in that records
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
@@ -316,3 +317,34 @@ def test_a_tick_the_transport_never_reports_on_does_not_hold_the_symbol_forever(
     _drain(actor, "SYM0001USDT", "1.02")
 
     assert [p for _, _, p in _sent(transport)] == ["1.01", "1.02"]
+
+
+# --------------------------------------------------------------------------- ticks as datagrams
+
+
+def test_a_shard_sends_ticks_to_a_symbols_inbox_and_through_thespian_when_it_cannot():
+    """actors/tick_inbox.py: a symbol with an inbox gets its tick as a datagram; with none,
+    or one the kernel refuses (gone), the tick goes through Thespian as before."""
+    from actors.tick_inbox import TickInbox
+    from venue.events import MarkPrice
+
+    actor, _, _, _ = _shard()
+    sent = _captured(actor)
+    inbox, gone = TickInbox(), TickInbox()
+    gone_name = gone.name
+    gone.close()
+    try:
+        a, b, c = SYMBOLS[:3]
+        actor.receiveMsg_Subscriptions(Subscriptions(
+            ((a, "addr-a"), (b, "addr-b"), (c, "addr-c")),
+            inboxes=((a, inbox.name), (b, gone_name))), "supervisor")
+        ticks = {s: MarkPrice(s, Decimal("10.5"), 7, received_mono=50.0) for s in (a, b, c)}
+        actor.latest.update(ticks)
+        actor.after_drain()
+
+        assert inbox.drain() == [ticks[a]]
+        # b's inbox is gone, c has none: both through Thespian, to their actors' addresses.
+        assert sorted((to, m.symbol) for to, m in sent if isinstance(m, MarkPrice)) == \
+            [("addr-b", b), ("addr-c", c)]
+    finally:
+        inbox.close()

@@ -31,6 +31,7 @@ from actors.messages import (
     Reconnect,
     StreamConnected,
     StreamSettings,
+    Subscriptions,
 )
 from actors.stream_base import StreamActor
 from actors.user_stream import UserStreamActor
@@ -345,7 +346,7 @@ class SplittingVenue(SelfAuthVenue):
 def test_a_subscription_the_venue_splits_goes_as_all_its_frames(sockets):
     actor = MarketStreamActor()
     started(actor, settings(SplittingVenue()))
-    actor.receiveMsg_Subscriptions(SimpleNamespace(routes=(("AUSDT", "a"), ("BUSDT", "b"))),
+    actor.receiveMsg_Subscriptions(Subscriptions((("AUSDT", "a"), ("BUSDT", "b"))),
                                    "supervisor")
     assert [json.loads(f)["args"] for f in sockets[0].sent] == [["tickers.AUSDT"],
                                                                  ["tickers.BUSDT"]]
