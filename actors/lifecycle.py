@@ -8,8 +8,10 @@ actor only declares its `receiveMsg_<Type>` handlers; a message none of them han
 logged with its type and sender (as pykka does), never dropped without a word.
 
 Thespian never stops the children of a dead actor (measured: they keep running as orphans,
-even past ActorSystem().shutdown()), so every child checks its parent process on a timer and
-exits when it is gone. An actor that must not go on (a failed store write, an unexpected
+even past ActorSystem().shutdown()), so every child asks the kernel to kill it when its parent
+dies (PR_SET_PDEATHSIG, `die_with_parent`) and also checks its parent process on a timer, a
+backstop (every PARENT_BACKSTOP_SECS; every PARENT_CHECK_SECS where the kernel refused). The
+timer alone, every 0.5 s, cost 0.33 ms of CPU a wakeup: 0.33 of the 2 cores at 500 symbols. An actor that must not go on (a failed store write, an unexpected
 exception) tells its parent why, stops handling messages, and exits shortly after, so the
 parent can show the reason as `last_exit_reason`.
 
@@ -20,7 +22,9 @@ os._exit there ends pytest with exit code 0.
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import sys
 import threading
 from datetime import timedelta
@@ -34,12 +38,28 @@ from actors.messages import ChildFailing, ExitNow, ParentCheck
 
 log = ActorLogger("posguard.lifecycle")  # looked up per call: see actors/log.py
 PARENT_CHECK_SECS = 0.5
+PARENT_BACKSTOP_SECS = 5.0
+"""The parent check's period once the kernel kills us with our parent (die_with_parent)."""
+_PR_SET_PDEATHSIG = 1
 EXIT_ORPHANED = 0
 EXIT_FAILED = 70
 DIE_GRACE_SECS = 0.2
 NOTICES = (ActorExitRequest, ChildActorExited)
 """Thespian's lifecycle notices: it acts on them itself (the exit happens, the child is gone),
 so an actor without a handler for one has nothing to add and they are not "unexpected"."""
+
+
+def die_with_parent() -> bool:
+    """Ask the kernel to SIGKILL this process when its parent dies; False if it refused.
+
+    The signal comes when the parent's thread that forked us exits: Thespian forks from the
+    actor's main thread. A SIGKILL is what every actor already survives (persist, then act:
+    the chaos and I-1 tests kill them so), and an orphan must not go on."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    except (OSError, AttributeError):  # not Linux
+        return False
 
 
 def in_actor_process(actor: Any) -> bool:
@@ -56,6 +76,7 @@ class Lifecycle(ActorTypeDispatcher):
 
     dying: str | None = None
     parent_addr: Any = None
+    parent_check_secs: float = PARENT_CHECK_SECS
 
     def receiveMessage(self, msg: Any, sender: Any) -> Any:
         """Dispatch to receiveMsg_<Type>; an exception ends the actor instead of a retry."""
@@ -92,9 +113,12 @@ class Lifecycle(ActorTypeDispatcher):
     # ------------------------------------------------------------------ the parent
 
     def watch_parent(self, parent: Any) -> None:
-        """Remember the parent and start checking that its process is alive."""
+        """Remember the parent; die with its process (the kernel, and a timer as backstop)."""
         self.parent_addr = parent
-        self.wakeupAfter(timedelta(seconds=PARENT_CHECK_SECS), payload=ParentCheck(os.getppid()))
+        if in_actor_process(self) and die_with_parent():
+            self.parent_check_secs = PARENT_BACKSTOP_SECS
+        self.wakeupAfter(timedelta(seconds=self.parent_check_secs),
+                         payload=ParentCheck(os.getppid()))
 
     def check_parent(self, payload: ParentCheck) -> None:
         """Exit if the process that created us is gone (we were re-parented)."""
@@ -102,7 +126,7 @@ class Lifecycle(ActorTypeDispatcher):
             log.warning("%s %d: parent process %d is gone; exiting", type(self).__name__,
                         os.getpid(), payload.ppid)
             os._exit(EXIT_ORPHANED)
-        self.wakeupAfter(timedelta(seconds=PARENT_CHECK_SECS), payload=payload)
+        self.wakeupAfter(timedelta(seconds=self.parent_check_secs), payload=payload)
 
     # ------------------------------------------------------------------ dying
 
