@@ -12,6 +12,7 @@ actors committing the same aligned tick cost, in wait (p50 / p99 per append) and
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import queue
@@ -19,6 +20,7 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -32,6 +34,14 @@ def bench_store(backend: str, *, appends: int = 500, dsn: str | None = None) -> 
     PostgreSQL with dsn=None starts (and afterwards stops) a PgTempServer; SQLite uses a
     temp dir. Returns backend, n, p50_ms, p99_ms, max_ms, appends_per_sec, cores.
     """
+    with _store_settings(backend, dsn) as cfg:
+        return _measure(cfg, appends)
+
+
+@contextlib.contextmanager
+def _store_settings(backend: str, dsn: str | None) -> Iterator[SimpleNamespace]:
+    """The store settings of one measurement: a temp dir for SQLite, and for PostgreSQL with
+    dsn=None a PgTempServer of its own; both removed afterwards."""
     server = None
     tmp = tempfile.mkdtemp(prefix="posguard-bench-")
     try:
@@ -40,9 +50,8 @@ def bench_store(backend: str, *, appends: int = 500, dsn: str | None = None) -> 
 
             server = PgTempServer().start()
             dsn = server.dsn()
-        cfg = SimpleNamespace(backend=backend, sqlite_path=os.path.join(tmp, "bench.sqlite3"),
+        yield SimpleNamespace(backend=backend, sqlite_path=os.path.join(tmp, "bench.sqlite3"),
                               postgres_dsn=dsn)
-        return _measure(cfg, appends)
     finally:
         if server is not None:
             server.cleanup()
@@ -91,23 +100,14 @@ def bench_contended(backend: str, *, writers: int = 100, rounds: int = 10,
     """`writers` processes append once each at the same instant, `rounds` times (module).
 
     Returns backend, writers, rounds, n, p50_ms, p99_ms, max_ms, cpu_ms_per_append."""
-    server = None
-    tmp = tempfile.mkdtemp(prefix="posguard-bench-")
     ctx = multiprocessing.get_context("spawn")
     procs: list[Any] = []
-    try:
-        if backend == "postgres" and dsn is None:
-            from persistence.pg_tempserver import PgTempServer
-
-            server = PgTempServer().start()
-            dsn = server.dsn()
-        cfg = SimpleNamespace(backend=backend, sqlite_path=os.path.join(tmp, "bench.sqlite3"),
-                              postgres_dsn=dsn)
+    with _store_settings(backend, dsn) as cfg:
         lock, holder = open_instance(cfg, SystemClock())
+        ready, results = ctx.Queue(), ctx.Queue()
+        start = ctx.Value("d", 0.0)
+        go, finish = ctx.Event(), ctx.Event()
         try:
-            ready, results = ctx.Queue(), ctx.Queue()
-            start = ctx.Value("d", 0.0)
-            go, finish = ctx.Event(), ctx.Event()
             procs = [ctx.Process(target=_contend, args=(cfg, holder.epoch, i, rounds, ready,
                                                        go, start, results, finish),
                                  daemon=True)
@@ -127,18 +127,15 @@ def bench_contended(backend: str, *, writers: int = 100, rounds: int = 10,
                 raise RuntimeError(f"contended appends on {backend}: the {writers} writers "
                                    f"did not finish within {timeout_secs:.0f} s") from None
         finally:
+            finish.set()  # a writer still waiting (an error, a timeout) exits now
             lock.release()
-    finally:
-        for p in procs:
-            if p.pid is None:
-                continue  # never started
-            p.join(timeout=5)
-            if p.is_alive():
-                p.kill()
+            for p in procs:
+                if p.pid is None:
+                    continue  # never started
                 p.join(timeout=5)
-        if server is not None:
-            server.cleanup()
-        shutil.rmtree(tmp, ignore_errors=True)
+                if p.is_alive():
+                    p.kill()
+                    p.join(timeout=5)
     failed = [g for g in got if isinstance(g, str)]
     if failed:
         raise RuntimeError(f"{len(failed)} of {writers} writers failed: {failed[0]}")
