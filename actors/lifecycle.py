@@ -11,9 +11,10 @@ Thespian never stops the children of a dead actor (measured: they keep running a
 even past ActorSystem().shutdown()), so every child asks the kernel to kill it when its parent
 dies (PR_SET_PDEATHSIG, `die_with_parent`) and also checks its parent process on a timer, a
 backstop (every PARENT_BACKSTOP_SECS; every PARENT_CHECK_SECS where the kernel refused). The
-timer alone, every 0.5 s, cost 0.33 ms of CPU a wakeup: 0.33 of the 2 cores at 500 symbols. An actor that must not go on (a failed store write, an unexpected
-exception) tells its parent why, stops handling messages, and exits shortly after, so the
-parent can show the reason as `last_exit_reason`.
+timer alone, every 0.5 s, cost 0.33 ms of CPU a wakeup: 0.33 of the 2 cores at 500 symbols.
+An actor that must not go on (a failed store write, an unexpected exception) tells its parent
+why, stops handling messages, and exits shortly after, so the parent can show the reason as
+`last_exit_reason`.
 
 Ending the process is armed only in a process Thespian made for the actor (in_actor_process):
 an actor a unit test builds, or one in simpleSystemBase, runs in the test's own process, and

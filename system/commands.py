@@ -264,8 +264,9 @@ def _bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--appends", type=_positive_int, default=None,
                    help="durable appends per backend (default 500)")
     p.add_argument("--writers", type=_count, default=None, metavar="N",
-                   help="store: writer processes appending at the same instants, 10 rounds "
-                        "(default 100; --quick 20; 0: none)")
+                   help="writer processes appending to one store at the same instants, 10 "
+                        "rounds (`bench store` and the system bench's store section; default "
+                        "100, --quick 20; 0: none)")
     p.add_argument("--requests", type=_positive_int, default=200,
                    help="REST round trips for `bench sim`")
     p.add_argument("--events", type=_positive_int, default=100,
