@@ -3,9 +3,10 @@
 Every symbol actor is a process writing the same SQLite file, and SQLite's write lock has no
 queue: a writer that finds it taken can only try again later. Retrying on a timer (0.1 ms
 doubling to 4 ms, what posguard did before) with 100 writers appending at the same instant
-cost 4.8-5.1 ms of CPU per append and p50 / p99 196-229 / 385-438 ms per append (`posguard
-bench store`, 100 writers x 10 aligned rounds; in `posguard bench` the symbol actors used
-1.4-1.5 of the 2 cores with ticks aligned). A writer now first takes an exclusive flock on a
+cost 4.8-5.1 ms of CPU per append and p50 / p99 196-229 / 385-438 ms per append (the
+contended measurement of `posguard bench store` with this queue patched out, 100 writers x
+10 aligned rounds; in `posguard bench` the symbol actors used 1.4-1.5 of the 2 cores with
+ticks aligned). A writer now first takes an exclusive flock on a
 side file: it sleeps in the kernel, uses no CPU while it waits, and is woken when the holder
 lets go. Measured the same way: 0.66-0.68 ms of CPU per append, p50 / p99 37-39 / 96-107 ms
 (the lock is held ~0.9 ms per append: SQLite's own work and the WAL's fsync, which every

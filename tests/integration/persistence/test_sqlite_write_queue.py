@@ -2,8 +2,9 @@
 
 Every symbol actor is a process writing the same file. Before, a writer that found SQLite's
 write lock taken retried BEGIN IMMEDIATE on a timer: with 100 writers appending at the same
-instant that herd cost ~5 ms of CPU per append (`posguard bench store`; in `posguard bench`
-the symbol actors used 1.4-1.5 of the 2 cores with ticks aligned). Now a writer first takes an flock(2) on
+instant that herd cost ~5 ms of CPU per append (`posguard bench store`'s contended run with
+the queue patched out; in `posguard bench` the symbol actors used 1.4-1.5 of the 2 cores with
+ticks aligned). Now a writer first takes an flock(2) on
 <file>-writelock and sleeps in the kernel until it is free; these tests hold that lock from
 another process and check that a writer waits for it, gets it when the holder dies, gives
 up at its deadline naming the lock, and never shares a lock it inherited by fork.
