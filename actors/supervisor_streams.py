@@ -103,8 +103,10 @@ class SupervisorStreams:
         alive = tuple((c.symbol, c.address) for c in self.routes.alive())
         if self.user is not None:
             self.send(self.user, Subscriptions(alive))
+        if not self.shards:
+            return  # no market stream (yet): nothing to cut the table into
         parts = [Subscriptions(())] * len(self.shards) if self.stopping else self._parts()
-        for i, part in enumerate(parts if self.shards else ()):
+        for i, part in enumerate(parts):
             addr = self.shards[i]
             if addr is not None and part != self.shard_sent[i]:
                 self.send(addr, part)

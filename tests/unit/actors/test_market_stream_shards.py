@@ -348,3 +348,15 @@ def test_a_shard_sends_ticks_to_a_symbols_inbox_and_through_thespian_when_it_can
             [("addr-b", b), ("addr-c", c)]
     finally:
         inbox.close()
+
+
+def test_a_supervisor_without_streams_flushes_its_tables_without_cutting_them_into_shards():
+    """No shards (streams not started): a changed table is not split over zero shards."""
+    h = Harness(streams=False)
+    h.running(SYMBOLS[0])
+    h.sup.subs_dirty = True
+
+    h.tell(WakeupMessage(None, Housekeeping()), _Addr(0))
+
+    assert h.sup.dying is None, h.sup.dying
+    assert h.sup.subs_dirty is False and h.sup.shards == []
