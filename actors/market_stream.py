@@ -172,7 +172,7 @@ class MarketStreamActor(StreamActor):
             if sent is not None and now - sent < IN_FLIGHT_MAX_SECS:
                 self.held[symbol] = tick
             else:
-                self._send_tick(symbol, tick)
+                self._by_thespian(symbol, tick)
         self.latest.clear()
 
     def _to_inbox(self, symbol: str, tick: MarkPrice) -> bool:
@@ -187,8 +187,11 @@ class MarketStreamActor(StreamActor):
         return True
 
     def _send_tick(self, symbol: str, tick: MarkPrice) -> None:
-        if self._to_inbox(symbol, tick):
-            return
+        """A held tick: to the inbox if the kernel takes it now, else through Thespian."""
+        if not self._to_inbox(symbol, tick):
+            self._by_thespian(symbol, tick)
+
+    def _by_thespian(self, symbol: str, tick: MarkPrice) -> None:
         addr = self.routes.get(symbol)
         if addr is None:
             self.held.pop(symbol, None)

@@ -346,6 +346,7 @@ def test_a_shard_sends_ticks_to_a_symbols_inbox_and_through_thespian_when_it_can
         # b's inbox is gone, c has none: both through Thespian, to their actors' addresses.
         assert sorted((to, m.symbol) for to, m in sent if isinstance(m, MarkPrice)) == \
             [("addr-b", b), ("addr-c", c)]
+        assert actor.outbox is not None and actor.outbox.not_taken == 1  # b's, tried once
     finally:
         inbox.close()
 
