@@ -41,7 +41,8 @@ def test_a_child_that_asked_dies_when_its_parent_does():
     os.close(wfd)
     with os.fdopen(rfd) as r:
         pid_text, ok = r.readline().split()
-    os.waitpid(parent, 0)
+    _, status = os.waitpid(parent, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, "the middle process failed"
     child = int(pid_text)
     try:
         assert ok == "1", "PR_SET_PDEATHSIG was refused"
