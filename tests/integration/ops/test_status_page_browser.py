@@ -168,7 +168,9 @@ def test_the_page_follows_a_protected_position_live_and_refuses_a_post(systems, 
     browser.execute_script("window.__samePage = 'not reloaded';")
     before = wait_agree(browser, "the row to show status --json's values",
                         lambda: shown_row(browser), lambda: system.symbols()[SYM],
-                        lambda row: row and row["stop_price"] != "-",
+                        # the stop rests once the fill is in; the first mark comes with the
+                        # stream's next push (up to its interval later): wait for both
+                        lambda row: row and row["stop_price"] != "-" and row["mark_price"] != "-",
                         lambda shown, truth: shown == as_shown(truth))
     shown = cells(browser, SYM)
     assert shown["distance"] == distance_text(before)
