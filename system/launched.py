@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import select
 import signal
 import socket
@@ -32,9 +33,36 @@ class LaunchError(AssertionError):
     """
 
 
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as s:
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LOWEST_PORT = 10_000
+"""free_port's ports are drawn from LOWEST_PORT up to the ephemeral range's start."""
+
+
+def ephemeral_range(path: Path | None = None) -> tuple[int, int] | None:
+    """The kernel's ephemeral port range (bind to port 0, connect), or None if unreadable."""
+    try:
+        low, high = (int(x) for x in (path or EPHEMERAL_RANGE).read_text().split())
+    except (OSError, ValueError):
+        return None
+    return low, high
+
+
+def free_port(*, tries: int = 200) -> int:
+    """A TCP port on loopback that is free now and that the kernel will not hand out by
+    itself: drawn below the ephemeral range. A port from bind(0) is an ephemeral one, and
+    between choosing it and binding it (a launch seconds later) any connect() on the machine
+    may take it as its local port: CI saw an admin fail to start on such a port."""
+    span = ephemeral_range()
+    if span is not None and span[0] > LOWEST_PORT + tries:
+        for _ in range(tries):
+            port = random.randrange(LOWEST_PORT, span[0])
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+    with socket.socket() as s:  # no room below the range (or it is unknown): an ephemeral one
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 

@@ -220,17 +220,14 @@ def actor_lookups(sim: tuple[str, str, str], n: int, concurrencies: tuple[int, .
                   workers: int = 1) -> dict[str, dict[str, Any]]:
     """`n` lookups through the real pool and `workers` workers (0: the I/O in the pool's
     own process, actors/pool_io.py), at each concurrency."""
-    import socket
-
     from actors.messages import ExchangeSettings, PoolInit
     from system import actor_system
     from system.bench.io_actors import DriveIo, IoDriver, IoSeen, SeeIo, StartIo
+    from system.launched import free_port
     from system.processes import kill, system_pids
     from venues.binance import BinanceUsdm
     url, key, secret = sim
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     actor_system.start("127.0.0.1", port)
     ask = timedelta(seconds=10)
     out: dict[str, dict[str, Any]] = {}

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from system.check import clock_verdict
+from system.launched import free_port
 from system.sim.client import SimControl
 
 REPO = Path(__file__).resolve().parents[3]
@@ -35,12 +35,6 @@ def readme_venue_commands() -> dict[str, list[str]]:
         if m:
             found[m.group(2)] = shlex.split(m.group(1).split("#")[0])
     return found
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _check(*args: str, env: dict[str, str] | None = None, cwd: Path = REPO,
@@ -124,7 +118,7 @@ def test_hedge_mode_fails_the_position_mode_check(sim, keys, ccxt_sync):
 
 
 def test_an_unreachable_stream_host_fails_both_stream_checks(sim, keys):
-    dead = f"ws://127.0.0.1:{_free_port()}"
+    dead = f"ws://127.0.0.1:{free_port()}"
     r = _check(*readme_venue_commands()["live"], "--set", f"exchange.rest_url={sim.url}",
                "--set", f"exchange.stream_url={dead}", env=keys)
     assert r.returncode == 1
@@ -134,7 +128,7 @@ def test_an_unreachable_stream_host_fails_both_stream_checks(sim, keys):
 
 
 def test_an_unreachable_rest_host_fails_the_clock_check_and_skips_the_signed_ones(keys):
-    dead = f"http://127.0.0.1:{_free_port()}"
+    dead = f"http://127.0.0.1:{free_port()}"
     r = _check(*readme_venue_commands()["live"], "--set", f"exchange.rest_url={dead}",
                "--set", "exchange.request_timeout_ms=1000", env=keys)
     assert r.returncode == 1

@@ -17,15 +17,10 @@ import pytest
 from persistence.factory import attach, open_instance
 from system.clock import SystemClock
 from system.config import load_config
+from system.launched import free_port
 
 REPO = Path(__file__).resolve().parents[3]
 POSGUARD = [sys.executable, "-m", "system.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _cli(*args: str, timeout: float = 60, **kw) -> subprocess.CompletedProcess:
@@ -122,7 +117,7 @@ def test_bad_cli_arguments_exit_2_with_a_message_naming_the_problem(args, messag
 
 def test_run_refuses_a_second_instance_naming_the_holder_and_stops_cleanly_on_sigterm(
         tmp_path, store_args):
-    port = _free_port()
+    port = free_port()
     args = ["run", *store_args, "--set", f"actor_system.admin_port={port}"]
     first = subprocess.Popen([*POSGUARD, *args], cwd=REPO, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
@@ -167,7 +162,7 @@ def test_bench_store_writers_zero_skips_the_contended_run():
 def test_run_with_an_unreachable_postgres_stops_with_a_clear_message_and_exit_3(tmp_path):
     env = {**os.environ, "POSGUARD_PG_DSN": f"host={tmp_path} port=5999 dbname=x user=x "
                                             f"connect_timeout=2"}
-    port = _free_port()
+    port = free_port()
 
     result = _cli("run", "--set", "store.backend=postgres", "--set",
                   f"actor_system.admin_port={port}", env=env, timeout=60)
@@ -188,7 +183,7 @@ def test_run_with_postgres_but_no_dsn_variable_names_the_variable():
 
 
 def test_run_starts_with_native_trailing_as_default_and_per_symbol(tmp_path, store_args):
-    port = _free_port()
+    port = free_port()
 
     result = _cli("run", *store_args, "--set", f"actor_system.admin_port={port}",
                   "--set", "protection.trailing.mode=native",
