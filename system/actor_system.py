@@ -43,6 +43,19 @@ def port_answers(address: str, port: int, timeout_secs: float = 1.0) -> bool:
         return s.connect_ex((address, port)) == 0
 
 
+def unbindable(address: str, port: int) -> OSError | None:
+    """Why the admin could not bind address:port (None: it can), tried as Thespian binds it
+    (SO_REUSEADDR). Thespian reports such a port only as 'not a valid or useable ActorSystem
+    Admin', and only after a wait of its own."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((address, port))
+        except OSError as e:
+            return e
+    return None
+
+
 def log_defs(path: str) -> dict[str, Any]:
     """Thespian logDefs (a dictConfig): every actor's records, INFO and up, to `path`."""
     return {"version": 1, "disable_existing_loggers": False,
@@ -58,6 +71,11 @@ def start(address: str, port: int, timeout_secs: float = 20.0,
     """Start a new actor system in a clean (exec'd) process and wait until it answers."""
     if port_answers(address, port):
         raise ActorSystemError(f"something already listens on {address}:{port}")
+    if (held := unbindable(address, port)) is not None:
+        raise ActorSystemError(
+            f"{address}:{port} cannot be bound ({held.strerror}): another socket holds it "
+            "without listening (e.g. a connection's local port); choose another "
+            "actor_system.admin_port")
     env = dict(os.environ)
     env.setdefault("THESPIAN_BASE_IPADDR", address)
     env.setdefault("THESPIAN_MAX_PENDING_TRANSMITS", str(MAX_PENDING_TRANSMITS))
