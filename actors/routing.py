@@ -94,8 +94,18 @@ class Routes:
         self.children[child.symbol] = child
         return child
 
+    def reporting(self, symbol: str, sender: Any) -> Child | None:
+        """`symbol`'s child if `sender` is its current actor, else None: a report from an
+        actor that is gone (or names another symbol) is nobody's. Matching on the address
+        alone could hand it to another symbol's new actor on the same host:port."""
+        child = self.children.get(symbol)
+        if child is None or child.address is None or child.address != sender:
+            return None
+        return child
+
     def by_address(self, address: Any) -> Child | None:
-        """The child whose actor is at `address` (linear search with ==)."""
+        """The child whose actor is at `address` (linear search with ==): for Thespian's
+        notices, which name no symbol; a symbol actor's own reports go through reporting."""
         return next((c for c in self.children.values()
                      if c.address is not None and c.address == address), None)
 

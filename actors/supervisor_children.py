@@ -118,7 +118,7 @@ class SupervisorChildren:
 
     def receiveMsg_Ready(self, msg: Ready, sender: Any) -> None:
         """A symbol actor loaded its snapshot."""
-        child = self.routes.by_address(sender)
+        child = self.routes.reporting(msg.symbol, sender)
         if child is None:
             return
         child.move(ChildEvent.READY)
@@ -134,7 +134,7 @@ class SupervisorChildren:
 
     def receiveMsg_SymbolView(self, msg: SymbolView, sender: Any) -> None:
         """A symbol actor's view after a persisted transition."""
-        child = self.routes.by_address(sender)
+        child = self.routes.reporting(msg.symbol, sender)
         if child is not None:
             child.view, child.pid = msg, msg.pid
             child.last_active = time.monotonic()
@@ -184,7 +184,7 @@ class SupervisorChildren:
 
     def receiveMsg_ChildFailing(self, msg: ChildFailing, sender: Any) -> None:
         """A child says why it is about to exit."""
-        child = self.routes.by_address(sender)
+        child = None if msg.symbol is None else self.routes.reporting(msg.symbol, sender)
         if child is not None:
             child.last_exit_reason = child.exit_note = msg.reason
         self.others.update(sender, last_exit_reason=msg.reason)

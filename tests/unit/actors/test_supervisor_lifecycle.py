@@ -21,9 +21,9 @@ from thespian.actors import ActorExitRequest, ChildActorExited, WakeupMessage
 from actors.child_watch import LostExits
 from actors.messages import (
     ChildFailing,
-    Housekeeping,
     ClosePosition,
     CommandResult,
+    Housekeeping,
     OpenPosition,
     Ready,
     ReconcileRequest,
@@ -330,3 +330,40 @@ def test_a_child_dead_without_an_exit_notice_is_replaced_on_housekeeping():
     finally:
         live.kill()
         live.wait(timeout=10)
+
+
+# --------------------------------------------------------------------------- whose message
+
+
+def test_a_symbol_actors_report_is_taken_only_from_that_symbols_current_actor():
+    # Thespian's TCP addresses are host:port, and a port freed by a dead actor can be given
+    # to a new actor of another symbol: a report still on its way from the dead one then
+    # comes from the new one's address. The supervisor matches the symbol it names, never
+    # the address alone.
+    h = Harness()
+    eth, btc = h.running("ETHUSDT"), h.running("BTCUSDT")
+    h.tell(_view("BTCUSDT", "PROTECTED"), btc)
+    h.tell(_view("ETHUSDT", "PROTECTED"), eth)
+
+    h.tell(_view("ETHUSDT", "CLOSING"), btc)   # names ETHUSDT, from BTCUSDT's actor
+    h.tell(Ready("ETHUSDT", 9, "RECONCILING", 1111, tick_inbox="\0elsewhere"), btc)
+    h.tell(ChildFailing("ETHUSDT", "crashed on X"), btc)
+
+    routes = h.sup.routes
+    assert (routes.get("BTCUSDT").view.symbol, routes.get("BTCUSDT").view.state) == \
+        ("BTCUSDT", "PROTECTED")
+    assert routes.get("ETHUSDT").view.state == "PROTECTED"
+    assert routes.get("BTCUSDT").tick_inbox is None and routes.get("ETHUSDT").tick_inbox is None
+    assert routes.get("BTCUSDT").last_exit_reason is None
+    assert routes.get("ETHUSDT").last_exit_reason is None
+
+
+def test_a_symbol_actors_reports_from_its_own_address_are_taken():
+    h = Harness()
+    eth = h.running("ETHUSDT")
+
+    h.tell(_view("ETHUSDT", "CLOSING"), eth)
+    h.tell(ChildFailing("ETHUSDT", "crashed on X"), eth)
+
+    child = h.sup.routes.get("ETHUSDT")
+    assert child.view.state == "CLOSING" and child.last_exit_reason == "crashed on X"
