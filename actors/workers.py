@@ -53,6 +53,8 @@ def pool_deadline_secs(timeout_ms: int) -> float:
 
 def child_alive(pid: int) -> bool:
     """True while process `pid` runs; a zombie is dead. No psutil (the pool stays small)."""
+    if pid == os.getpid():
+        return True  # the asker (the pool's own event loop: its health is the sweep's)
     try:
         state = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
     except ChildProcessError:

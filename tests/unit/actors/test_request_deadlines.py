@@ -118,6 +118,17 @@ def test_a_dead_child_is_dead_even_while_it_is_an_unreaped_zombie():
     assert not child_alive(pid), "reaped"
 
 
+def test_the_process_asking_is_alive_without_a_system_call(monkeypatch):
+    # The pool's own event loop is a pseudo-worker with the pool's pid: it was asked about
+    # before every dispatch (waitid, kill and a /proc read: 8 % of the pool's CPU at 100
+    # symbols in a py-spy profile).
+    def no_call(*a: Any) -> None:
+        raise AssertionError("a system call to ask whether this process is alive")
+    for name in ("waitid", "kill"):
+        monkeypatch.setattr(os, name, no_call)
+    assert child_alive(os.getpid())
+
+
 # --------------------------------------------------------------------------- the pool
 
 
