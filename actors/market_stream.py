@@ -89,7 +89,8 @@ class MarketStreamActor(StreamActor):
         assert self.settings is not None
         self.subscribed = set()
         return websocket.create_connection(self.venue.market_stream_url(self.settings.ws_url),
-                                           timeout=self.settings.timeout_secs)
+                                           timeout=self.settings.timeout_secs,
+                                           skip_utf8_validation=True)  # see stream_base
 
     def on_connected(self) -> None:
         """Subscribe everything routed."""

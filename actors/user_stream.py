@@ -69,7 +69,8 @@ class UserStreamActor(StreamActor):
         s = self.settings
         self.key = s.venue.open_user_stream(s.rest_url, self._api_key(), s.timeout_secs)
         return websocket.create_connection(s.venue.user_stream_url(s.ws_url, self.key),
-                                           timeout=s.timeout_secs)
+                                           timeout=s.timeout_secs,
+                                           skip_utf8_validation=True)  # see stream_base
 
     def greeting(self) -> list[str]:
         """The venue's frames for a private socket that authenticates itself ([]: Binance)."""

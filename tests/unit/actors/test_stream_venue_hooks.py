@@ -133,8 +133,9 @@ def sockets(monkeypatch):
     """Every websocket.create_connection returns a new FakeWs (listed, closed at the end)."""
     made: list[FakeWs] = []
 
-    def connect(url: str, timeout: float) -> FakeWs:
+    def connect(url: str, timeout: float, **kw: Any) -> FakeWs:
         made.append(FakeWs())
+        made[-1].opened_with = kw
         return made[-1]
 
     monkeypatch.setattr(websocket, "create_connection", connect)
@@ -271,11 +272,22 @@ def test_no_session_key_keepalive_for_a_venue_without_one(sockets):
 
 def test_binance_keeps_its_listen_key_alive_as_before(monkeypatch):
     monkeypatch.setattr(BinanceUsdm, "open_user_stream", lambda self, *a: "LK")
-    monkeypatch.setattr(websocket, "create_connection", lambda url, timeout: FakeWs())
+    monkeypatch.setattr(websocket, "create_connection", lambda url, timeout, **kw: FakeWs())
     actor = UserStreamActor()
     _, timers = started(actor, settings(BinanceUsdm()))
     assert (1800.0, Keepalive()) in timers
     actor.ws.close()
+
+
+# ------------------------------------------------------------------ the socket
+
+
+@pytest.mark.parametrize("cls", [UserStreamActor, MarketStreamActor])
+def test_both_streams_open_their_socket_without_websocket_clients_utf8_loop(sockets, cls):
+    # The actor decodes text frames strictly itself (tests/unit/actors/
+    # test_stream_frame_encoding.py); websocket-client's check would do it twice, in Python.
+    started(cls(), settings(SelfAuthVenue()))
+    assert sockets[0].opened_with.get("skip_utf8_validation") is True
 
 
 # ------------------------------------------------------------------ heartbeat
@@ -310,7 +322,7 @@ def test_the_health_check_runs_often_enough_for_the_heartbeat(sockets):
 
 def test_binance_streams_send_no_heartbeat_frame(monkeypatch):
     ws = FakeWs()
-    monkeypatch.setattr(websocket, "create_connection", lambda url, timeout: ws)
+    monkeypatch.setattr(websocket, "create_connection", lambda url, timeout, **kw: ws)
     actor = MarketStreamActor()
     started(actor, settings(BinanceUsdm()))
     actor.heartbeat_at -= 3600.0
