@@ -18,6 +18,8 @@ import tempfile
 import time
 from typing import Any
 
+from system.thespian_poll import use_poll_in_thespian
+
 BASE = "multiprocTCPBase"
 MAX_PENDING_TRANSMITS = 200
 """Thespian's sends in flight per process (its default is 20; the rest wait in a queue that
@@ -197,6 +199,7 @@ def _main() -> int:
     os.environ["THESPIAN_BASE_IPADDR"] = a.address
     os.environ.setdefault("THESPIAN_MAX_PENDING_TRANSMITS", str(MAX_PENDING_TRANSMITS))
     bind_only_to(a.address)
+    use_poll_in_thespian()  # inherited by every actor forked from here
     from thespian.actors import ActorSystem
 
     # Pre-import what every actor needs so forked actors share those pages (lower PSS).

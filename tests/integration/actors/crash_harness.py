@@ -113,3 +113,16 @@ class CrashParent(ActorTypeDispatcher):
 
     def _heard(self) -> Heard:
         return Heard(self.pid, tuple(self.failing), self.exited, tuple(self.poisoned))
+
+
+@dataclass(frozen=True, slots=True)
+class WhichSelector:
+    """Ask an actor which selector Thespian's transport builds in its process."""
+
+
+class SelectorProbe(ActorTypeDispatcher):
+    """Answers WhichSelector with the class name and the process's pid."""
+
+    def receiveMsg_WhichSelector(self, msg: WhichSelector, sender: Any) -> None:
+        from system.thespian_poll import thespian_selector
+        self.send(sender, (thespian_selector().__name__, os.getpid()))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -15,7 +16,15 @@ from system import actor_system
 from system.launched import pid_alive
 from system.processes import kill, system_pids
 from tests.fixtures.engine import free_port
-from tests.integration.actors.crash_harness import Boom, CrashParent, Heard, Query, StartCrasher
+from tests.integration.actors.crash_harness import (
+    Boom,
+    CrashParent,
+    Heard,
+    Query,
+    SelectorProbe,
+    StartCrasher,
+    WhichSelector,
+)
 from tests.waiting import wait_for
 
 ASK = timedelta(seconds=5)
@@ -64,3 +73,12 @@ def test_an_exception_in_a_handler_ends_the_actor_and_its_parent_learns_why(asys
     assert seen.poisoned == (), seen
     wait_for(lambda: not pid_alive(pid), 5, f"the crasher's process {pid} to end")
     assert time.monotonic() - started < 5
+
+
+def test_actor_processes_select_with_poll_not_a_new_epoll_per_pass(asys):
+    """system/actor_system.py installs system/thespian_poll.py in the admin before it forks
+    any actor: a real actor process (not this one) answers with the checked poll."""
+    probe = asys.createActor(SelectorProbe)
+    name, pid = asys.ask(probe, WhichSelector(), ASK)
+    assert name == "CheckedPollSelector"
+    assert pid != os.getpid()
