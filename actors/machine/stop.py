@@ -152,6 +152,10 @@ def resting_stop_event(s: SymbolState, ev: AlgoUpdate, ctx: Context, *,
         return Step(s, "stop_triggered", payload(status=ev.status, client_id=ev.client_id))
     if ev.status in GONE and s.has_position:
         lost = s.replace(stop=None, last_error=f"stop {ev.client_id} {ev.status} on exchange")
+        if s.amending is not None and s.amending.client_id == s.stop.client_id:
+            # Its amend can only answer for an order that is gone now: settled here, so the
+            # replacement below is the one re-pricing in flight (a late answer is stale).
+            lost = lost.replace(amending=None)
         if not replace_lost:
             return Step(lost, "stop_lost", payload(status=ev.status))
         new, ops = protect(lost, ctx, StopPurpose.RESTORE)

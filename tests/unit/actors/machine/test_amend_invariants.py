@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from actors.messages import OpenPosition, PlaceStop
@@ -16,7 +16,7 @@ from actors.protection import Side
 from actors.symbol_machine import Trigger
 from actors.symbol_state import State, from_dict, to_dict
 from tests.fakes.machine import AMEND_CAPS, SYMBOL, AmendStop, CancelStop, Driver, policy
-from tests.fakes.world import World, feed
+from tests.fakes.world import World, feed, reply_for
 from venue.vocab import OrderKind
 
 D = Decimal
@@ -47,6 +47,11 @@ def _not_looser(side: Side, new: Decimal, old: Decimal) -> bool:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Found by CI (2026-12-04): a resize amend in flight, the native trailing order refused for
+# good (QUARANTINED, the old stop resting), then the venue cancels that stop: a new stop was
+# placed while the amend of the cancelled one still counted as in flight.
+@example(side="long", interval=0, mode="native",
+         events=[("pos", D("0.020")), ("reply", 1, "halt"), ("stop_lost", None)])
 @given(side=st.sampled_from(["long", "short"]), interval=st.sampled_from([0, 1000]),
        mode=st.sampled_from(["managed", "managed", "native"]),
        events=st.lists(_events(), min_size=1, max_size=50))
@@ -92,3 +97,34 @@ def test_amends_never_leave_a_gap_or_two_stops(side, interval, mode, events):
             if isinstance(r, CancelStop) and s.stop is not None:
                 # the resting stop is never cancelled to move it
                 assert r.client_id != s.stop.client_id
+
+
+def test_a_cancelled_stop_whose_amend_is_in_flight_is_replaced_and_the_late_amend_settles_nothing():
+    # QUARANTINED with the old stop resting and its resize amend in flight; the venue cancels
+    # that stop: the position needs a stop now, and the amend can only answer for an order
+    # that is gone.
+    d = Driver(pol=policy(min_update_interval_ms=0, mode="native"), venue=AMEND_CAPS)
+    w = World(amount=QTY)
+    w.inflight.extend(d.apply(Trigger.OPEN, OpenPosition(SYMBOL, "long", QTY, "cmd-1")).requests)
+    while w.inflight:
+        feed(d, w, ("reply", 0, "ok"))
+    for ev in [("pos", D("0.020")), ("reply", 1, "halt")]:
+        feed(d, w, ev)
+    assert d.s.state is State.QUARANTINED and d.s.amending is not None
+    lost = d.s.stop.client_id
+
+    feed(d, w, ("stop_lost", None))
+
+    s = d.s
+    assert s.amending is None and s.stop is None
+    assert s.pending_stop is not None and s.pending_stop.qty == D("0.020")
+    placed = s.pending_stop
+    amend = next(op for op in w.inflight if isinstance(op, AmendStop))
+    assert amend.client_id == lost
+    w.inflight.remove(amend)
+    for how in ("ok", "not_found"):  # whatever the late answer says, it answers nothing
+        n = len(d.steps)
+        d.apply(*reply_for(amend, how, w), advance_ms=600)
+        assert d.s.pending_stop == placed and d.s.stop is None and d.s.amending is None, how
+        assert all(not isinstance(r, PlaceStop | AmendStop) for st in d.steps[n:] if st
+                   for r in st.requests), how
