@@ -36,6 +36,9 @@ class LaunchError(AssertionError):
 EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 LOWEST_PORT = 10_000
 """free_port's ports are drawn from LOWEST_PORT up to the ephemeral range's start."""
+_PORTS = random.Random()
+"""free_port's own generator: a test that seeds the module's one must not make two processes
+draw the same ports."""
 
 
 def ephemeral_range(path: Path | None = None) -> tuple[int, int] | None:
@@ -55,7 +58,7 @@ def free_port(*, tries: int = 200) -> int:
     span = ephemeral_range()
     if span is not None and span[0] > LOWEST_PORT + tries:
         for _ in range(tries):
-            port = random.randrange(LOWEST_PORT, span[0])
+            port = _PORTS.randrange(LOWEST_PORT, span[0])
             with socket.socket() as s:
                 try:
                     s.bind(("127.0.0.1", port))

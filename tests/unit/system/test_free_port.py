@@ -29,7 +29,7 @@ def test_a_taken_port_is_skipped(monkeypatch):
         span = ephemeral_range()
         assert span is not None
         drawn = iter([busy, busy, span[0] - 1])
-        monkeypatch.setattr(launched.random, "randrange", lambda lo, hi: next(drawn))
+        monkeypatch.setattr(launched._PORTS, "randrange", lambda lo, hi: next(drawn))
         assert free_port() == span[0] - 1
 
 
@@ -49,3 +49,16 @@ def test_the_range_is_read_from_the_kernel_file_and_unreadable_is_none(tmp_path)
     f.write_text("garbage\n")
     assert ephemeral_range(f) is None
     assert ephemeral_range(tmp_path / "missing") is None
+
+
+def test_a_seeded_global_random_does_not_fix_the_ports():
+    import random
+    state = random.getstate()
+    try:
+        draws = []
+        for _ in range(2):
+            random.seed(7)  # as a test might, in each of two test processes
+            draws.append(tuple(free_port() for _ in range(3)))
+    finally:
+        random.setstate(state)
+    assert draws[0] != draws[1], "the same ports after the same global seed"
