@@ -80,5 +80,5 @@ def test_actor_processes_select_with_poll_not_a_new_epoll_per_pass(asys):
     any actor: a real actor process (not this one) answers with the checked poll."""
     probe = asys.createActor(SelectorProbe)
     name, pid = asys.ask(probe, WhichSelector(), ASK)
-    assert name == "CheckedPollSelector"
+    assert name == "PassPoll"
     assert pid != os.getpid()
