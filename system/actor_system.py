@@ -18,6 +18,7 @@ import tempfile
 import time
 from typing import Any
 
+from system.thespian_idle import cheap_idle_checks
 from system.thespian_poll import use_poll_in_thespian
 
 BASE = "multiprocTCPBase"
@@ -200,6 +201,7 @@ def _main() -> int:
     os.environ.setdefault("THESPIAN_MAX_PENDING_TRANSMITS", str(MAX_PENDING_TRANSMITS))
     bind_only_to(a.address)
     use_poll_in_thespian()  # inherited by every actor forked from here
+    cheap_idle_checks()  # the same
     from thespian.actors import ActorSystem
 
     # Pre-import what every actor needs so forked actors share those pages (lower PSS).
