@@ -62,7 +62,8 @@ def attach(cfg: Any, epoch: int, clock: Any, account: str = DEFAULT_ACCOUNT) -> 
     if backend == "sqlite":
         from persistence.sqlite import SqliteStore
 
-        return SqliteStore(_sqlite_path(cfg), epoch, clock, _busy_ms(cfg), account=account)
+        return SqliteStore(_sqlite_path(cfg), epoch, clock, _busy_ms(cfg), account=account,
+                           writer=bool(getattr(cfg, "sqlite_writer", True)))
     from persistence.postgres import PostgresStore
 
     return PostgresStore(_dsn(cfg), epoch, clock, _timeout(cfg), account=account)

@@ -33,6 +33,7 @@ from persistence.store import (
     StoreUnavailable,
     check_account,
 )
+from persistence.sqlite_writer import Request, WriterClient, WriterServer
 from persistence.write_queue import WriteQueue, WriteQueueError, WriteQueueTimeout
 
 # SQLite's own clock in ms (julianday has ms resolution): recorded_at is the database's
@@ -160,11 +161,56 @@ def write_transaction(conn: sqlite3.Connection, wait_ms: int,
             yield
 
 
+def append_rows(conn: sqlite3.Connection, request: Request) -> int:
+    """One append's checks and writes, inside the caller's write transaction: the fencing
+    epoch, the expected seq, the journal row, the snapshot upsert. Returns the new seq."""
+    (account, symbol, epoch, expected_seq, kind, payload_b, state_b, live, correlation_id,
+     created) = request
+    name, seq = f"{account}:{symbol}", expected_seq + 1
+    current_epoch = conn.execute("SELECT epoch FROM instance WHERE id = 1").fetchone()[0]
+    if current_epoch != epoch:
+        raise StaleEpoch(f"append {name}: our epoch {epoch} is stale, the "
+                         f"store is at epoch {current_epoch} (a newer instance started)")
+    current = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM journal "
+                           "WHERE account = ? AND symbol = ?", (account, symbol)).fetchone()[0]
+    if current != expected_seq:
+        raise SeqConflict(f"append {name}: expected seq {expected_seq}, store has {current}")
+    conn.execute(
+        "INSERT INTO journal (account, symbol, seq, epoch, kind, payload, "
+        "correlation_id, created_at_ms, recorded_at_ms) "
+        f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, {NOW_MS_SQL})",
+        (account, symbol, seq, epoch, kind, payload_b, correlation_id, created))
+    if state_b is not None:
+        conn.execute(
+            "INSERT INTO snapshots (account, symbol, seq, state, live, updated_at_ms) "
+            f"VALUES (?, ?, ?, ?, ?, {NOW_MS_SQL}) ON CONFLICT (account, symbol) "
+            "DO UPDATE SET seq = excluded.seq, state = excluded.state, "
+            "live = excluded.live, updated_at_ms = excluded.updated_at_ms",
+            (account, symbol, seq, state_b, 1 if live else 0))
+    return seq
+
+
+def store_writer(path: str, busy_timeout_ms: int, *,
+                 log: Any = lambda _m: None) -> WriterServer:
+    """The writer for the file at `path` (persistence/sqlite_writer.py), not yet started."""
+    def open_group() -> tuple[sqlite3.Connection, Any, Any]:
+        conn = connect(path, busy_timeout_ms)
+        queue = WriteQueue(path)
+
+        @contextlib.contextmanager
+        def group() -> Iterator[None]:
+            with translated(path, "group append"), \
+                    write_transaction(conn, busy_timeout_ms, queue):
+                yield
+        return conn, append_rows, group
+    return WriterServer(path, open_group, log=log)
+
+
 class SqliteStore(Store):
     """Store on one SQLite file, scoped to `account`; every append fenced by `epoch`."""
 
     def __init__(self, path: str, epoch: int, clock: Any, busy_timeout_ms: int = 5000, *,
-                 account: str = DEFAULT_ACCOUNT):
+                 account: str = DEFAULT_ACCOUNT, writer: bool = True):
         self.path = path
         self.epoch = epoch
         self.account = check_account(account)
@@ -172,6 +218,8 @@ class SqliteStore(Store):
         self._busy_timeout_ms = busy_timeout_ms
         self._conn: sqlite3.Connection | None = connect(path, busy_timeout_ms)
         self._queue = WriteQueue(path)
+        self._writer = WriterClient(path) if writer else None
+        """The store's writer, if one runs (else every append is direct)."""
         with translated(path, "open"):
             migrate.check_current(schema_version(self._conn), "sqlite", f"SQLite {path}")
 
@@ -183,38 +231,33 @@ class SqliteStore(Store):
     def append(self, symbol: str, *, expected_seq: int, kind: str, payload: dict,
                state: dict | None, live: bool, correlation_id: str,
                created_at_ms: int | None = None) -> int:
-        """Journal row + snapshot upsert in one IMMEDIATE transaction; returns the new seq."""
-        payload_b = codec.encode(payload)
-        state_b = None if state is None else codec.encode(state)
+        """Journal row + snapshot upsert in one IMMEDIATE transaction; returns the new seq.
+
+        Through the store's writer when one runs (persistence/sqlite_writer.py: committed in
+        a group, durable before it answers), else directly under the writers' queue."""
         created = self._clock.now_ms() if created_at_ms is None else int(created_at_ms)
-        conn = self._c()
-        seq = expected_seq + 1
-        acct, name = self.account, f"{self.account}:{symbol}"
-        with translated(self.path, f"append {name} seq {seq}"), \
-                write_transaction(conn, self._busy_timeout_ms, self._queue):
-            current_epoch = conn.execute("SELECT epoch FROM instance WHERE id = 1").fetchone()[0]
-            if current_epoch != self.epoch:
-                raise StaleEpoch(f"append {name}: our epoch {self.epoch} is stale, the "
-                                 f"store is at epoch {current_epoch} (a newer instance started)")
-            current = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM journal "
-                                   "WHERE account = ? AND symbol = ?", (acct, symbol)
-                                   ).fetchone()[0]
-            if current != expected_seq:
-                raise SeqConflict(f"append {name}: expected seq {expected_seq}, "
-                                  f"store has {current}")
-            conn.execute(
-                "INSERT INTO journal (account, symbol, seq, epoch, kind, payload, "
-                "correlation_id, created_at_ms, recorded_at_ms) "
-                f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, {NOW_MS_SQL})",
-                (acct, symbol, seq, self.epoch, kind, payload_b, correlation_id, created))
-            if state_b is not None:
-                conn.execute(
-                    "INSERT INTO snapshots (account, symbol, seq, state, live, updated_at_ms) "
-                    f"VALUES (?, ?, ?, ?, ?, {NOW_MS_SQL}) ON CONFLICT (account, symbol) "
-                    "DO UPDATE SET seq = excluded.seq, state = excluded.state, "
-                    "live = excluded.live, updated_at_ms = excluded.updated_at_ms",
-                    (acct, symbol, seq, state_b, 1 if live else 0))
-        return seq
+        request = [self.account, symbol, self.epoch, expected_seq, kind, codec.encode(payload),
+                   None if state is None else codec.encode(state), bool(live),
+                   correlation_id, created]
+        self._c()
+        if self._writer is not None:
+            seq = self._writer.append(request, self._busy_timeout_ms,
+                                      lambda: self._committed(request))
+            if seq is not None:
+                return seq
+        with translated(self.path, f"append {self.account}:{symbol} seq {expected_seq + 1}"), \
+                write_transaction(self._c(), self._busy_timeout_ms, self._queue):
+            return append_rows(self._c(), request)
+
+    def _committed(self, request: Request) -> int | None:
+        """The request's seq if the journal holds it (the writer went away after taking it)."""
+        account, symbol, _epoch, expected_seq, kind, *_rest = request
+        correlation_id = request[8]
+        with translated(self.path, f"read back {account}:{symbol} seq {expected_seq + 1}"):
+            row = self._c().execute(
+                "SELECT kind, correlation_id FROM journal WHERE account = ? AND symbol = ? "
+                "AND seq = ?", (account, symbol, expected_seq + 1)).fetchone()
+        return expected_seq + 1 if row == (kind, correlation_id) else None
 
     def load(self, symbol: str) -> Loaded:
         """Snapshot + tail, read in one transaction so they are consistent."""
@@ -319,6 +362,8 @@ class SqliteStore(Store):
         if conn is not None:
             conn.close()
         self._queue.close()
+        if self._writer is not None:
+            self._writer.close()
 
 
 def _q(sql: str) -> str:

@@ -63,6 +63,9 @@ class StoreConfig:
     busy_timeout_ms: int = field(default=10_000, metadata=_m(
         "SQLite: how long a writer waits for another writer, in milliseconds", min=100,
         max=120_000))
+    sqlite_writer: bool = field(default=True, metadata=_m(
+        "SQLite: one thread of `posguard run` commits every process's appends in groups "
+        "(false: each process commits its own, one at a time)"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +158,7 @@ class StoreTarget:
     postgres_dsn: str | None
     connect_timeout_secs: float
     busy_timeout_ms: int
+    sqlite_writer: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +205,8 @@ class Config:
                     f"store.backend is postgres but the environment variable "
                     f"{self.store.postgres_dsn_env} (store.postgres_dsn_env) is not set")
         return StoreTarget(self.store.backend, self.store.sqlite_path, dsn,
-                           self.store.connect_timeout_secs, self.store.busy_timeout_ms)
+                           self.store.connect_timeout_secs, self.store.busy_timeout_ms,
+                           self.store.sqlite_writer)
 
     def venue_hosts(self, ex: ExchangeConfig | None = None) -> VenueHosts:
         """Live mode: account `ex`'s venue REST and stream bases (overrides applied);

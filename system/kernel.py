@@ -82,6 +82,8 @@ class Kernel:
     """ops.hub.Hub: alerts, metrics, status page (started once the engine runs)."""
     runs: dict[str, AccountRun] = field(default_factory=dict)
     """account -> its simulator and supervisor, in the config's order."""
+    writer: Any = None
+    """The SQLite store's writer thread (persistence/sqlite_writer.py), while it runs."""
 
     def __post_init__(self) -> None:
         if not self.runs:
@@ -139,6 +141,7 @@ class Kernel:
             raise KernelError(str(e)) from e
         try:
             self._check_store_accounts()
+            self._start_writer()
             if self.config.mode == "live":
                 for ex in self.config.accounts:  # fail now, naming the account and variable
                     self.config.api_keys(ex=ex)
@@ -173,6 +176,27 @@ class Kernel:
                               f"list ({named}); add them to exchanges: (or close those "
                               f"positions with the config that had them) so they stay "
                               f"protected")
+
+    def _start_writer(self) -> None:
+        """SQLite with `store.sqlite_writer`: the thread that commits every actor's appends
+        in groups. Not starting it is logged, never fatal: every process then appends
+        directly, as with the setting off."""
+        target = self.config.store_target()
+        if target.backend != "sqlite" or not target.sqlite_writer:
+            return
+        from persistence.sqlite import store_writer
+        writer = store_writer(target.sqlite_path, target.busy_timeout_ms, log=log.warning)
+        if writer.start():
+            self.writer = writer
+
+    def _stop_writer(self) -> None:
+        """After the actors: nobody appends any more."""
+        if self.writer is not None:
+            if not self.writer.running:
+                log.warning("the store's writer had stopped before the shutdown (see the log "
+                            "above); appends were made directly since")
+            self.writer.stop()
+            self.writer = None
 
     def open_demo(self, account: str | None = None) -> list[Any]:
         """Paper mode: the account's embedded simulator opens the demo positions, once
@@ -392,6 +416,7 @@ class Kernel:
                 say("stopping the simulator" + ("" if len(self.runs) == 1
                                                 else f" of account {run.name}"))
                 run.stop_sim()
+        self._stop_writer()
         if self.lock is not None:
             say("releasing the instance lock")
             self.lock.release()

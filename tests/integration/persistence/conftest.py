@@ -1,6 +1,7 @@
 """Store fixtures shared by the persistence integration tests.
 
-`store_backend` runs a test on the durable backends (SQLite file, real PostgreSQL). The
+`store_backend` runs a test on the durable backends (SQLite file, the same with the store's
+writer running in this process (persistence/sqlite_writer.py), real PostgreSQL). The
 conformance modules override it with `ALL_BACKENDS`, which adds the in-memory store of
 persistence/memory.py; a conformance test whose point cannot hold in memory (another
 process, SQL schema) says so with `skip_on_memory`, and `open_instance` / `attach` here pick
@@ -18,6 +19,8 @@ import psycopg
 import pytest
 
 from persistence import factory, memory
+from persistence.sqlite import connect as sqlite_connect
+from persistence.sqlite import store_writer
 from persistence.store import HolderInfo, InstanceLock, Store
 from system.clock import ManualClock
 
@@ -39,15 +42,18 @@ class StoreCfg:
     """The database of the "memory" backend (never in a real config)."""
 
 
-DURABLE_BACKENDS = ("sqlite", "postgres")
+DURABLE_BACKENDS = ("sqlite", "sqlite-writer", "postgres")
 ALL_BACKENDS = (*DURABLE_BACKENDS, "memory")
 
 
 def backend_cfg(request: pytest.FixtureRequest, tmp_path) -> StoreCfg:
     """Config for a fresh, empty store on backend `request.param` (PostgreSQL: a new
     database; memory: a new MemoryDatabase)."""
-    if request.param == "sqlite":
-        return StoreCfg("sqlite", sqlite_path=str(tmp_path / "var" / "store.sqlite3"))
+    if request.param in ("sqlite", "sqlite-writer"):
+        cfg = StoreCfg("sqlite", sqlite_path=str(tmp_path / "var" / "store.sqlite3"))
+        if request.param == "sqlite-writer":
+            start_writer(request, cfg)
+        return cfg
     if request.param == "memory":
         return StoreCfg("memory", memory=memory.MemoryDatabase())
     return StoreCfg("postgres", postgres_dsn=request.getfixturevalue("pg_dsn"))
@@ -57,6 +63,20 @@ def backend_cfg(request: pytest.FixtureRequest, tmp_path) -> StoreCfg:
 def store_backend(request: pytest.FixtureRequest, tmp_path) -> StoreCfg:
     """Config for a fresh, empty store on each durable backend."""
     return backend_cfg(request, tmp_path)
+
+
+def start_writer(request: pytest.FixtureRequest, cfg: StoreCfg) -> store_writer:
+    """The store's writer for `cfg`'s file, in this process, stopped after the test; the
+    test fails if it could not start (every append would silently go direct)."""
+    os.makedirs(os.path.dirname(cfg.sqlite_path), exist_ok=True)
+    # As `posguard run` does, the file exists in WAL mode before the writer opens it: two
+    # connections turning a new file to WAL at the same instant can find it locked.
+    sqlite_connect(cfg.sqlite_path, cfg.busy_timeout_ms).close()
+    said: list[str] = []
+    server = store_writer(cfg.sqlite_path, cfg.busy_timeout_ms, log=said.append)
+    assert server.start(), f"the store's writer did not start: {said}"
+    request.addfinalizer(server.stop)
+    return server
 
 
 def open_instance(cfg: StoreCfg, clock) -> tuple[InstanceLock, HolderInfo]:

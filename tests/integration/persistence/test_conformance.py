@@ -251,6 +251,6 @@ def test_migrations_are_applied_once_and_every_start_is_idempotent(store_backend
 
 def test_attach_before_any_start_is_refused_with_the_schema_version(store_backend, clock):
     if store_backend.backend == "sqlite":
-        os.makedirs(os.path.dirname(store_backend.sqlite_path))
+        os.makedirs(os.path.dirname(store_backend.sqlite_path), exist_ok=True)
     with pytest.raises(StoreUnavailable, match="schema version 0, this build needs"):
         attach(store_backend, 1, clock)

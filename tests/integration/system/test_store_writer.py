@@ -1,0 +1,53 @@
+"""`posguard run` on SQLite commits the actors' appends through its writer thread
+(persistence/sqlite_writer.py): every symbol actor holds a connection to it while protecting,
+none does with `store.sqlite_writer: false`, and both protect the same positions."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from persistence.sqlite_writer import socket_name
+from tests.integration.system.test_running_system import SYMBOLS, _open, _resting
+
+SEQPACKET, CONNECTED = 5, 3
+
+
+def writer_connections(db_path: Path) -> int:
+    """Connected sockets on the writer's abstract name (the writer's ends of its clients'
+    connections), from the kernel's own table."""
+    name = "@" + socket_name(str(db_path))[1:].decode()
+    count = 0
+    for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+        fields = line.split()
+        if len(fields) == 8 and fields[7] == name and int(fields[4], 16) == SEQPACKET \
+                and int(fields[5], 16) == CONNECTED:
+            count += 1
+    return count
+
+
+def _protect_all(launched) -> dict:
+    for sym, (side, qty) in SYMBOLS.items():
+        _open(launched, sym, side, qty)
+    rows = launched.symbols()
+    truth = launched.control.state()
+    for sym, (_, qty) in SYMBOLS.items():
+        assert rows[sym]["state"] == "PROTECTED" and Decimal(rows[sym]["qty"]) == Decimal(qty)
+        assert [str(o["algoId"]) for o in _resting(truth, sym)] == [rows[sym]["stop_order_id"]]
+    return rows
+
+
+def test_every_symbol_actor_appends_through_the_launchers_writer(launched, tmp_path):
+    _protect_all(launched)
+    # Each symbol actor that appended holds one connection (the supervisor may hold one too).
+    assert writer_connections(tmp_path / "posguard.sqlite3") >= len(SYMBOLS)
+    assert launched.terminate(timeout_secs=30) == 0
+    assert writer_connections(tmp_path / "posguard.sqlite3") == 0
+
+
+@pytest.mark.launch_config("store.sqlite_writer=false")
+def test_with_the_writer_off_every_actor_appends_directly(launched, tmp_path):
+    _protect_all(launched)
+    assert writer_connections(tmp_path / "posguard.sqlite3") == 0
