@@ -21,6 +21,7 @@ from typing import Any
 
 from persistence import codec, migrate, outbox
 from persistence.rows import SELECT_ROWS, SYMBOL_ACCOUNTS, accounts_of, journal_row
+from persistence.sqlite_writer import Request, WriterClient, WriterServer
 from persistence.store import (
     DEFAULT_ACCOUNT,
     JournalRow,
@@ -33,7 +34,6 @@ from persistence.store import (
     StoreUnavailable,
     check_account,
 )
-from persistence.sqlite_writer import Request, WriterClient, WriterServer
 from persistence.write_queue import WriteQueue, WriteQueueError, WriteQueueTimeout
 
 # SQLite's own clock in ms (julianday has ms resolution): recorded_at is the database's
@@ -220,6 +220,8 @@ class SqliteStore(Store):
         self._queue = WriteQueue(path)
         self._writer = WriterClient(path) if writer else None
         """The store's writer, if one runs (else every append is direct)."""
+        self.through_writer = 0
+        """Appends the writer answered (the rest were direct)."""
         with translated(path, "open"):
             migrate.check_current(schema_version(self._conn), "sqlite", f"SQLite {path}")
 
@@ -244,6 +246,7 @@ class SqliteStore(Store):
             seq = self._writer.append(request, self._busy_timeout_ms,
                                       lambda: self._committed(request))
             if seq is not None:
+                self.through_writer += 1
                 return seq
         with translated(self.path, f"append {self.account}:{symbol} seq {expected_seq + 1}"), \
                 write_transaction(self._c(), self._busy_timeout_ms, self._queue):

@@ -1,12 +1,13 @@
-"""The SQLite store's writer: every process's appends, committed in groups by one thread.
+"""The SQLite store's writer: every process's appends, committed in groups by one thread
+(of its own process, persistence/writer_process.py, which `posguard run` starts).
 
 Each symbol actor is a process, and SQLite has one write lock per file. With every actor
 committing its own appends (synchronous=FULL: an fsync each), the lock is the engine's
 bottleneck at 100 symbols: a cProfile of the symbol actors through `posguard bench`'s
 10 s window of 100 moves a second (RTT 20) found them waiting for it (the flock of
 persistence/write_queue.py) 35 % of their wall time, 190 ms per append on average: a holder
-that loses its CPU on the saturated machine holds everyone. Here one thread in the launcher
-takes every append that is waiting, applies them in one transaction and commits once (one
+that loses its CPU on the saturated machine holds everyone. Here one thread takes every
+append that is waiting, applies them in one transaction and commits once (one
 fsync for the group), then answers each. Durability is unchanged: an append's answer is
 sent only after its group's COMMIT returned, with the same WAL + synchronous=FULL file.
 
@@ -20,7 +21,7 @@ sent only after its group's COMMIT returned, with the same WAL + synchronous=FUL
   (none running, `store.sqlite_writer: false`, a request too large for one packet) appends
   directly, as before, under the flock queue; the writer's own group transaction takes the
   same queue, so both paths are serialised by SQLite's lock as always.
-- A writer that goes away after a request was sent (the launcher died): the request's
+- A writer that goes away after a request was sent (killed, or its launcher died): the request's
   outcome is read back from the journal (the row at the next seq with this correlation id)
   and, if it is not there, the append is made directly. A writer that does not answer
   within the write deadline: StoreUnavailable (the actor ends and is restarted from its
@@ -54,8 +55,8 @@ MAX_PACKET = 1 << 20
 and that append is made directly."""
 RECONNECT_SECS = 1.0
 """A process that found no writer tries again after this long (it appends directly meanwhile)."""
-POLL_SECS = 0.2
-"""The writer's idle wait, so that stop() is seen."""
+POLL_SECS = 1.0
+"""The writer's idle wait (stop() also wakes it at once)."""
 REPLY_MARGIN_MS = 1000
 """The client waits this much longer than the writer's own deadline for the write lock."""
 _UCRED = struct.Struct("3i")
@@ -116,6 +117,10 @@ class WriterServer:
         self._listener: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._wake_r: int | None
+        self._wake_w: int | None
+        self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        """stop() writes a byte here to end the thread's wait at once."""
         self.groups = 0
         """Groups committed (for tests and the bench)."""
         self.appends = 0
@@ -129,6 +134,7 @@ class WriterServer:
             sock.listen(512)
         except OSError as e:
             sock.close()
+            self._close_wake()
             self._log(f"the store's writer for {self.path} did not start ({e}); every "
                       "process appends directly")
             return False
@@ -141,9 +147,21 @@ class WriterServer:
     def stop(self, timeout_secs: float = 5.0) -> None:
         """Finish the group in hand, answer it, close every connection."""
         self._stopping.set()
+        if self._wake_w is not None:
+            with contextlib.suppress(BlockingIOError):
+                os.write(self._wake_w, b"x")
         if self._thread is not None:
             self._thread.join(timeout_secs)
+            if self._thread.is_alive():
+                return  # still finishing a group: its pipe stays open for it
             self._thread = None
+        self._close_wake()
+
+    def _close_wake(self) -> None:
+        for fd in (self._wake_r, self._wake_w):
+            if fd is not None:
+                os.close(fd)
+        self._wake_r = self._wake_w = None
 
     @property
     def running(self) -> bool:
@@ -168,12 +186,15 @@ class WriterServer:
             return
         poll = select.poll()
         poll.register(listener, select.POLLIN)
+        poll.register(self._wake_r, select.POLLIN)
         try:
             while not self._stopping.is_set():
                 group: list[tuple[socket.socket, Request]] = []
                 for fd, _bits in poll.poll(POLL_SECS * 1000):
                     if fd == listener.fileno():
                         self._accept(listener, clients, poll)
+                    elif fd == self._wake_r:
+                        continue  # stop(): the loop's condition ends it
                     elif (client := clients.get(fd)) is not None:
                         self._read(client, clients, poll, group)
                 while group:

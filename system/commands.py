@@ -306,8 +306,11 @@ def _bench(args: argparse.Namespace, config: Config) -> int:
                 print(f"bench store: {backend}, {writers} writers appending at once, 10 rounds "
                       "...", file=sys.stderr)
             row["contended"] = bench_contended(backend, writers=writers) if writers else None
+            row["contended_writer"] = bench_contended(backend, writers=writers,
+                                                      group_writer=True) \
+                if writers and backend == "sqlite" else None
             results.append(row)
-        contended = [r["contended"] for r in results if r["contended"]]
+        contended = [c for r in results for c in (r["contended"], r["contended_writer"]) if c]
         print(json.dumps(results, indent=1) if args.json else format_bench_store(results)
               + ("\n\n" + format_contended(contended) if contended else ""))
         return EXIT_OK

@@ -64,7 +64,7 @@ class StoreConfig:
         "SQLite: how long a writer waits for another writer, in milliseconds", min=100,
         max=120_000))
     sqlite_writer: bool = field(default=True, metadata=_m(
-        "SQLite: one thread of `posguard run` commits every process's appends in groups "
+        "SQLite: a process of `posguard run` commits every actor's appends in groups "
         "(false: each process commits its own, one at a time)"))
 
 

@@ -83,7 +83,7 @@ class Kernel:
     runs: dict[str, AccountRun] = field(default_factory=dict)
     """account -> its simulator and supervisor, in the config's order."""
     writer: Any = None
-    """The SQLite store's writer thread (persistence/sqlite_writer.py), while it runs."""
+    """The SQLite store's writer process (persistence/writer_process.py), while it runs."""
 
     def __post_init__(self) -> None:
         if not self.runs:
@@ -178,24 +178,23 @@ class Kernel:
                               f"protected")
 
     def _start_writer(self) -> None:
-        """SQLite with `store.sqlite_writer`: the thread that commits every actor's appends
-        in groups. Not starting it is logged, never fatal: every process then appends
-        directly, as with the setting off."""
+        """SQLite with `store.sqlite_writer`: the process that commits every actor's appends
+        in groups (persistence/writer_process.py). Not starting it is logged, never fatal:
+        every process then appends directly, as with the setting off."""
         target = self.config.store_target()
-        if target.backend != "sqlite" or not target.sqlite_writer:
-            return
-        from persistence.sqlite import store_writer
-        writer = store_writer(target.sqlite_path, target.busy_timeout_ms, log=log.warning)
-        if writer.start():
-            self.writer = writer
+        if target.backend == "sqlite" and target.sqlite_writer:
+            from persistence import writer_process
+            self.writer = writer_process.spawn(target.sqlite_path, target.busy_timeout_ms,
+                                               log.warning)
 
     def _stop_writer(self) -> None:
         """After the actors: nobody appends any more."""
         if self.writer is not None:
-            if not self.writer.running:
-                log.warning("the store's writer had stopped before the shutdown (see the log "
-                            "above); appends were made directly since")
-            self.writer.stop()
+            from persistence import writer_process
+            if self.writer.poll() is not None:
+                log.warning("the store's writer had exited (code %s) before the shutdown; "
+                            "appends were made directly since", self.writer.returncode)
+            writer_process.end(self.writer, log.warning)
             self.writer = None
 
     def open_demo(self, account: str | None = None) -> list[Any]:

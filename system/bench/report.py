@@ -227,9 +227,11 @@ def _durability(r: dict) -> list[str]:
     for s in r["store_append"]:
         out.append(f"  {s['backend']:<30}{s['n']:>6}{_ms(s['p50_ms'])}{_ms(s['p99_ms'])}"
                    f"{_ms(s['max_ms'])}{s['appends_per_sec']:>9.0f}")
-    contended = [s["contended"] for s in r["store_append"] if s.get("contended")]
+    contended = [c for s in r["store_append"]
+                 for c in (s.get("contended"), s.get("contended_writer")) if c]
     if contended:
-        out.append("  contended: every writer a process, all appending at the same instant")
+        out.append("  contended: every writer a process, all appending at the same instant "
+                   "(+writer: through the store's writer process, its CPU included)")
         out.append(f"  {'backend':<22}{'writers':>8}{'N':>6}{'p50 ms':>8}{'p99 ms':>8}"
                    f"{'max ms':>8}{'CPU ms/append':>15}")
         for c in contended:

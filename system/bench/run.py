@@ -34,9 +34,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from system.bench import orders
+from system.bench import orders, stats
 from system.bench import rtt as rttmod
-from system.bench import stats
 from system.bench.progress import RECOVERY_LEVEL, Progress, recovery_level
 from system.bench.reaction import Placed, Tick, attribute
 from system.bench.recovery import cold_restart, recovery
@@ -420,5 +419,11 @@ def store_append(opts: Options, say: Say) -> list[dict]:
             say(f"{opts.writers} writers appending at once on {backend}, 10 rounds ...")
         row["contended"] = bench_contended(backend, writers=opts.writers) \
             if opts.writers else None
+        if opts.writers and backend == "sqlite":
+            say(f"{opts.writers} writers appending at once on sqlite through the store's "
+                "writer, 10 rounds ...")
+        row["contended_writer"] = bench_contended(backend, writers=opts.writers,
+                                                  group_writer=True) \
+            if opts.writers and backend == "sqlite" else None
         out.append(row)
     return out

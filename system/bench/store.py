@@ -7,7 +7,9 @@ does it: no batching, so appends/s is 1000 / mean latency, not a parallel throug
 bench_contended: `writers` processes (spawned: fresh interpreters, as each symbol actor is
 its own process) append to one store at the same instants, `rounds` times: what 100 symbol
 actors committing the same aligned tick cost, in wait (p50 / p99 per append) and in CPU
-(user + system of the writers, per append).
+(user + system of the writers, per append). On SQLite twice: each process committing its
+own appends ("sqlite"), and through the store's writer process as `posguard run` starts it
+("sqlite+writer", persistence/writer_process.py; its CPU counted in).
 """
 
 from __future__ import annotations
@@ -96,14 +98,21 @@ CONTENDED_ROUND_SECS = 0.5
 
 
 def bench_contended(backend: str, *, writers: int = 100, rounds: int = 10,
-                    dsn: str | None = None, timeout_secs: float = 120.0) -> dict:
-    """`writers` processes append once each at the same instant, `rounds` times (module).
+                    dsn: str | None = None, timeout_secs: float = 120.0,
+                    group_writer: bool = False) -> dict:
+    """`writers` processes append once each at the same instant, `rounds` times (module);
+    with `group_writer` (SQLite) through the store's writer process.
 
     Returns backend, writers, rounds, n, p50_ms, p99_ms, max_ms, cpu_ms_per_append."""
     ctx = multiprocessing.get_context("spawn")
     procs: list[Any] = []
+    writer = None
     with _store_settings(backend, dsn) as cfg:
+        cfg.sqlite_writer = group_writer
         lock, holder = open_instance(cfg, SystemClock())
+        if group_writer:
+            from persistence import writer_process
+            writer = writer_process.spawn(cfg.sqlite_path, 5000, _raise)
         ready, results = ctx.Queue(), ctx.Queue()
         start = ctx.Value("d", 0.0)
         go, finish = ctx.Event(), ctx.Event()
@@ -119,9 +128,11 @@ def bench_contended(backend: str, *, writers: int = 100, rounds: int = 10,
                 for _ in procs:
                     ready.get(timeout=max(deadline - time.monotonic(), 0.1))
                 start.value = time.time() + 0.2
+                writer_cpu = _cpu_secs(writer)
                 go.set()
                 got = [results.get(timeout=max(deadline - time.monotonic(), 0.1))
                        for _ in procs]
+                writer_cpu = _cpu_secs(writer) - writer_cpu
                 finish.set()  # only now may they exit: 100 exiting interpreters starve the rest
             except queue.Empty:
                 raise RuntimeError(f"contended appends on {backend}: the {writers} writers "
@@ -129,6 +140,9 @@ def bench_contended(backend: str, *, writers: int = 100, rounds: int = 10,
         finally:
             finish.set()  # a writer still waiting (an error, a timeout) exits now
             lock.release()
+            if writer is not None:
+                from persistence import writer_process
+                writer_process.end(writer, _raise)
             for p in procs:
                 if p.pid is None:
                     continue  # never started
@@ -140,12 +154,27 @@ def bench_contended(backend: str, *, writers: int = 100, rounds: int = 10,
     if failed:
         raise RuntimeError(f"{len(failed)} of {writers} writers failed: {failed[0]}")
     lat = sorted(ms for g in got for ms in g[0])
-    cpu = sum(g[1] for g in got)
-    return {"backend": backend, "writers": writers, "rounds": rounds, "n": len(lat),
+    cpu = sum(g[1] for g in got) + writer_cpu
+    return {"backend": backend + ("+writer" if group_writer else ""), "writers": writers,
+            "rounds": rounds, "n": len(lat),
             "p50_ms": round(statistics.median(lat), 3),
             "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 3),
             "max_ms": round(lat[-1], 3),
             "cpu_ms_per_append": round(cpu * 1000 / len(lat), 3)}
+
+
+def _raise(message: str) -> None:
+    """The writer process's complaints: a measurement without it would be the other one."""
+    raise RuntimeError(message)
+
+
+def _cpu_secs(proc: Any) -> float:
+    """A child's CPU seconds so far (0 without one)."""
+    if proc is None:
+        return 0.0
+    import psutil
+    t = psutil.Process(proc.pid).cpu_times()
+    return t.user + t.system
 
 
 def _contend(cfg: SimpleNamespace, epoch: int, i: int, rounds: int, ready: Any, go: Any,
@@ -170,6 +199,9 @@ def _contend(cfg: SimpleNamespace, epoch: int, i: int, rounds: int, ready: Any, 
                          state=state, live=True, correlation_id=f"c-{r}")
             lat.append((time.perf_counter() - t0) * 1000)
         cpu1 = os.times()
+        if cfg.sqlite_writer and getattr(store, "through_writer", rounds) != rounds:
+            raise RuntimeError(f"only {store.through_writer} of {rounds} appends reached the "
+                               "store's writer")
         results.put((lat, (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)))
         finish.wait(60)
         store.close()
@@ -186,7 +218,8 @@ def format_contended(results: list[dict]) -> str:
         lines.append(f"{r['backend']:<10} {r['writers']:>7} {r['n']:>6} {r['p50_ms']:>8.3f} "
                      f"{r['p99_ms']:>8.3f} {r['max_ms']:>8.3f} {r['cpu_ms_per_append']:>13.3f}")
     lines.append("contended appends: every writer a process, all appending at the same "
-                 "instant (one aligned tick's commits)")
+                 "instant (one aligned tick's commits); +writer: through the store's writer "
+                 "process, its CPU included")
     return "\n".join(lines)
 
 

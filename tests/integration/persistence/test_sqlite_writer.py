@@ -71,6 +71,7 @@ def test_appends_go_through_the_writer_and_read_back_as_direct_ones(cfg, writer,
     store = factory.attach(cfg, cfg.epoch, clock)
     try:
         assert [append(store, "BTCUSDT", n, corr=f"c{n}") for n in range(3)] == [1, 2, 3]
+        assert store.through_writer == 3
         loaded = store.load("BTCUSDT")
     finally:
         store.close()
@@ -127,7 +128,8 @@ import sys, time
 from persistence import factory
 from system.clock import SystemClock
 from tests.integration.persistence.conftest import StoreCfg
-path, epoch, symbol, n, start_at = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
+path, epoch, symbol = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+n, start_at = int(sys.argv[4]), float(sys.argv[5])
 store = factory.attach(StoreCfg("sqlite", sqlite_path=path), epoch, SystemClock())
 time.sleep(max(0.0, start_at - time.time()))
 for seq in range(n):

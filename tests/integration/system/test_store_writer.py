@@ -1,16 +1,20 @@
-"""`posguard run` on SQLite commits the actors' appends through its writer thread
-(persistence/sqlite_writer.py): every symbol actor holds a connection to it while protecting,
-none does with `store.sqlite_writer: false`, and both protect the same positions."""
+"""`posguard run` on SQLite commits the actors' appends through its writer process
+(persistence/writer_process.py): every symbol actor holds a connection to it while
+protecting, none does with `store.sqlite_writer: false`, and both protect the same
+positions; the writer ends with the launcher, whether it is stopped or killed."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
 
+import psutil
 import pytest
 
 from persistence.sqlite_writer import socket_name
+from tests.fixtures.launcher import pid_alive
 from tests.integration.system.test_running_system import SYMBOLS, _open, _resting
+from tests.waiting import wait_for
 
 SEQPACKET, CONNECTED = 5, 3
 
@@ -39,12 +43,26 @@ def _protect_all(launched) -> dict:
     return rows
 
 
+def writer_pids(launched) -> list[int]:
+    """The launcher's children that are the store's writer."""
+    return [c.pid for c in psutil.Process(launched.proc.pid).children()
+            if "persistence.writer_process" in c.cmdline()]
+
+
 def test_every_symbol_actor_appends_through_the_launchers_writer(launched, tmp_path):
     _protect_all(launched)
     # Each symbol actor that appended holds one connection (the supervisor may hold one too).
     assert writer_connections(tmp_path / "posguard.sqlite3") >= len(SYMBOLS)
+    [writer] = writer_pids(launched)
     assert launched.terminate(timeout_secs=30) == 0
+    assert not pid_alive(writer)
     assert writer_connections(tmp_path / "posguard.sqlite3") == 0
+
+
+def test_a_killed_launcher_leaves_no_writer_behind(launched):
+    [writer] = writer_pids(launched)
+    launched.kill_all()
+    wait_for(lambda: not pid_alive(writer), 10, "the store's writer to end with its launcher")
 
 
 @pytest.mark.launch_config("store.sqlite_writer=false")

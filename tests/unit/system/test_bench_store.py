@@ -13,3 +13,14 @@ def test_bench_store_sqlite_reports_latency_and_rate():
     table = format_bench_store([result])
     assert table.splitlines()[0].split()[:2] == ["backend", "N"]
     assert "sqlite" in table.splitlines()[2]
+
+
+def test_contended_appends_through_the_store_writer_are_all_made_and_counted():
+    from system.bench.store import bench_contended, format_contended
+    direct = bench_contended("sqlite", writers=4, rounds=3)
+    grouped = bench_contended("sqlite", writers=4, rounds=3, group_writer=True)
+    assert (direct["backend"], grouped["backend"]) == ("sqlite", "sqlite+writer")
+    assert direct["n"] == grouped["n"] == 12
+    for r in (direct, grouped):
+        assert 0 < r["p50_ms"] <= r["p99_ms"] <= r["max_ms"]  # CPU: 10 ms ticks, 3 appends
+    assert "sqlite+writer" in format_contended([direct, grouped])
