@@ -58,6 +58,8 @@ from venue.hosts import VenueHosts
 log = logging.getLogger("posguard.kernel")
 ORPHAN_WAIT_SECS = 5.0
 LEFTOVER_WAIT_SECS = 10.0
+WRITER_RETRY_SECS = 30.0
+"""How often the run loop tries again to start a store writer that is not running."""
 
 
 class KernelError(RuntimeError):
@@ -84,6 +86,8 @@ class Kernel:
     """account -> its simulator and supervisor, in the config's order."""
     writer: Any = None
     """The SQLite store's writer process (persistence/writer_process.py), while it runs."""
+    writer_retry_at: float = 0.0
+    """keep_writer starts it again no sooner (monotonic secs)."""
 
     def __post_init__(self) -> None:
         if not self.runs:
@@ -186,6 +190,26 @@ class Kernel:
             from persistence import writer_process
             self.writer = writer_process.spawn(target.sqlite_path, target.busy_timeout_ms,
                                                log.warning)
+
+    def keep_writer(self) -> None:
+        """The run loop's check: a writer that exited is started again (every process
+        appends directly meanwhile); at most one start every WRITER_RETRY_SECS."""
+        target = self.config.store_target()
+        if target.backend != "sqlite" or not target.sqlite_writer:
+            return
+        if self.writer is not None:
+            if self.writer.poll() is None:
+                return
+            from persistence import writer_process
+            log.warning("the store's writer exited (code %s); every process appends directly "
+                        "until it runs again", self.writer.returncode)
+            writer_process.end(self.writer, log.warning)
+            self.writer = None
+        if time.monotonic() >= self.writer_retry_at:
+            self.writer_retry_at = time.monotonic() + WRITER_RETRY_SECS
+            self._start_writer()
+            if self.writer is not None:
+                log.warning("the store's writer runs again (pid %d)", self.writer.pid)
 
     def _stop_writer(self) -> None:
         """After the actors: nobody appends any more."""

@@ -115,6 +115,7 @@ def _watch(kernel: Kernel, done: threading.Event, duration_secs: float | None) -
         if not actor_system.port_answers(a.admin_address, a.admin_port):
             log.critical("the actor system's admin on port %d is gone", a.admin_port)
             return 1
+        kernel.keep_writer()
         statuses = _look_all(kernel, watches, line)
         if statuses:
             kernel.ops.observe(ops_status(statuses))

@@ -5,6 +5,8 @@ positions; the writer ends with the launcher, whether it is stopped or killed.""
 
 from __future__ import annotations
 
+import os
+import signal
 from decimal import Decimal
 from pathlib import Path
 
@@ -44,9 +46,16 @@ def _protect_all(launched) -> dict:
 
 
 def writer_pids(launched) -> list[int]:
-    """The launcher's children that are the store's writer."""
-    return [c.pid for c in psutil.Process(launched.proc.pid).children()
-            if "persistence.writer_process" in c.cmdline()]
+    """The launcher's running children that are the store's writer (not a dead one the
+    launcher has not reaped yet)."""
+    out = []
+    for child in psutil.Process(launched.proc.pid).children():
+        try:
+            if "persistence.writer_process" in child.cmdline():
+                out.append(child.pid)
+        except (psutil.ZombieProcess, psutil.NoSuchProcess):
+            continue
+    return out
 
 
 def test_every_symbol_actor_appends_through_the_launchers_writer(launched, tmp_path):
@@ -69,3 +78,21 @@ def test_a_killed_launcher_leaves_no_writer_behind(launched):
 def test_with_the_writer_off_every_actor_appends_directly(launched, tmp_path):
     _protect_all(launched)
     assert writer_connections(tmp_path / "posguard.sqlite3") == 0
+
+
+def test_a_writer_that_dies_is_started_again_and_protection_goes_on(launched, tmp_path):
+    first = dict(list(SYMBOLS.items())[:2])
+    for sym, (side, qty) in first.items():
+        _open(launched, sym, side, qty)
+    [writer] = writer_pids(launched)
+    os.kill(writer, signal.SIGKILL)  # the writer this test's launcher started
+    again = wait_for(lambda: [p for p in writer_pids(launched) if p != writer], 15,
+                     "the launcher to start the store's writer again")
+    assert len(again) == 1
+    last, (side, qty) = list(SYMBOLS.items())[2]
+    _open(launched, last, side, qty)
+    rows = launched.symbols()
+    assert all(rows[s]["state"] == "PROTECTED" for s in SYMBOLS)
+    wait_for(lambda: writer_connections(tmp_path / "posguard.sqlite3") >= 1, 15,
+             "an actor to append through the new writer")
+    assert "the store's writer exited" in launched.tail()
