@@ -79,6 +79,21 @@ def socket_name(db_path: str) -> bytes:
     return b"\0" + (SOCKET_PREFIX + digest).encode()
 
 
+_FIELDS: tuple[tuple[str, tuple[type, ...]], ...] = (
+    ("account", (str,)), ("symbol", (str,)), ("epoch", (int,)), ("expected_seq", (int,)),
+    ("kind", (str,)), ("payload", (bytes,)), ("state", (bytes, type(None))), ("live", (bool,)),
+    ("correlation_id", (str,)), ("created_at_ms", (int,)))
+
+
+def check_request(request: Any) -> None:
+    """ValueError naming the first field of `request` that is missing or of the wrong type."""
+    if not isinstance(request, list) or len(request) != len(_FIELDS):
+        raise ValueError(f"not a {len(_FIELDS)}-field request: {type(request).__name__}")
+    for value, (name, types) in zip(request, _FIELDS, strict=True):
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise ValueError(f"{name} is a {type(value).__name__}")
+
+
 def commit_group(conn: sqlite3.Connection, requests: list[Request], append_rows: AppendRows,
                  transaction: Callable[[], Any]) -> list[Reply]:
     """Apply `requests` in one transaction (`transaction()`: the store's write transaction
@@ -241,8 +256,7 @@ class WriterServer:
                 return
             try:
                 request = msgpack.unpackb(data, raw=False)
-                if not isinstance(request, list) or len(request) != 10:
-                    raise ValueError(f"not a 10-field request: {type(request).__name__}")
+                check_request(request)
             except (ValueError, msgpack.UnpackException) as e:
                 self._answer(client, ["StoreUnavailable", f"malformed request: {e}"],
                              clients, poll)

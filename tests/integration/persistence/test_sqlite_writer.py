@@ -246,3 +246,22 @@ def test_a_second_writer_for_the_same_file_does_not_start(cfg, writer):
     second = store_writer(cfg.sqlite_path, cfg.busy_timeout_ms, log=said.append)
     assert second.start() is False
     assert "did not start" in said[0] and "appends directly" in said[0]
+
+
+@pytest.mark.parametrize("bad", [b"\xc1", msgpack.packb([1, 2]),
+                                 msgpack.packb(["main", "X", 1, "0", "k", b"p", None, True,
+                                                "c", 1])])
+def test_a_malformed_request_is_answered_with_its_fault_and_the_writer_goes_on(cfg, writer,
+                                                                               clock, bad):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+        s.settimeout(10)
+        s.connect(socket_name(cfg.sqlite_path))
+        s.send(bad)
+        kind, message = msgpack.unpackb(s.recv(1 << 16), raw=False)
+    assert kind == "StoreUnavailable" and "malformed request" in message
+    store = factory.attach(cfg, cfg.epoch, clock)
+    try:
+        assert append(store, "LTCUSDT", 0) == 1 and store.through_writer == 1
+    finally:
+        store.close()
+    assert writer.running
