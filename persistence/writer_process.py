@@ -5,8 +5,8 @@ its own process, so its GIL is its own (not the launcher's, which also runs the 
 services, nor, in `posguard bench`, the simulator's). It asks the kernel to send it SIGTERM
 when its parent dies (PR_SET_PDEATHSIG), so a killed launcher leaves no writer behind; the
 actors then append directly (persistence/sqlite_writer.py). It prints one line on stdout once
-it serves ("ready") or why it does not ("not started: ..."), and exits 0 on SIGTERM after
-answering the group in hand.
+it serves ("ready") or why it does not ("not started: ..."), exits 0 on SIGTERM after
+answering the group in hand, and ignores SIGINT (the launcher ends it after the actors).
 """
 
 from __future__ import annotations
@@ -82,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    # Ctrl-C reaches the whole foreground group: the launcher drains the actors first and
+    # ends the writer after them (SIGTERM), so the writer does not stop on it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(a.parent)
     from persistence.sqlite import store_writer
 
