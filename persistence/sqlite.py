@@ -241,7 +241,7 @@ class SqliteStore(Store):
         request = [self.account, symbol, self.epoch, expected_seq, kind, codec.encode(payload),
                    None if state is None else codec.encode(state), bool(live),
                    correlation_id, created]
-        self._c()
+        self._c()  # a closed store refuses before anything is sent anywhere
         if self._writer is not None:
             seq = self._writer.append(request, self._busy_timeout_ms,
                                       lambda: self._committed(request))

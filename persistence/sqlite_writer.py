@@ -185,9 +185,13 @@ class WriterServer:
     def _run(self) -> None:
         try:
             self._serve()
-        except Exception as e:  # noqa: BLE001 - logged; every process then appends directly
+        # noqa below: not swallowed. The thread ends, its clients see their connection close
+        # (one with a request in flight reads it back from the journal, then appends
+        # directly), and the writer process, seeing the thread gone, exits 1 for `posguard
+        # run` to start again.
+        except Exception as e:  # noqa: BLE001
             self._log(f"the store's writer for {self.path} failed ({type(e).__name__}: {e}); "
-                      "every process appends directly from now on")
+                      "every process appends directly until it runs again")
 
     def _serve(self) -> None:
         assert self._listener is not None
