@@ -139,7 +139,7 @@ class WriterServer:
         self.groups = 0
         """Groups committed (for tests and the bench)."""
         self.appends = 0
-        """Appends answered."""
+        """Appends answered after a group's commit (malformed requests not counted)."""
 
     def start(self) -> bool:
         """Bind and start the thread; False (logged) if the name is taken or cannot be bound."""
@@ -221,6 +221,7 @@ class WriterServer:
                     replies = commit_group(conn, [r for _, r in batch], append_rows,
                                            transaction)
                     self.groups += 1
+                    self.appends += len(batch)
                     for (client, _), reply in zip(batch, replies, strict=True):
                         self._answer(client, reply, clients, poll)
         finally:
@@ -269,7 +270,6 @@ class WriterServer:
 
     def _answer(self, client: socket.socket, reply: Reply, clients: dict[int, socket.socket],
                 poll: Any) -> None:
-        self.appends += 1
         try:
             client.send(msgpack.packb(reply, use_bin_type=True))
         except OSError:  # its process is gone: nobody to tell

@@ -21,6 +21,7 @@ import pytest
 from persistence import factory, memory
 from persistence.sqlite import connect as sqlite_connect
 from persistence.sqlite import store_writer
+from persistence.sqlite_writer import WriterServer
 from persistence.store import HolderInfo, InstanceLock, Store
 from system.clock import ManualClock
 
@@ -65,7 +66,7 @@ def store_backend(request: pytest.FixtureRequest, tmp_path) -> StoreCfg:
     return backend_cfg(request, tmp_path)
 
 
-def start_writer(request: pytest.FixtureRequest, cfg: StoreCfg) -> store_writer:
+def start_writer(request: pytest.FixtureRequest, cfg: StoreCfg) -> WriterServer:
     """The store's writer for `cfg`'s file, in this process, stopped after the test; the
     test fails if it could not start (every append would silently go direct)."""
     os.makedirs(os.path.dirname(cfg.sqlite_path), exist_ok=True)

@@ -259,6 +259,7 @@ def test_a_malformed_request_is_answered_with_its_fault_and_the_writer_goes_on(c
         s.send(bad)
         kind, message = msgpack.unpackb(s.recv(1 << 16), raw=False)
     assert kind == "StoreUnavailable" and "malformed request" in message
+    assert writer.appends == 0  # a refused request is not an append
     store = factory.attach(cfg, cfg.epoch, clock)
     try:
         assert append(store, "LTCUSDT", 0) == 1 and store.through_writer == 1
